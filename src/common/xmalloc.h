@@ -1,0 +1,17 @@
+/*
+ * xmalloc: allocation for small bookkeeping that the program cannot run
+ * without; these abort on out-of-memory.  Sizes a peer can influence must
+ * use plain malloc/calloc after a cap check and handle NULL.
+ */
+#ifndef VTOKEN_XMALLOC_H
+#define VTOKEN_XMALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+/* Returns a newly allocated formatted string; the caller frees it. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,472 @@
+/*
+ * config: the key table and the libyaml document walker (see config.h).
+ * Defaults are written as text in the table and go through the same
+ * parsers as file values, so a default can never be out of bounds.
+ */
+#include "server/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "common/netaddr.h"
+#include "common/xmalloc.h"
+
+enum cfg_type {
+	CFG_STR,	/* char * */
+	CFG_UINT,	/* unsigned, decimal or 0x hex */
+	CFG_SIZE,	/* unsigned bytes, optional K/M suffix */
+	CFG_LOGLEVEL,	/* enum log_level */
+	CFG_HOSTPORT,	/* usbip.listen */
+	CFG_IMAGES,	/* sequence of "PATH[:rw]" */
+};
+
+struct cfg_key {
+	const char *path;
+	enum cfg_type type;
+	size_t off;
+	unsigned long min, max;
+	const char *def;
+	bool reload;		/* SIGHUP may change it */
+};
+
+#define OFF(f) offsetof(struct vtd_config, f)
+
+static const struct cfg_key cfg_keys[] = {
+	{ "data_dir", CFG_STR, OFF(data_dir), 1, 4096, "./var", false },
+	{ "log_level", CFG_LOGLEVEL, OFF(log_level), 0, 0, "info", true },
+	{ "usbip.listen", CFG_HOSTPORT, OFF(usbip.listen), 0, 0,
+	  "127.0.0.1:3240", false },
+	{ "usbip.max_sessions", CFG_UINT, OFF(usbip.max_sessions), 1,
+	  1000000, "4096", true },
+	{ "usbip.max_per_peer", CFG_UINT, OFF(usbip.max_per_peer), 1,
+	  1000000, "4096", true },
+	{ "usbip.handshake_timeout", CFG_UINT, OFF(usbip.handshake_timeout),
+	  1, 3600, "10", true },
+	{ "usbip.pdu_timeout", CFG_UINT, OFF(usbip.pdu_timeout), 1, 3600,
+	  "30", true },
+	{ "usbip.tx_timeout", CFG_UINT, OFF(usbip.tx_timeout), 1, 3600,
+	  "30", true },
+	{ "usbip.max_urbs", CFG_UINT, OFF(usbip.max_urbs), 1, 4096, "64",
+	  true },
+	{ "usbip.max_bulk_transfer", CFG_SIZE, OFF(usbip.max_bulk), 512,
+	  16u << 20, "1M", true },
+	{ "usbip.max_control_transfer", CFG_SIZE, OFF(usbip.max_control), 64,
+	  65535, "65535", true },
+	{ "usb.vendor_id", CFG_UINT, OFF(usb.vendor_id), 0, 0xffff, "0x1209",
+	  false },
+	{ "usb.product_id", CFG_UINT, OFF(usb.product_id), 0, 0xffff,
+	  "0x0001", false },
+	{ "usb.manufacturer", CFG_STR, OFF(usb.manufacturer), 1, 126,
+	  "vtoken", false },
+	{ "usb.product", CFG_STR, OFF(usb.product), 1, 126,
+	  "vtoken virtual token", false },
+	{ "serve_images", CFG_IMAGES, 0, 0, 0, NULL, false },
+};
+
+#define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Collected errors of one load. */
+struct cfg_errs {
+	const char *file;
+	char *text;
+	size_t n;
+};
+
+static void cfg_err(struct cfg_errs *e, const yaml_mark_t *m,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+cfg_err(struct cfg_errs *e, const yaml_mark_t *m, const char *fmt, ...)
+{
+	char msg[512], *line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = xasprintf("%s%s%s:%zu:%zu: %s", e->text ? e->text : "",
+	    e->text ? "\n" : "", e->file, m ? m->line + 1 : 0,
+	    m ? m->column + 1 : 0, msg);
+	free(e->text);
+	e->text = line;
+	e->n++;
+}
+
+static int
+parse_uint(const char *s, unsigned long *out, bool size_suffix)
+{
+	char *end;
+	unsigned long v, mul = 1;
+	int base = 10;
+
+	if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (*s == '\0')
+			return -1;
+	}
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || end == s)
+		return -1;
+	if (size_suffix && base == 10 && *end != '\0' && end[1] == '\0') {
+		if (*end == 'K' || *end == 'k')
+			mul = 1024;
+		else if (*end == 'M' || *end == 'm')
+			mul = 1024 * 1024;
+		else
+			return -1;
+		end++;
+	}
+	if (*end != '\0' || v > ULONG_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int
+config_image_parse(const char *spec, struct config_image *out,
+    const char **why)
+{
+	size_t n = strlen(spec);
+
+	out->writable = false;
+	if (n > 3 && strcmp(spec + n - 3, ":rw") == 0) {
+		out->writable = true;
+		n -= 3;
+	} else if (n > 3 && strcmp(spec + n - 3, ":ro") == 0)
+		n -= 3;
+	if (n == 0) {
+		*why = "empty image path";
+		return -1;
+	}
+	out->path = xmalloc(n + 1);
+	memcpy(out->path, spec, n);
+	out->path[n] = '\0';
+	return 0;
+}
+
+void
+config_add_image(struct vtd_config *cfg, const char *path, bool writable)
+{
+	struct config_image *n;
+
+	n = reallocarray(cfg->images, cfg->nimages + 1, sizeof(*n));
+	if (n == NULL)
+		fatalx("out of memory");
+	cfg->images = n;
+	cfg->images[cfg->nimages].path = xstrdup(path);
+	cfg->images[cfg->nimages].writable = writable;
+	cfg->nimages++;
+}
+
+int
+config_set_listen(struct vtd_config *cfg, const char *hostport,
+    const char **why)
+{
+	if (netaddr_parse_hostport(hostport, &cfg->usbip.addr,
+	    &cfg->usbip.addrlen, why) < 0)
+		return -1;
+	free(cfg->usbip.listen);
+	cfg->usbip.listen = xstrdup(hostport);
+	return 0;
+}
+
+/* Stores a scalar into cfg for key k; returns NULL or a static reason. */
+static const char *
+cfg_set_scalar(struct vtd_config *cfg, const struct cfg_key *k,
+    const char *v)
+{
+	char *base = (char *)cfg;
+	unsigned long u;
+	const char *why = NULL;
+
+	switch (k->type) {
+	case CFG_STR:
+		if (strlen(v) < k->min || strlen(v) > k->max)
+			return "string length out of range";
+		free(*(char **)(void *)(base + k->off));
+		*(char **)(void *)(base + k->off) = xstrdup(v);
+		return NULL;
+	case CFG_UINT:
+	case CFG_SIZE:
+		if (parse_uint(v, &u, k->type == CFG_SIZE) < 0)
+			return k->type == CFG_SIZE ?
+			    "expected a size such as 65536, 64K or 1M" :
+			    "expected a non-negative integer";
+		if (u < k->min || u > k->max)
+			return "value out of range";
+		*(unsigned *)(void *)(base + k->off) = (unsigned)u;
+		return NULL;
+	case CFG_LOGLEVEL:
+		if (log_level_parse(v, (enum log_level *)(void *)
+		    (base + k->off)) < 0)
+			return "expected error, warn, info or debug";
+		return NULL;
+	case CFG_HOSTPORT:
+		if (config_set_listen(cfg, v, &why) < 0)
+			return why;
+		return NULL;
+	case CFG_IMAGES:
+		return "expected a list";
+	}
+	return "unsupported type";
+}
+
+static const struct cfg_key *
+cfg_find(const char *path)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].path, path) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* True when some key lives below "prefix." (a section name). */
+static bool
+cfg_is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strncmp(cfg_keys[i].path, prefix, n) == 0 &&
+		    cfg_keys[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+struct vtd_config *
+config_default(void)
+{
+	struct vtd_config *cfg = xcalloc(1, sizeof(*cfg));
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (cfg_keys[i].def == NULL)
+			continue;
+		if (cfg_set_scalar(cfg, &cfg_keys[i], cfg_keys[i].def) != NULL)
+			fatalx("config: bad default for %s", cfg_keys[i].path);
+	}
+	return cfg;
+}
+
+void
+config_free(struct vtd_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (cfg_keys[i].type == CFG_STR ||
+		    cfg_keys[i].type == CFG_HOSTPORT)
+			free(*(char **)(void *)((char *)cfg + cfg_keys[i].off));
+	for (size_t i = 0; i < cfg->nimages; i++)
+		free(cfg->images[i].path);
+	free(cfg->images);
+	free(cfg);
+}
+
+static void
+cfg_images(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *seq,
+    struct cfg_errs *e)
+{
+	yaml_node_item_t *it;
+
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		cfg_err(e, &seq->start_mark, "serve_images: expected a list");
+		return;
+	}
+	for (it = seq->data.sequence.items.start;
+	    it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(doc, *it);
+		struct config_image img;
+		const char *why;
+
+		if (n == NULL || n->type != YAML_SCALAR_NODE) {
+			cfg_err(e, n ? &n->start_mark : NULL,
+			    "serve_images: expected \"PATH[:rw]\"");
+			continue;
+		}
+		if (config_image_parse((const char *)n->data.scalar.value,
+		    &img, &why) < 0) {
+			cfg_err(e, &n->start_mark, "serve_images: %s", why);
+			continue;
+		}
+		config_add_image(cfg, img.path, img.writable);
+		free(img.path);
+	}
+}
+
+static void cfg_mapping(struct vtd_config *, yaml_document_t *,
+    yaml_node_t *, const char *, struct cfg_errs *);
+
+static void
+cfg_pair(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *kn,
+    yaml_node_t *vn, const char *prefix, struct cfg_errs *e)
+{
+	char path[256];
+	const struct cfg_key *k;
+	const char *why;
+
+	if (kn->type != YAML_SCALAR_NODE) {
+		cfg_err(e, &kn->start_mark, "expected a key name");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+	    (const char *)kn->data.scalar.value);
+	k = cfg_find(path);
+	if (k == NULL && cfg_is_section(path)) {
+		if (vn->type != YAML_MAPPING_NODE)
+			cfg_err(e, &vn->start_mark, "%s: expected a mapping",
+			    path);
+		else
+			cfg_mapping(cfg, doc, vn, path, e);
+		return;
+	}
+	if (k == NULL) {
+		cfg_err(e, &kn->start_mark, "unknown key \"%s\"", path);
+		return;
+	}
+	if (k->type == CFG_IMAGES) {
+		cfg_images(cfg, doc, vn, e);
+		return;
+	}
+	if (vn->type != YAML_SCALAR_NODE) {
+		cfg_err(e, &vn->start_mark, "%s: expected a single value",
+		    path);
+		return;
+	}
+	why = cfg_set_scalar(cfg, k, (const char *)vn->data.scalar.value);
+	if (why != NULL)
+		cfg_err(e, &vn->start_mark, "%s: %s", path, why);
+}
+
+static void
+cfg_mapping(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *map,
+    const char *prefix, struct cfg_errs *e)
+{
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+
+		if (kn != NULL && vn != NULL)
+			cfg_pair(cfg, doc, kn, vn, prefix, e);
+	}
+}
+
+/* Reads the whole file with a size cap; NULL and an error otherwise. */
+static char *
+cfg_read_file(const char *path, size_t *len, struct cfg_errs *e)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	char *buf;
+
+	if (f == NULL) {
+		cfg_err(e, NULL, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONFIG_MAX_FILE_SIZE) {
+		cfg_err(e, NULL, "not a regular file of at most %d bytes",
+		    CONFIG_MAX_FILE_SIZE);
+		fclose(f);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	*len = fread(buf, 1, (size_t)st.st_size, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+struct vtd_config *
+config_load(const char *path, char **errors)
+{
+	struct cfg_errs e = { .file = path };
+	struct vtd_config *cfg = config_default();
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	size_t len = 0;
+	char *buf;
+
+	*errors = NULL;
+	buf = cfg_read_file(path, &len, &e);
+	if (buf == NULL)
+		goto fail;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		cfg_err(&e, &parser.problem_mark, "%s", parser.problem ?
+		    parser.problem : "YAML syntax error");
+		yaml_parser_delete(&parser);
+		free(buf);
+		goto fail;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL && root->type == YAML_MAPPING_NODE)
+		cfg_mapping(cfg, &doc, root, "", &e);
+	else if (root != NULL &&
+	    !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
+		cfg_err(&e, &root->start_mark, "expected a mapping of keys");
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	free(buf);
+	if (e.n == 0)
+		return cfg;
+fail:
+	config_free(cfg);
+	*errors = e.text;
+	return NULL;
+}
+
+const char *
+config_restart_key(const struct vtd_config *a, const struct vtd_config *b)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		const char *pa = (const char *)a + k->off;
+		const char *pb = (const char *)b + k->off;
+
+		if (k->reload)
+			continue;
+		switch (k->type) {
+		case CFG_STR:
+		case CFG_HOSTPORT:
+			if (strcmp(*(char *const *)(const void *)pa,
+			    *(char *const *)(const void *)pb) != 0)
+				return k->path;
+			break;
+		case CFG_UINT:
+		case CFG_SIZE:
+			if (*(const unsigned *)(const void *)pa !=
+			    *(const unsigned *)(const void *)pb)
+				return k->path;
+			break;
+		case CFG_IMAGES:
+			if (a->nimages != b->nimages)
+				return k->path;
+			for (size_t j = 0; j < a->nimages; j++)
+				if (strcmp(a->images[j].path,
+				    b->images[j].path) != 0 ||
+				    a->images[j].writable !=
+				    b->images[j].writable)
+					return k->path;
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}

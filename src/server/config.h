@@ -1,0 +1,76 @@
+/*
+ * config: vtokend's configuration, loaded from YAML (libyaml) into a fresh
+ * struct, validated as a whole, then swapped in by the caller.  Every key
+ * is described once in the key table in config.c with its type, bounds,
+ * default and whether SIGHUP may change it; conf/vtokend.yaml documents
+ * them.  Unknown keys are errors.  Error messages read FILE:LINE:COL: msg
+ * and all of them are collected in one pass.
+ */
+#ifndef VTOKEN_CONFIG_H
+#define VTOKEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+
+#define CONFIG_MAX_FILE_SIZE	(1024 * 1024)
+
+struct config_image {
+	char *path;
+	bool writable;
+};
+
+struct vtd_config {
+	char *data_dir;
+	enum log_level log_level;
+	struct {
+		char *listen;			/* "ADDR:PORT" as written */
+		struct sockaddr_storage addr;
+		socklen_t addrlen;
+		unsigned max_sessions;
+		unsigned max_per_peer;
+		unsigned handshake_timeout;	/* seconds */
+		unsigned pdu_timeout;		/* seconds */
+		unsigned tx_timeout;		/* seconds */
+		unsigned max_urbs;		/* outstanding per session */
+		unsigned max_bulk;		/* bytes per bulk URB */
+		unsigned max_control;		/* bytes per control URB */
+	} usbip;
+	struct {
+		unsigned vendor_id, product_id;
+		char *manufacturer;
+		char *product;
+	} usb;
+	struct config_image *images;
+	size_t nimages;
+};
+
+/* A config holding every default (no file). */
+struct vtd_config *config_default(void);
+/*
+ * Loads path over the defaults.  On failure returns NULL and sets *errors
+ * to one allocated string of newline-separated FILE:LINE:COL messages.
+ */
+struct vtd_config *config_load(const char *path, char **errors);
+void config_free(struct vtd_config *cfg);
+
+/* Parses "PATH[:rw]" (also "PATH:ro"); 0, or -1 with a static reason. */
+int config_image_parse(const char *spec, struct config_image *out,
+    const char **why);
+/* Appends an image; takes a copy of the path. */
+void config_add_image(struct vtd_config *cfg, const char *path,
+    bool writable);
+/* Replaces usbip.listen; 0, or -1 with a static reason. */
+int config_set_listen(struct vtd_config *cfg, const char *hostport,
+    const char **why);
+/*
+ * Names the first key whose value differs between a and b but cannot
+ * change without a restart, or NULL when b can be applied by reload.
+ */
+const char *config_restart_key(const struct vtd_config *a,
+    const struct vtd_config *b);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * msc_bot: USB Mass Storage Bulk-Only Transport (BOT 1.0) on top of scsi.
+ *
+ * States: IDLE (expect a CBW on bulk OUT) -> DATA_IN / DATA_OUT -> STATUS
+ * (the CSW is due on bulk IN) -> IDLE.  The thirteen host/device cases of
+ * BOT section 6.7 are decided once per CBW in msc_bot_plan(); short
+ * completions are preferred to stalls (PROTOCOL.md 2.4), phase errors
+ * answer bCSWStatus 2.  Functions take the owning usb_dev because stalls
+ * and completions are endpoint matters.
+ */
+#ifndef VTOKEN_MSC_BOT_H
+#define VTOKEN_MSC_BOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/scsi.h"
+
+#define MSC_CBW_SIZE		31
+#define MSC_CSW_SIZE		13
+#define MSC_CBW_SIGNATURE	0x43425355u	/* "USBC" */
+#define MSC_CSW_SIGNATURE	0x53425355u	/* "USBS" */
+#define MSC_CSW_PASSED		0
+#define MSC_CSW_FAILED		1
+#define MSC_CSW_PHASE_ERROR	2
+
+enum msc_bot_state {
+	MSC_BOT_IDLE = 0,	/* expecting a CBW */
+	MSC_BOT_DATA_IN,	/* device sends `xfer` bytes */
+	MSC_BOT_DATA_OUT,	/* host sends `h` bytes, `xfer` of them used */
+	MSC_BOT_STATUS,		/* CSW due on the next IN URB */
+};
+
+struct msc_bot {
+	enum msc_bot_state state;
+	uint32_t tag;		/* dCBWTag, echoed in the CSW */
+	uint32_t h;		/* dCBWDataTransferLength */
+	uint64_t xfer;		/* bytes the device moves in the data phase */
+	uint64_t done;		/* bytes moved so far */
+	bool to_scsi;		/* OUT data goes to scsi (else discarded) */
+	bool phase_error;
+	uint32_t residue;
+	struct scsi_cmd cmd;
+};
+
+struct usb_dev;
+struct usb_urb;
+
+const char *msc_bot_strstate(enum msc_bot_state s);
+/* Back to IDLE, command dropped (Bulk-Only Mass Storage Reset, config). */
+void msc_bot_reset(struct msc_bot *bot);
+/* A bulk-OUT URB with its payload; always completes the URB. */
+void msc_bot_out(struct usb_dev *dev, const struct usb_urb *urb,
+    const uint8_t *data, uint32_t len);
+/*
+ * Serves waiting bulk-IN URBs from the head of dev->in_queue while the
+ * transport has something to send.
+ */
+void msc_bot_service_in(struct usb_dev *dev);
+
+#endif

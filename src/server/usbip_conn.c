@@ -1,0 +1,321 @@
+/*
+ * usbip_conn: connection lifecycle, socket options, the input loop with
+ * back-pressure, the handshake and partial-PDU deadlines, deferred close.
+ */
+#include "server/usbip_conn.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/xmalloc.h"
+#include "server/usbip_phase.h"
+#include "server/usbip_server.h"
+#include "server/vtokend.h"
+
+/* Output backlog (bytes) above which we stop reading new requests. */
+#define TX_HIGH		(4u << 20)
+#define TX_LOW		(1u << 20)
+/* Input buffer cap: one maximal PDU plus slack. */
+#define RX_SLACK	(64u << 10)
+
+static void usbip_conn_readcb(struct bufferevent *, void *);
+static void usbip_conn_writecb(struct bufferevent *, void *);
+static void usbip_conn_eventcb(struct bufferevent *, short, void *);
+static void usbip_conn_timercb(evutil_socket_t, short, void *);
+static void usbip_conn_closecb(evutil_socket_t, short, void *);
+static void usbip_conn_pump(struct usbip_conn *c);
+
+const char *
+usbip_conn_strstate(enum usbip_conn_state s)
+{
+	switch (s) {
+	case USBIP_CONN_OP:
+		return "op";
+	case USBIP_CONN_URB:
+		return "urb";
+	case USBIP_CONN_FLUSH:
+		return "flush";
+	case USBIP_CONN_CLOSING:
+		return "closing";
+	}
+	return "?";
+}
+
+/*
+ * A vanished peer must free its session within 30 s: keepalive probes
+ * after 10 s idle, every 5 s, 3 tries; TCP_USER_TIMEOUT bounds unacked
+ * data.  TCP_NODELAY because every PDU is a request/response step.
+ */
+static void
+usbip_conn_sockopts(int fd)
+{
+	int on = 1, idle = 10, intvl = 5, cnt = 3;
+	unsigned int user_timeout = 30000;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+	    sizeof(user_timeout));
+}
+
+static const struct vtd_config *
+conn_cfg(const struct usbip_conn *c)
+{
+	return c->srv->vtd->cfg;
+}
+
+struct usbip_conn *
+usbip_conn_new(struct usbip_server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct event_base *base = srv->vtd->base;
+	struct usbip_conn *c = calloc(1, sizeof(*c));
+	struct timeval tv;
+
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->srv = srv;
+	memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
+	netaddr_format(sa, c->peer_str, sizeof(c->peer_str));
+	usbip_conn_sockopts(fd);
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->ev_timer = evtimer_new(base, usbip_conn_timercb, c);
+	c->ev_close = event_new(base, -1, 0, usbip_conn_closecb, c);
+	if (c->bev == NULL || c->ev_timer == NULL || c->ev_close == NULL) {
+		if (c->bev == NULL)
+			close(fd);
+		usbip_conn_free(c);
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, usbip_conn_readcb, usbip_conn_writecb,
+	    usbip_conn_eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 1,
+	    conn_cfg(c)->usbip.max_bulk + 48 + RX_SLACK);
+	tv.tv_sec = conn_cfg(c)->usbip.tx_timeout;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_READ);
+	tv.tv_sec = conn_cfg(c)->usbip.handshake_timeout;
+	evtimer_add(c->ev_timer, &tv);
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	c->linked = true;
+	log_debug("usbip %s: connected", c->peer_str);
+	return c;
+}
+
+void
+usbip_conn_free(struct usbip_conn *c)
+{
+	if (c == NULL)
+		return;
+	usbip_urb_detach(c);
+	if (c->linked) {
+		TAILQ_REMOVE(&c->srv->conns, c, entry);
+		c->srv->nconns--;
+	}
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->ev_timer != NULL)
+		event_free(c->ev_timer);
+	if (c->ev_close != NULL)
+		event_free(c->ev_close);
+	free(c->close_reason);
+	free(c);
+}
+
+void
+usbip_conn_close(struct usbip_conn *c, bool bad_input, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->state == USBIP_CONN_CLOSING)
+		return;
+	c->state = USBIP_CONN_CLOSING;
+	c->close_bad_input = bad_input;
+	va_start(ap, fmt);
+	if (vasprintf(&c->close_reason, fmt, ap) < 0)
+		c->close_reason = NULL;
+	va_end(ap);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_active(c->ev_close, EV_TIMEOUT, 0);
+}
+
+static void
+usbip_conn_closecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct usbip_conn *c = arg;
+	const char *why = c->close_reason ? c->close_reason : "closed";
+
+	(void)fd;
+	(void)what;
+	if (c->close_bad_input) {
+		c->srv->stats.closed_bad_input++;
+		log_warnx("usbip %s: closing: %s", c->peer_str, why);
+	} else
+		log_debug("usbip %s: closing: %s", c->peer_str, why);
+	usbip_conn_free(c);
+}
+
+static double
+ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) +
+	    (double)(a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+/* Arms or clears the partial-PDU deadline after an input pass. */
+static void
+usbip_conn_track_partial(struct usbip_conn *c, size_t buffered)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (c->state != USBIP_CONN_URB)
+		return;		/* the handshake deadline covers op phase */
+	if (buffered == 0) {
+		c->partial = false;
+		evtimer_del(c->ev_timer);
+		return;
+	}
+	if (c->partial)
+		return;
+	c->partial = true;
+	clock_gettime(CLOCK_MONOTONIC, &c->partial_since);
+	tv.tv_sec = conn_cfg(c)->usbip.pdu_timeout;
+	evtimer_add(c->ev_timer, &tv);
+}
+
+/* Runs complete requests from the input buffer while output has room. */
+static void
+usbip_conn_pump(struct usbip_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t need = 1;
+	int r = 1;
+
+	while (r > 0) {
+		if (evbuffer_get_length(out) > TX_HIGH) {
+			/* Resumed by the write callback below TX_LOW. */
+			c->paused = true;
+			bufferevent_disable(c->bev, EV_READ);
+			bufferevent_setwatermark(c->bev, EV_WRITE, TX_LOW, 0);
+			break;
+		}
+		if (c->state == USBIP_CONN_OP)
+			r = usbip_op_process(c, in, &need);
+		else if (c->state == USBIP_CONN_URB) {
+			r = usbip_urb_process(c, in, &need);
+			if (r > 0)
+				c->partial = false;
+		} else
+			return;
+	}
+	if (r < 0 || c->state == USBIP_CONN_CLOSING)
+		return;
+	if (c->state == USBIP_CONN_FLUSH) {
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	/* Wake us only when the whole awaited message can be there. */
+	if (r == 0)
+		bufferevent_setwatermark(c->bev, EV_READ, need,
+		    conn_cfg(c)->usbip.max_bulk + 48 + RX_SLACK);
+	usbip_conn_track_partial(c, evbuffer_get_length(in));
+}
+
+static void
+usbip_conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct usbip_conn *c = arg;
+
+	(void)bev;
+	if (c->state == USBIP_CONN_CLOSING)
+		return;
+	usbip_conn_pump(c);
+}
+
+static void
+usbip_conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct usbip_conn *c = arg;
+
+	if (c->state == USBIP_CONN_FLUSH &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		usbip_conn_close(c, false, "reply sent");
+		return;
+	}
+	if (c->paused && c->state != USBIP_CONN_CLOSING) {
+		c->paused = false;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		bufferevent_enable(bev, EV_READ);
+		usbip_conn_pump(c);
+	}
+}
+
+static void
+usbip_conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct usbip_conn *c = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_input(bev));
+
+	if (c->state == USBIP_CONN_CLOSING)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		usbip_conn_close(c, true, "peer stopped reading for %u s",
+		    conn_cfg(c)->usbip.tx_timeout);
+	else if ((what & BEV_EVENT_EOF) && left > 0)
+		usbip_conn_close(c, true, "connection closed mid-message "
+		    "(%zu bytes pending)", left);
+	else if (what & BEV_EVENT_EOF)
+		usbip_conn_close(c, false, "connection closed by peer");
+	else if (what & BEV_EVENT_ERROR)
+		usbip_conn_close(c, false, "socket error: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+usbip_conn_timercb(evutil_socket_t fd, short what, void *arg)
+{
+	struct usbip_conn *c = arg;
+	struct timespec now;
+	struct timeval tv = { 0, 0 };
+	double age, limit = conn_cfg(c)->usbip.pdu_timeout;
+
+	(void)fd;
+	(void)what;
+	if (c->state == USBIP_CONN_OP || c->state == USBIP_CONN_FLUSH) {
+		usbip_conn_close(c, true, "no complete request within %u s",
+		    conn_cfg(c)->usbip.handshake_timeout);
+		return;
+	}
+	if (c->state != USBIP_CONN_URB || !c->partial)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	age = ts_diff(&now, &c->partial_since);
+	if (age >= limit) {
+		usbip_conn_close(c, true, "message incomplete for %.0f s",
+		    age);
+		return;
+	}
+	/* Progress since arming: wait for the rest of the deadline. */
+	tv.tv_sec = (time_t)(limit - age) + 1;
+	evtimer_add(c->ev_timer, &tv);
+}

@@ -1,0 +1,146 @@
+/*
+ * usbip_server: listener, connection limits and accept back-off.
+ */
+#include "server/usbip_server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/xmalloc.h"
+#include "server/usbip_conn.h"
+#include "server/vtokend.h"
+
+static bool
+same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)a)
+		    ->sin_addr, &((const struct sockaddr_in *)(const void *)b)
+		    ->sin_addr, sizeof(struct in_addr)) == 0;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)
+		    ->sin6_addr, &((const struct sockaddr_in6 *)(const void *)
+		    b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+unsigned
+usbip_server_count_peer(const struct usbip_server *srv,
+    const struct sockaddr *sa)
+{
+	const struct usbip_conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (same_host((const struct sockaddr *)&c->peer, sa))
+			n++;
+	return n;
+}
+
+static void
+usbip_server_acceptcb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct usbip_server *srv = arg;
+	const struct vtd_config *cfg = srv->vtd->cfg;
+	char peer[64];
+
+	(void)l;
+	srv->stats.accepted++;
+	if (srv->nconns >= cfg->usbip.max_sessions ||
+	    usbip_server_count_peer(srv, sa) >= cfg->usbip.max_per_peer) {
+		netaddr_format(sa, peer, sizeof(peer));
+		log_warnx("usbip %s: refused: connection limit reached "
+		    "(%u total, %u per peer)", peer, cfg->usbip.max_sessions,
+		    cfg->usbip.max_per_peer);
+		srv->stats.refused++;
+		close(fd);
+		return;
+	}
+	if (usbip_conn_new(srv, fd, sa, (socklen_t)salen) == NULL)
+		log_warnx("usbip: out of memory for a new connection");
+}
+
+static void
+usbip_server_resumecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct usbip_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(srv->listener);
+}
+
+/*
+ * accept() failed.  Out of descriptors: pause the listener for a second
+ * rather than spin on a readable listening socket we cannot drain.
+ */
+static void
+usbip_server_errorcb(struct evconnlistener *l, void *arg)
+{
+	struct usbip_server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 1, 0 };
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		log_warnx("usbip: accept: %s; pausing new connections for 1 s",
+		    strerror(err));
+		evconnlistener_disable(l);
+		evtimer_add(srv->ev_resume, &tv);
+		return;
+	}
+	log_warnx("usbip: accept: %s", strerror(err));
+}
+
+struct usbip_server *
+usbip_server_new(struct vtokend *vtd)
+{
+	const struct vtd_config *cfg = vtd->cfg;
+	struct usbip_server *srv = xcalloc(1, sizeof(*srv));
+	socklen_t len = sizeof(srv->bound);
+	char addr[64];
+
+	srv->vtd = vtd;
+	TAILQ_INIT(&srv->conns);
+	srv->ev_resume = evtimer_new(vtd->base, usbip_server_resumecb, srv);
+	srv->listener = evconnlistener_new_bind(vtd->base,
+	    usbip_server_acceptcb, srv, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
+	    (const struct sockaddr *)&cfg->usbip.addr, (int)cfg->usbip.addrlen);
+	if (srv->listener == NULL || srv->ev_resume == NULL) {
+		log_warn("usbip: cannot listen on %s", cfg->usbip.listen);
+		usbip_server_free(srv);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(srv->listener, usbip_server_errorcb);
+	getsockname(evconnlistener_get_fd(srv->listener),
+	    (struct sockaddr *)&srv->bound, &len);
+	netaddr_format((struct sockaddr *)&srv->bound, addr, sizeof(addr));
+	log_info("usbip: listening on %s", addr);
+	return srv;
+}
+
+void
+usbip_server_free(struct usbip_server *srv)
+{
+	struct usbip_conn *c;
+
+	if (srv == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		usbip_conn_free(c);
+	if (srv->listener != NULL)
+		evconnlistener_free(srv->listener);
+	if (srv->ev_resume != NULL)
+		event_free(srv->ev_resume);
+	free(srv);
+}

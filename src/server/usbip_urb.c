@@ -1,0 +1,219 @@
+/*
+ * usbip_urb: the URB phase of an imported connection.  Validates each
+ * CMD_SUBMIT / CMD_UNLINK header against the bad-input checklist
+ * (PROTOCOL.md 3.3) before any payload is read or allocated, hands the URB
+ * to the device, and encodes the device's completions as RET_SUBMIT.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "server/registry.h"
+#include "server/usbip_conn.h"
+#include "server/usbip_phase.h"
+#include "server/usbip_proto.h"
+#include "server/usbip_server.h"
+#include "server/vtokend.h"
+
+/* The usb_sink: one RET_SUBMIT, written as one contiguous PDU. */
+static void
+urb_complete(void *arg, const struct usb_urb *urb, int32_t status,
+    uint32_t actual, const struct usb_payload *data)
+{
+	struct usbip_conn *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct usbip_hdr h;
+	struct evbuffer_iovec v;
+	uint32_t payload;
+
+	memset(&h, 0, sizeof(h));
+	h.command = USBIP_RET_SUBMIT;
+	h.seqnum = urb->seqnum;
+	/* Never more than asked: old vhci overflowed (CVE-2016-3955). */
+	if (actual > urb->length)
+		actual = urb->length;
+	h.u.ret_submit.status = status;
+	h.u.ret_submit.actual = actual;
+	/* Non-ISO: echo Linux's 0, otherwise the spec's 0xffffffff. */
+	h.u.ret_submit.npackets = urb->npackets == 0 ? 0 : -1;
+	payload = urb->in && data != NULL ? actual : 0;
+	if (payload > 0 && evbuffer_reserve_space(out, USBIP_HDR_SIZE +
+	    payload, &v, 1) == 1 && v.iov_len >= USBIP_HDR_SIZE + payload) {
+		usbip_hdr_put(v.iov_base, &h);
+		usb_payload_copy(data, (uint8_t *)v.iov_base + USBIP_HDR_SIZE,
+		    payload);
+		v.iov_len = USBIP_HDR_SIZE + payload;
+		if (evbuffer_commit_space(out, &v, 1) == 0) {
+			c->bytes_out += payload;
+			return;
+		}
+	}
+	if (payload > 0) {
+		usbip_conn_close(c, false, "out of memory for a %u-byte reply",
+		    payload);
+		return;
+	}
+	uint8_t b[USBIP_HDR_SIZE];
+	usbip_hdr_put(b, &h);
+	evbuffer_add(out, b, sizeof(b));
+}
+
+void
+usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev)
+{
+	struct usb_sink sink = { urb_complete, c };
+
+	c->dev = dev;
+	c->devid = dev->busnum << 16 | dev->devnum;
+	c->state = USBIP_CONN_URB;
+	c->since = time(NULL);
+	dev->session = c;
+	usb_dev_attach(&dev->usb, &sink, c->srv->vtd->cfg->usbip.max_urbs);
+	evtimer_del(c->ev_timer);
+	log_info("usbip %s: attached %s (%s)", c->peer_str, dev->busid,
+	    dev->name);
+}
+
+void
+usbip_urb_detach(struct usbip_conn *c)
+{
+	if (c->dev == NULL)
+		return;
+	usb_dev_detach(&c->dev->usb);
+	c->dev->session = NULL;
+	log_info("usbip %s: detached %s after %lld s: %llu bytes in, "
+	    "%llu bytes out, %llu URBs", c->peer_str, c->dev->busid,
+	    (long long)(time(NULL) - c->since),
+	    (unsigned long long)c->bytes_in,
+	    (unsigned long long)c->bytes_out, (unsigned long long)c->urbs);
+	c->dev = NULL;
+}
+
+static int
+urb_unlink(struct usbip_conn *c, struct evbuffer *in,
+    const struct usbip_hdr *h)
+{
+	struct usbip_hdr r;
+	uint8_t b[USBIP_HDR_SIZE];
+
+	evbuffer_drain(in, USBIP_HDR_SIZE);
+	memset(&r, 0, sizeof(r));
+	r.command = USBIP_RET_UNLINK;
+	r.seqnum = h->seqnum;	/* vhci matches the UNLINK's own seqnum */
+	/* Dropped while pending: -ECONNRESET and never a RET_SUBMIT. */
+	r.u.ret_unlink.status = usb_dev_unlink(&c->dev->usb,
+	    h->u.unlink.seqnum) ? USBIP_ECONNRESET : 0;
+	usbip_hdr_put(b, &r);
+	bufferevent_write(c->bev, b, sizeof(b));
+	return 1;
+}
+
+/* Checks a CMD_SUBMIT header; returns NULL or why it is unacceptable. */
+static const char *
+urb_check_submit(struct usbip_conn *c, const struct usbip_hdr *h,
+    char *why, size_t len)
+{
+	const struct vtd_config *cfg = c->srv->vtd->cfg;
+	uint32_t cap;
+
+	if (h->direction > USBIP_DIR_IN || h->ep > 15) {
+		snprintf(why, len, "bad direction %u or endpoint %u",
+		    h->direction, h->ep);
+		return why;
+	}
+	if (!usb_dev_has_endpoint(&c->dev->usb, (uint8_t)h->ep,
+	    h->direction == USBIP_DIR_IN)) {
+		snprintf(why, len, "no endpoint %u %s", h->ep,
+		    h->direction == USBIP_DIR_IN ? "IN" : "OUT");
+		return why;
+	}
+	cap = h->ep == 0 ? cfg->usbip.max_control : cfg->usbip.max_bulk;
+	if (h->u.submit.length > cap) {
+		snprintf(why, len, "transfer_buffer_length %u over the %u-byte "
+		    "limit", h->u.submit.length, cap);
+		return why;
+	}
+	if (usb_dev_is_pending(&c->dev->usb, h->seqnum)) {
+		snprintf(why, len, "seqnum %u is already outstanding",
+		    h->seqnum);
+		return why;
+	}
+	return NULL;
+}
+
+static int
+urb_submit(struct usbip_conn *c, struct evbuffer *in,
+    const struct usbip_hdr *h, size_t *need)
+{
+	struct usb_urb urb;
+	char why[128];
+	uint32_t payload;
+	const uint8_t *data = NULL;
+
+	if (urb_check_submit(c, h, why, sizeof(why)) != NULL) {
+		usbip_conn_close(c, true, "%s", why);
+		return -1;
+	}
+	/* ISO is impossible here: number_of_packets is ignored (item 17). */
+	payload = h->direction == USBIP_DIR_OUT ? h->u.submit.length : 0;
+	if (evbuffer_get_length(in) < USBIP_HDR_SIZE + (size_t)payload) {
+		*need = USBIP_HDR_SIZE + (size_t)payload;
+		return 0;
+	}
+	if (payload > 0) {
+		data = evbuffer_pullup(in, USBIP_HDR_SIZE + (ssize_t)payload);
+		if (data == NULL) {
+			usbip_conn_close(c, false, "out of memory");
+			return -1;
+		}
+		data += USBIP_HDR_SIZE;
+	}
+	memset(&urb, 0, sizeof(urb));
+	urb.seqnum = h->seqnum;
+	urb.ep = (uint8_t)h->ep;
+	urb.in = h->direction == USBIP_DIR_IN;
+	urb.flags = h->u.submit.flags;
+	urb.length = h->u.submit.length;
+	urb.npackets = h->u.submit.npackets;
+	memcpy(urb.setup, h->u.submit.setup, sizeof(urb.setup));
+	c->bytes_in += payload;
+	c->urbs++;
+	if (usb_dev_submit(&c->dev->usb, &urb, data, payload) < 0) {
+		usbip_conn_close(c, true, "more than %u URBs outstanding",
+		    c->srv->vtd->cfg->usbip.max_urbs);
+		return -1;
+	}
+	evbuffer_drain(in, USBIP_HDR_SIZE + (size_t)payload);
+	return 1;
+}
+
+int
+usbip_urb_process(struct usbip_conn *c, struct evbuffer *in, size_t *need)
+{
+	uint8_t b[USBIP_HDR_SIZE];
+	struct usbip_hdr h;
+
+	if (evbuffer_get_length(in) < USBIP_HDR_SIZE) {
+		*need = USBIP_HDR_SIZE;
+		return 0;
+	}
+	evbuffer_copyout(in, b, USBIP_HDR_SIZE);
+	if (usbip_hdr_get(b, sizeof(b), &h) < 0 ||
+	    (h.command != USBIP_CMD_SUBMIT && h.command != USBIP_CMD_UNLINK)) {
+		usbip_conn_close(c, true, "unexpected command 0x%08x",
+		    h.command);
+		return -1;
+	}
+	if (h.devid != c->devid) {
+		usbip_conn_close(c, true, "devid 0x%08x is not the imported "
+		    "0x%08x", h.devid, c->devid);
+		return -1;
+	}
+	if (h.command == USBIP_CMD_UNLINK)
+		return urb_unlink(c, in, &h);
+	return urb_submit(c, in, &h, need);
+}

@@ -1,0 +1,277 @@
+/*
+ * vtokend: entry point.  Parses the command line, loads the configuration
+ * (or the embedded defaults), sets up the event loop, the USB/IP server
+ * and signal handling, and runs until SIGTERM/SIGINT.  SIGHUP reloads the
+ * configuration file: a broken file keeps the old configuration and says
+ * why.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "server/serve_image.h"
+#include "server/usbip_server.h"
+#include "server/vtokend.h"
+
+struct vtd_args {
+	const char *config;
+	const char *listen;
+	bool check_only;
+	bool debug;
+	char **images;
+	size_t nimages;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vtokend [-c FILE] [-n] [-d] [--listen ADDR:PORT]\n"
+	    "               [--serve-image PATH[:rw]]...\n"
+	    "  -c, --config FILE        configuration file (YAML); default: "
+	    "built-in defaults\n"
+	    "  -n, --check              check the configuration and exit\n"
+	    "  -d, --debug              log at debug level\n"
+	    "      --listen ADDR:PORT   USB/IP listen address "
+	    "(overrides usbip.listen)\n"
+	    "      --serve-image PATH[:rw]  serve a raw disk image to every "
+	    "peer,\n"
+	    "                           without access control "
+	    "(development); repeatable\n"
+	    "  -V, --version            print the version\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct vtd_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "serve-image", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:ndhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'n':
+			a->check_only = true;
+			break;
+		case 'd':
+			a->debug = true;
+			break;
+		case 'L':
+			a->listen = optarg;
+			break;
+		case 'S':
+			a->images = reallocarray(a->images, a->nimages + 1,
+			    sizeof(*a->images));
+			if (a->images == NULL)
+				fatalx("out of memory");
+			a->images[a->nimages++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vtokend %s\n", VTOKEN_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Builds the effective configuration: file (or defaults) + options. */
+static struct vtd_config *
+build_config(const struct vtd_args *a)
+{
+	struct vtd_config *cfg;
+	char *errors = NULL;
+	const char *why;
+
+	if (a->config != NULL) {
+		cfg = config_load(a->config, &errors);
+		if (cfg == NULL) {
+			fprintf(stderr, "%s\n", errors);
+			free(errors);
+			return NULL;
+		}
+	} else
+		cfg = config_default();
+	if (a->listen != NULL && config_set_listen(cfg, a->listen, &why) < 0) {
+		fprintf(stderr, "--listen %s: %s\n", a->listen, why);
+		config_free(cfg);
+		return NULL;
+	}
+	for (size_t i = 0; i < a->nimages; i++) {
+		struct config_image ci;
+
+		if (config_image_parse(a->images[i], &ci, &why) < 0) {
+			fprintf(stderr, "--serve-image %s: %s\n", a->images[i],
+			    why);
+			config_free(cfg);
+			return NULL;
+		}
+		config_add_image(cfg, ci.path, ci.writable);
+		free(ci.path);
+	}
+	if (a->debug)
+		cfg->log_level = LOG_LEVEL_DEBUG;
+	return cfg;
+}
+
+static void
+vtokend_reload(struct vtokend *vtd)
+{
+	struct vtd_config *ncfg;
+	char *errors = NULL;
+	const char *key;
+
+	if (vtd->config_path == NULL) {
+		log_info("reload: no configuration file; nothing to do");
+		return;
+	}
+	ncfg = config_load(vtd->config_path, &errors);
+	if (ncfg == NULL) {
+		log_error("reload failed, keeping the running configuration:"
+		    "\n%s", errors);
+		free(errors);
+		return;
+	}
+	key = config_restart_key(vtd->cfg, ncfg);
+	if (key != NULL) {
+		log_error("reload refused, keeping the running configuration: "
+		    "%s changed and needs a restart", key);
+		config_free(ncfg);
+		return;
+	}
+	config_free(vtd->cfg);
+	vtd->cfg = ncfg;
+	log_set_level(ncfg->log_level);
+	log_info("reload: configuration %s applied", vtd->config_path);
+}
+
+static void
+vtokend_signalcb(evutil_socket_t sig, short what, void *arg)
+{
+	struct vtokend *vtd = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		vtokend_reload(vtd);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	vtd->stopping = true;
+	event_base_loopexit(vtd->base, NULL);
+}
+
+static int
+vtokend_setup(struct vtokend *vtd)
+{
+	const struct vtd_config *cfg = vtd->cfg;
+
+	vtd->base = event_base_new();
+	if (vtd->base == NULL) {
+		log_error("cannot create the event loop");
+		return -1;
+	}
+	registry_init(&vtd->reg, (uint16_t)cfg->usb.vendor_id,
+	    (uint16_t)cfg->usb.product_id, cfg->usb.manufacturer,
+	    cfg->usb.product);
+	if (serve_image_load_all(vtd) < 0)
+		return -1;
+	vtd->usbip = usbip_server_new(vtd);
+	if (vtd->usbip == NULL)
+		return -1;
+	vtd->ev_sigterm = evsignal_new(vtd->base, SIGTERM, vtokend_signalcb,
+	    vtd);
+	vtd->ev_sigint = evsignal_new(vtd->base, SIGINT, vtokend_signalcb,
+	    vtd);
+	vtd->ev_sighup = evsignal_new(vtd->base, SIGHUP, vtokend_signalcb,
+	    vtd);
+	if (vtd->ev_sigterm == NULL || vtd->ev_sigint == NULL ||
+	    vtd->ev_sighup == NULL || evsignal_add(vtd->ev_sigterm, NULL) ||
+	    evsignal_add(vtd->ev_sigint, NULL) ||
+	    evsignal_add(vtd->ev_sighup, NULL)) {
+		log_error("cannot install signal handlers");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+vtokend_teardown(struct vtokend *vtd)
+{
+	usbip_server_free(vtd->usbip);
+	registry_clear(&vtd->reg);
+	if (vtd->ev_sigterm)
+		event_free(vtd->ev_sigterm);
+	if (vtd->ev_sigint)
+		event_free(vtd->ev_sigint);
+	if (vtd->ev_sighup)
+		event_free(vtd->ev_sighup);
+	if (vtd->base)
+		event_base_free(vtd->base);
+	config_free(vtd->cfg);
+	free(vtd->config_path);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vtd_args args;
+	struct vtokend vtd;
+	int rc = 1;
+
+	memset(&args, 0, sizeof(args));
+	memset(&vtd, 0, sizeof(vtd));
+	log_init("vtokend", LOG_LEVEL_INFO);
+	if (parse_args(argc, argv, &args) < 0)
+		return 2;
+	vtd.cfg = build_config(&args);
+	if (vtd.cfg == NULL)
+		return 1;
+	if (args.check_only) {
+		rc = serve_image_check_all(&vtd) == 0 ? 0 : 1;
+		if (rc == 0)
+			printf("configuration OK\n");
+		config_free(vtd.cfg);
+		free(args.images);
+		return rc;
+	}
+	log_set_level(vtd.cfg->log_level);
+	if (args.config != NULL)
+		vtd.config_path = xstrdup(args.config);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	if (vtokend_setup(&vtd) == 0) {
+		log_info("vtokend %s ready", VTOKEN_VERSION);
+		rc = event_base_dispatch(vtd.base) < 0 ? 1 : 0;
+	}
+	vtokend_teardown(&vtd);
+	free(args.images);
+	log_info("stopped");
+	return rc;
+}
