@@ -24,6 +24,8 @@ enum cfg_type {
 	CFG_SIZE,	/* unsigned bytes, optional K/M suffix */
 	CFG_LOGLEVEL,	/* enum log_level */
 	CFG_HOSTPORT,	/* usbip.listen */
+	CFG_API_HOSTPORT, /* api.listen */
+	CFG_BOOL,	/* bool: true/false/yes/no */
 	CFG_IMAGES,	/* sequence of "PATH[:rw]" */
 };
 
@@ -59,6 +61,18 @@ static const struct cfg_key cfg_keys[] = {
 	  16u << 20, "1M", true },
 	{ "usbip.max_control_transfer", CFG_SIZE, OFF(usbip.max_control), 64,
 	  65535, "65535", true },
+	{ "api.listen", CFG_API_HOSTPORT, OFF(api.listen), 0, 0,
+	  "127.0.0.1:3241", false },
+	{ "api.tls.cert", CFG_STR, OFF(api.tls_cert), 0, 4096, "", false },
+	{ "api.tls.key", CFG_STR, OFF(api.tls_key), 0, 4096, "", false },
+	{ "api.public_url", CFG_STR, OFF(api.public_url), 0, 2048, "",
+	  false },
+	{ "api.insecure", CFG_BOOL, OFF(api.insecure), 0, 0, "false", false },
+	{ "api.max_body", CFG_SIZE, OFF(api.max_body), 1024, 64u << 20, "1M",
+	  false },
+	{ "api.timeout", CFG_UINT, OFF(api.timeout), 1, 3600, "30", false },
+	{ "api.max_connections", CFG_UINT, OFF(api.max_conns), 1, 100000,
+	  "1024", true },
 	{ "usb.vendor_id", CFG_UINT, OFF(usb.vendor_id), 0, 0xffff, "0x1209",
 	  false },
 	{ "usb.product_id", CFG_UINT, OFF(usb.product_id), 0, 0xffff,
@@ -105,18 +119,23 @@ parse_uint(const char *s, unsigned long *out, bool size_suffix)
 	char *end;
 	unsigned long v, mul = 1;
 	int base = 10;
+	size_t digits;
 
-	if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
-		if (*s == '\0')
-			return -1;
 	}
+	/*
+	 * Digits only: strtoul would also skip blanks, take a sign (even
+	 * after "0x") and a second "0x" prefix.
+	 */
+	digits = strspn(s, base == 16 ? "0123456789abcdefABCDEF" :
+	    "0123456789");
+	if (digits == 0)
+		return -1;
 	errno = 0;
 	v = strtoul(s, &end, base);
-	if (errno != 0 || end == s)
+	if (errno != 0 || end != s + digits)
 		return -1;
 	if (size_suffix && base == 10 && *end != '\0' && end[1] == '\0') {
 		if (*end == 'K' || *end == 'k')
@@ -140,10 +159,10 @@ config_image_parse(const char *spec, struct config_image *out,
 	size_t n = strlen(spec);
 
 	out->writable = false;
-	if (n > 3 && strcmp(spec + n - 3, ":rw") == 0) {
+	if (n >= 3 && strcmp(spec + n - 3, ":rw") == 0) {
 		out->writable = true;
 		n -= 3;
-	} else if (n > 3 && strcmp(spec + n - 3, ":ro") == 0)
+	} else if (n >= 3 && strcmp(spec + n - 3, ":ro") == 0)
 		n -= 3;
 	if (n == 0) {
 		*why = "empty image path";
@@ -181,6 +200,25 @@ config_set_listen(struct vtd_config *cfg, const char *hostport,
 	return 0;
 }
 
+int
+config_set_api_listen(struct vtd_config *cfg, const char *hostport,
+    const char **why)
+{
+	if (netaddr_parse_hostport(hostport, &cfg->api.addr,
+	    &cfg->api.addrlen, why) < 0)
+		return -1;
+	free(cfg->api.listen);
+	cfg->api.listen = xstrdup(hostport);
+	return 0;
+}
+
+void
+config_set_data_dir(struct vtd_config *cfg, const char *dir)
+{
+	free(cfg->data_dir);
+	cfg->data_dir = xstrdup(dir);
+}
+
 /* Stores a scalar into cfg for key k; returns NULL or a static reason. */
 static const char *
 cfg_set_scalar(struct vtd_config *cfg, const struct cfg_key *k,
@@ -215,6 +253,18 @@ cfg_set_scalar(struct vtd_config *cfg, const struct cfg_key *k,
 	case CFG_HOSTPORT:
 		if (config_set_listen(cfg, v, &why) < 0)
 			return why;
+		return NULL;
+	case CFG_API_HOSTPORT:
+		if (config_set_api_listen(cfg, v, &why) < 0)
+			return why;
+		return NULL;
+	case CFG_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+			*(bool *)(void *)(base + k->off) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+			*(bool *)(void *)(base + k->off) = false;
+		else
+			return "expected true or false";
 		return NULL;
 	case CFG_IMAGES:
 		return "expected a list";
@@ -265,7 +315,8 @@ config_free(struct vtd_config *cfg)
 		return;
 	for (size_t i = 0; i < NKEYS; i++)
 		if (cfg_keys[i].type == CFG_STR ||
-		    cfg_keys[i].type == CFG_HOSTPORT)
+		    cfg_keys[i].type == CFG_HOSTPORT ||
+		    cfg_keys[i].type == CFG_API_HOSTPORT)
 			free(*(char **)(void *)((char *)cfg + cfg_keys[i].off));
 	for (size_t i = 0; i < cfg->nimages; i++)
 		free(cfg->images[i].path);
@@ -444,8 +495,14 @@ config_restart_key(const struct vtd_config *a, const struct vtd_config *b)
 		switch (k->type) {
 		case CFG_STR:
 		case CFG_HOSTPORT:
+		case CFG_API_HOSTPORT:
 			if (strcmp(*(char *const *)(const void *)pa,
 			    *(char *const *)(const void *)pb) != 0)
+				return k->path;
+			break;
+		case CFG_BOOL:
+			if (*(const bool *)(const void *)pa !=
+			    *(const bool *)(const void *)pb)
 				return k->path;
 			break;
 		case CFG_UINT:

@@ -40,6 +40,18 @@ struct vtd_config {
 		unsigned max_control;		/* bytes per control URB */
 	} usbip;
 	struct {
+		char *listen;			/* "ADDR:PORT" as written */
+		struct sockaddr_storage addr;
+		socklen_t addrlen;
+		char *tls_cert;			/* PEM file; "" = no TLS */
+		char *tls_key;
+		bool insecure;			/* non-loopback without TLS */
+		char *public_url;		/* URL written into tokens */
+		unsigned max_body;		/* bytes */
+		unsigned timeout;		/* seconds per request */
+		unsigned max_conns;
+	} api;
+	struct {
 		unsigned vendor_id, product_id;
 		char *manufacturer;
 		char *product;
@@ -66,6 +78,11 @@ void config_add_image(struct vtd_config *cfg, const char *path,
 /* Replaces usbip.listen; 0, or -1 with a static reason. */
 int config_set_listen(struct vtd_config *cfg, const char *hostport,
     const char **why);
+/* Replaces api.listen; 0, or -1 with a static reason. */
+int config_set_api_listen(struct vtd_config *cfg, const char *hostport,
+    const char **why);
+/* Replaces data_dir. */
+void config_set_data_dir(struct vtd_config *cfg, const char *dir);
 /*
  * Names the first key whose value differs between a and b but cannot
  * change without a restart, or NULL when b can be applied by reload.

@@ -207,23 +207,30 @@ write_full(int fd, const void *buf, size_t len, uint64_t off)
 int
 image_attach_file(struct image *img, int fd)
 {
-	static const uint8_t zero[IMAGE_CHUNK_SIZE];
-
-	if (ftruncate(fd, (off_t)img->size) < 0)
+	/* Sparse: zero chunks are holes; only stored chunks are written. */
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)img->size) < 0)
 		return -1;
 	for (size_t i = 0; i < img->nchunks; i++) {
 		uint64_t off = (uint64_t)i * IMAGE_CHUNK_SIZE;
 		size_t n = img->size - off < IMAGE_CHUNK_SIZE ?
 		    (size_t)(img->size - off) : IMAGE_CHUNK_SIZE;
 
-		if (write_full(fd, img->chunks[i] ? img->chunks[i]->data :
-		    zero, n, off) < 0)
+		if (img->chunks[i] != NULL &&
+		    write_full(fd, img->chunks[i]->data, n, off) < 0)
 			return -1;
 	}
 	if (img->fd >= 0)
 		close(img->fd);
 	img->fd = fd;
 	return 0;
+}
+
+void
+image_detach_file(struct image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
 }
 
 uint64_t

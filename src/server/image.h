@@ -38,10 +38,13 @@ struct image *image_load_file(const char *path, bool writable, char **cause);
 struct image *image_clone(const struct image *src);
 /*
  * Attaches an open file descriptor as the backing store (takes ownership
- * of fd; it is closed by image_free).  The image's content is written to
- * it first.  0, or -1 with errno set.
+ * of fd; it is closed by image_free).  The file is truncated and the
+ * image's content written to it, zero chunks as holes.  0, or -1 with
+ * errno set.
  */
 int image_attach_file(struct image *img, int fd);
+/* Closes the backing file (the image stays in memory). */
+void image_detach_file(struct image *img);
 /* Frees the image and drops its chunk references; NULL is a no-op. */
 void image_free(struct image *img);
 

@@ -45,6 +45,15 @@ registry_port_used(const struct registry *reg, unsigned port)
 	return false;
 }
 
+unsigned
+registry_free_port(const struct registry *reg)
+{
+	for (unsigned port = 1; port <= 65535; port++)
+		if (!registry_port_used(reg, port))
+			return port;
+	return 0;
+}
+
 struct vt_device *
 registry_add(struct registry *reg, struct image *img, const char *id,
     const char *name, unsigned port, bool open_to_all)
@@ -52,11 +61,8 @@ registry_add(struct registry *reg, struct image *img, const char *id,
 	struct vt_device *d;
 	struct usb_ident ident;
 
-	if (port == 0) {
-		for (port = 1; port <= 65535 && registry_port_used(reg, port);
-		    port++)
-			;
-	}
+	if (port == 0)
+		port = registry_free_port(reg);
 	if (port == 0 || port > 65535 || registry_port_used(reg, port)) {
 		image_free(img);
 		return NULL;
@@ -108,8 +114,14 @@ registry_peer_allowed(const struct registry *reg, const struct vt_device *dev,
     const struct sockaddr *sa)
 {
 	(void)reg;
-	(void)sa;
-	return dev->open_to_all;
+	if (dev->open_to_all)
+		return true;
+	if (dev->acl == NULL)
+		return false;
+	for (size_t i = 0; i < dev->acl->n; i++)
+		if (netaddr_cidr_match(&dev->acl->cidr[i], sa))
+			return true;
+	return false;
 }
 
 void

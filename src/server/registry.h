@@ -14,11 +14,21 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "common/netaddr.h"
 #include "server/usb_dev.h"
 #include "server/usbip_proto.h"
 
 struct image;
 struct usbip_conn;
+
+/*
+ * The source addresses allowed to see a device: the CIDRs of the VM it is
+ * assigned to.  Owned by the controller's VM; devices borrow it.
+ */
+struct vt_acl {
+	size_t n;
+	struct netaddr_cidr cidr[];
+};
 
 #define REGISTRY_ID_MAX		64
 #define REGISTRY_NAME_MAX	128
@@ -29,6 +39,8 @@ struct vt_device {
 	char id[REGISTRY_ID_MAX];	/* token id; also the USB serial */
 	char name[REGISTRY_NAME_MAX];
 	bool open_to_all;		/* --serve-image: no access control */
+	const struct vt_acl *acl;	/* assigned VM's addresses, or NULL */
+	void *owner;			/* the controller's token, or NULL */
 	struct image *img;		/* owned */
 	struct usb_dev usb;
 	struct usbip_conn *session;	/* attached session, or NULL */
@@ -57,6 +69,8 @@ void registry_clear(struct registry *reg);
  */
 struct vt_device *registry_add(struct registry *reg, struct image *img,
     const char *id, const char *name, unsigned port, bool open_to_all);
+/* The lowest unused port (1..65535), or 0 when all are taken. */
+unsigned registry_free_port(const struct registry *reg);
 /* Detaches nothing: the caller closes the session first.  Frees dev. */
 void registry_remove(struct registry *reg, struct vt_device *dev);
 

@@ -244,8 +244,9 @@ scsi_plan_range(struct scsi_lun *lun, struct scsi_cmd *cmd)
 	scsi_lba_count(cmd->cdb, &lba, &count);
 	if (!image_range(lun->img, lba, count, &cmd->img_off, &cmd->dlen)) {
 		scsi_fail(lun, cmd, SCSI_KEY_ILLEGAL_REQUEST, 0x21, 0x00);
-		lun->sense.info_valid = true;
-		lun->sense.info = (uint32_t)lba;
+		/* INFORMATION is 32 bits in fixed sense: valid only if it fits. */
+		lun->sense.info_valid = lba <= 0xffffffffu;
+		lun->sense.info = lba <= 0xffffffffu ? (uint32_t)lba : 0;
 		return false;
 	}
 	cmd->from_image = true;

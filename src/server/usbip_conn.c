@@ -158,6 +158,14 @@ usbip_conn_close(struct usbip_conn *c, bool bad_input, const char *fmt, ...)
 	event_active(c->ev_close, EV_TIMEOUT, 0);
 }
 
+void
+usbip_conn_kick(struct usbip_conn *c, const char *why)
+{
+	usbip_urb_detach(c);
+	usbip_conn_close(c, false, "%s", why);
+	log_info("usbip %s: session ended: %s", c->peer_str, why);
+}
+
 static void
 usbip_conn_closecb(evutil_socket_t fd, short what, void *arg)
 {
@@ -234,9 +242,15 @@ usbip_conn_pump(struct usbip_conn *c)
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
-	/* Wake us only when the whole awaited message can be there. */
+	/*
+	 * Wake us only when the whole awaited message can be there, except
+	 * at a message boundary: there the first byte must wake us, since it
+	 * starts the partial-PDU deadline (a header trickled in below the
+	 * watermark would otherwise never be noticed).
+	 */
 	if (r == 0)
-		bufferevent_setwatermark(c->bev, EV_READ, need,
+		bufferevent_setwatermark(c->bev, EV_READ,
+		    evbuffer_get_length(in) == 0 ? 1 : need,
 		    conn_cfg(c)->usbip.max_bulk + 48 + RX_SLACK);
 	usbip_conn_track_partial(c, evbuffer_get_length(in));
 }

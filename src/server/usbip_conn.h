@@ -63,6 +63,12 @@ struct usbip_conn *usbip_conn_new(struct usbip_server *srv, int fd,
  */
 void usbip_conn_close(struct usbip_conn *c, bool bad_input,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Ends a session from outside its callbacks (revoke, delete): the device
+ * is detached before this returns, the connection closes on the next
+ * loop turn with `why` in the log.
+ */
+void usbip_conn_kick(struct usbip_conn *c, const char *why);
 /* Frees at once (server shutdown only; not from the conn's callbacks). */
 void usbip_conn_free(struct usbip_conn *c);
 const char *usbip_conn_strstate(enum usbip_conn_state s);

@@ -11,6 +11,7 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
+#include "server/ctl.h"
 #include "server/registry.h"
 #include "server/usbip_conn.h"
 #include "server/usbip_phase.h"
@@ -70,6 +71,7 @@ op_import_refuse(struct usbip_conn *c, uint32_t status, const char *busid,
 	c->state = USBIP_CONN_FLUSH;
 	log_info("usbip %s: import of %s refused: %s", c->peer_str, busid,
 	    why);
+	ctl_on_denied(c->srv->vtd->ctl, busid, c->peer_str, why);
 }
 
 static void
@@ -90,8 +92,13 @@ op_import(struct usbip_conn *c, const uint8_t *body)
 	}
 	d = registry_find_busid(reg, busid);
 	/* Never reveal that a device exists to a peer that may not use it. */
-	if (d == NULL || !registry_peer_allowed(reg, d, sa)) {
+	if (d == NULL) {
 		op_import_refuse(c, USBIP_ST_NODEV, busid, "no such device");
+		return;
+	}
+	if (!registry_peer_allowed(reg, d, sa)) {
+		op_import_refuse(c, USBIP_ST_NODEV, busid,
+		    "not assigned to this peer");
 		return;
 	}
 	if (d->session != NULL) {

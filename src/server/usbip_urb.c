@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "server/ctl.h"
 #include "server/registry.h"
 #include "server/usbip_conn.h"
 #include "server/usbip_phase.h"
@@ -76,6 +77,7 @@ usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev)
 	evtimer_del(c->ev_timer);
 	log_info("usbip %s: attached %s (%s)", c->peer_str, dev->busid,
 	    dev->name);
+	ctl_on_attach(c->srv->vtd->ctl, dev, c);
 }
 
 void
@@ -85,6 +87,7 @@ usbip_urb_detach(struct usbip_conn *c)
 		return;
 	usb_dev_detach(&c->dev->usb);
 	c->dev->session = NULL;
+	ctl_on_detach(c->srv->vtd->ctl, c->dev, c);
 	log_info("usbip %s: detached %s after %lld s: %llu bytes in, "
 	    "%llu bytes out, %llu URBs", c->peer_str, c->dev->busid,
 	    (long long)(time(NULL) - c->since),

@@ -16,6 +16,8 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "server/api.h"
+#include "server/ctl.h"
 #include "server/serve_image.h"
 #include "server/usbip_server.h"
 #include "server/vtokend.h"
@@ -23,6 +25,8 @@
 struct vtd_args {
 	const char *config;
 	const char *listen;
+	const char *api_listen;
+	const char *data_dir;
 	bool check_only;
 	bool debug;
 	char **images;
@@ -34,6 +38,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: vtokend [-c FILE] [-n] [-d] [--listen ADDR:PORT]\n"
+	    "               [--api-listen ADDR:PORT] [--data-dir DIR]\n"
 	    "               [--serve-image PATH[:rw]]...\n"
 	    "  -c, --config FILE        configuration file (YAML); default: "
 	    "built-in defaults\n"
@@ -41,6 +46,9 @@ usage(FILE *f)
 	    "  -d, --debug              log at debug level\n"
 	    "      --listen ADDR:PORT   USB/IP listen address "
 	    "(overrides usbip.listen)\n"
+	    "      --api-listen ADDR:PORT  REST API listen address "
+	    "(overrides api.listen)\n"
+	    "      --data-dir DIR       state directory (overrides data_dir)\n"
 	    "      --serve-image PATH[:rw]  serve a raw disk image to every "
 	    "peer,\n"
 	    "                           without access control "
@@ -56,6 +64,8 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 		{ "check", no_argument, NULL, 'n' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "api-listen", required_argument, NULL, 'A' },
+		{ "data-dir", required_argument, NULL, 'D' },
 		{ "serve-image", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -76,6 +86,12 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 			break;
 		case 'L':
 			a->listen = optarg;
+			break;
+		case 'A':
+			a->api_listen = optarg;
+			break;
+		case 'D':
+			a->data_dir = optarg;
 			break;
 		case 'S':
 			a->images = reallocarray(a->images, a->nimages + 1,
@@ -124,6 +140,14 @@ build_config(const struct vtd_args *a)
 		config_free(cfg);
 		return NULL;
 	}
+	if (a->api_listen != NULL &&
+	    config_set_api_listen(cfg, a->api_listen, &why) < 0) {
+		fprintf(stderr, "--api-listen %s: %s\n", a->api_listen, why);
+		config_free(cfg);
+		return NULL;
+	}
+	if (a->data_dir != NULL)
+		config_set_data_dir(cfg, a->data_dir);
 	for (size_t i = 0; i < a->nimages; i++) {
 		struct config_image ci;
 
@@ -200,10 +224,16 @@ vtokend_setup(struct vtokend *vtd)
 	registry_init(&vtd->reg, (uint16_t)cfg->usb.vendor_id,
 	    (uint16_t)cfg->usb.product_id, cfg->usb.manufacturer,
 	    cfg->usb.product);
+	vtd->ctl = ctl_open(vtd);
+	if (vtd->ctl == NULL)
+		return -1;
 	if (serve_image_load_all(vtd) < 0)
 		return -1;
 	vtd->usbip = usbip_server_new(vtd);
 	if (vtd->usbip == NULL)
+		return -1;
+	vtd->api = api_server_new(vtd);
+	if (vtd->api == NULL)
 		return -1;
 	vtd->ev_sigterm = evsignal_new(vtd->base, SIGTERM, vtokend_signalcb,
 	    vtd);
@@ -224,7 +254,9 @@ vtokend_setup(struct vtokend *vtd)
 static void
 vtokend_teardown(struct vtokend *vtd)
 {
+	api_server_free(vtd->api);
 	usbip_server_free(vtd->usbip);
+	ctl_close(vtd->ctl);
 	registry_clear(&vtd->reg);
 	if (vtd->ev_sigterm)
 		event_free(vtd->ev_sigterm);

@@ -14,13 +14,17 @@
 struct event_base;
 struct event;
 struct usbip_server;
+struct ctl;
+struct api_server;
 
 struct vtokend {
 	struct event_base *base;
 	struct vtd_config *cfg;		/* owned; replaced on reload */
 	char *config_path;		/* NULL: built-in defaults */
 	struct registry reg;
+	struct ctl *ctl;
 	struct usbip_server *usbip;
+	struct api_server *api;
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 	bool stopping;
 };

@@ -1,0 +1,23 @@
+#!/bin/sh
+# The whole test suite, as CI runs it (.ci/run calls this script):
+#   1. installs what the build and the tests need (scripts/deps.sh test),
+#   2. builds with -Werror and runs every test (unit, integration,
+#      interop with Debian's usbip, e2e with the Linux kernel client),
+#   3. rebuilds with ASan+UBSan and runs every test but the qemu guests
+#      (they exercise the same daemon code that step 3 covers over
+#      loopback, and the kernel is what they test).
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh test
+
+cmake -S . -B build -DVTOKEN_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+cmake -S . -B build-asan -DVTOKEN_WERROR=ON \
+    -DVTOKEN_SANITIZE=address,undefined >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE e2e)
+echo "test.sh: all tests passed"

@@ -1,0 +1,301 @@
+/*
+ * api: listener, TLS, routing, authentication.
+ */
+#include "server/api.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/xmalloc.h"
+#include "server/audit.h"
+#include "server/ctl.h"
+#include "server/vtokend.h"
+
+#define API_MAX_SEGMENTS	5
+#define API_MAX_PATH		512
+
+struct api_route {
+	enum evhttp_cmd_type method;
+	const char *pattern;	/* '*' matches one path segment */
+	bool auth;
+	void (*fn)(struct api_req *);
+};
+
+static const struct api_route api_routes[] = {
+	{ EVHTTP_REQ_GET, "/healthz", false, api_healthz },
+	{ EVHTTP_REQ_GET, "/metrics", false, api_metrics },
+	{ EVHTTP_REQ_GET, "/v1/tokens", true, api_tokens_list },
+	{ EVHTTP_REQ_POST, "/v1/tokens", true, api_tokens_create },
+	{ EVHTTP_REQ_GET, "/v1/tokens/*", true, api_tokens_show },
+	{ EVHTTP_REQ_DELETE, "/v1/tokens/*", true, api_tokens_delete },
+	{ EVHTTP_REQ_GET, "/v1/tokens/*/image", true, api_tokens_image },
+	{ EVHTTP_REQ_GET, "/v1/vms", true, api_vms_list },
+	{ EVHTTP_REQ_POST, "/v1/vms", true, api_vms_create },
+	{ EVHTTP_REQ_GET, "/v1/vms/*", true, api_vms_show },
+	{ EVHTTP_REQ_DELETE, "/v1/vms/*", true, api_vms_delete },
+	{ EVHTTP_REQ_GET, "/v1/assignments", true, api_assign_list },
+	{ EVHTTP_REQ_POST, "/v1/assignments", true, api_assign_create },
+	{ EVHTTP_REQ_DELETE, "/v1/assignments/*", true, api_assign_delete },
+	{ EVHTTP_REQ_GET, "/v1/sessions", true, api_sessions_list },
+	{ EVHTTP_REQ_GET, "/v1/audit", true, api_audit_list },
+	{ EVHTTP_REQ_GET, "/v1/audit/verify", true, api_audit_verify },
+};
+
+/*
+ * Splits a decoded path into segments.  Returns the count, or -1 when
+ * the path is malformed (empty segment, "..", NUL, too long/deep).
+ */
+static int
+api_split(const char *path, char buf[API_MAX_PATH],
+    const char *seg[API_MAX_SEGMENTS])
+{
+	char *p, *save = NULL;
+	int n = 0;
+
+	if (path == NULL || path[0] != '/' || strlen(path) >= API_MAX_PATH)
+		return -1;
+	snprintf(buf, API_MAX_PATH, "%s", path + 1);
+	for (p = strtok_r(buf, "/", &save); p != NULL;
+	    p = strtok_r(NULL, "/", &save)) {
+		if (n == API_MAX_SEGMENTS || strcmp(p, "..") == 0)
+			return -1;
+		seg[n++] = p;
+	}
+	return n;
+}
+
+/* Matches pattern against the segments; sets *arg for '*'. */
+static bool
+api_match(const char *pattern, const char *const *seg, int n,
+    const char **arg)
+{
+	char pbuf[API_MAX_PATH];
+	const char *pseg[API_MAX_SEGMENTS];
+	int pn = api_split(pattern, pbuf, pseg);
+
+	if (pn != n)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(pseg[i], "*") == 0)
+			*arg = seg[i];
+		else if (strcmp(pseg[i], seg[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Checks the bearer key; on failure answers 401 and audits it. */
+static bool
+api_authenticate(struct api_req *r)
+{
+	const char *h = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Authorization");
+	const struct apikey_entry *k = NULL;
+	const char *reason = "missing Authorization: Bearer header";
+	const char *path;
+	struct ctl *ctl = r->vtd->ctl;
+	json_t *detail;
+
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+		k = apikey_check(&r->api->keys, h + 7, strlen(h + 7));
+		reason = "wrong API key";
+	}
+	if (k != NULL) {
+		snprintf(r->actor, sizeof(r->actor), "api:%s", k->name);
+		return true;
+	}
+	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
+	r->api->stats.auth_failed++;
+	log_warnx("api %s: %s: %s", r->peer, path, reason);
+	detail = json_pack("{s:s, s:s}", "reason", reason, "path", path);
+	if (audit_event(ctl->store, "api", "api.auth_failed", r->peer,
+	    detail) < 0)
+		log_error("audit api.auth_failed: %s", store_error(ctl->store));
+	json_decref(detail);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "WWW-Authenticate", "Bearer");
+	api_reply_error(r, 401, "unauthorized", "%s", reason);
+	return false;
+}
+
+static void
+api_dispatch(struct api_req *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(r->req);
+	char *path = evhttp_uridecode(evhttp_uri_get_path(uri), 0, NULL);
+	char buf[API_MAX_PATH];
+	const char *seg[API_MAX_SEGMENTS], *arg = NULL;
+	bool path_known = false;
+	int n = path ? api_split(path, buf, seg) : -1;
+
+	for (size_t i = 0; n >= 0 && i < sizeof(api_routes) /
+	    sizeof(api_routes[0]); i++) {
+		const struct api_route *rt = &api_routes[i];
+
+		if (!api_match(rt->pattern, seg, n, &arg))
+			continue;
+		path_known = true;
+		if (rt->method != m)
+			continue;
+		r->arg = arg;
+		if (!rt->auth || api_authenticate(r))
+			rt->fn(r);
+		free(path);
+		return;
+	}
+	free(path);
+	if (path_known)
+		api_reply_error(r, 405, "method_not_allowed",
+		    "method not allowed on this path");
+	else
+		api_reply_error(r, 404, "not_found", "no such path");
+}
+
+static void
+api_gencb(struct evhttp_request *req, void *arg)
+{
+	struct api_server *api = arg;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct api_req r;
+	char *host = NULL;
+	ev_uint16_t port = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.api = api;
+	r.vtd = api->vtd;
+	r.req = req;
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &host, &port);
+	snprintf(r.peer, sizeof(r.peer), "%s:%u", host ? host : "?", port);
+	api_dispatch(&r);
+	if (!r.answered) {	/* a handler bug must not hang the client */
+		log_error("api %s: handler gave no answer", r.peer);
+		api_reply_error(&r, 500, "internal", "no answer");
+	}
+}
+
+static struct bufferevent *
+api_bevcb(struct event_base *base, void *arg)
+{
+	struct api_server *api = arg;
+	SSL *ssl = SSL_new(api->ssl_ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int
+api_tls_setup(struct api_server *api, const struct vtd_config *cfg)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL)
+		return -1;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->api.tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->api.tls_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		log_error("api: TLS certificate %s / key %s: %s",
+		    cfg->api.tls_cert, cfg->api.tls_key,
+		    ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	api->ssl_ctx = ctx;
+	return 0;
+}
+
+static int
+api_bind(struct api_server *api, const struct vtd_config *cfg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t fd;
+
+	fd = socket(cfg->api.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	evutil_make_listen_socket_reuseable(fd);
+	if (bind(fd, (const struct sockaddr *)&cfg->api.addr,
+	    cfg->api.addrlen) < 0 || listen(fd, 128) < 0) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	api->sock = evhttp_accept_socket_with_handle(api->http, fd);
+	if (api->sock == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	netaddr_format((struct sockaddr *)&ss, api->bound, sizeof(api->bound));
+	return 0;
+}
+
+struct api_server *
+api_server_new(struct vtokend *vtd)
+{
+	const struct vtd_config *cfg = vtd->cfg;
+	bool tls = cfg->api.tls_cert[0] != '\0' || cfg->api.tls_key[0] != '\0';
+	struct api_server *api;
+
+	if (!tls && !cfg->api.insecure &&
+	    !netaddr_is_loopback((const struct sockaddr *)&cfg->api.addr)) {
+		log_error("api: refusing to serve %s without TLS (set api.tls "
+		    "or api.insecure: true)", cfg->api.listen);
+		return NULL;
+	}
+	api = xcalloc(1, sizeof(*api));
+	api->vtd = vtd;
+	api->http = evhttp_new(vtd->base);
+	if (api->http == NULL || (tls && api_tls_setup(api, cfg) < 0) ||
+	    apikey_load(&api->keys, vtd->ctl->store, cfg->data_dir) < 0)
+		goto fail;
+	if (tls)
+		evhttp_set_bevcb(api->http, api_bevcb, api);
+	evhttp_set_gencb(api->http, api_gencb, api);
+	evhttp_set_max_body_size(api->http, cfg->api.max_body);
+	evhttp_set_max_headers_size(api->http, 16384);
+	evhttp_set_timeout(api->http, (int)cfg->api.timeout);
+	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	if (api_bind(api, cfg) < 0) {
+		log_warn("api: cannot listen on %s", cfg->api.listen);
+		goto fail;
+	}
+	log_info("api: listening on %s (%s)", api->bound, tls ? "https" :
+	    "http");
+	return api;
+fail:
+	api_server_free(api);
+	return NULL;
+}
+
+void
+api_server_free(struct api_server *api)
+{
+	if (api == NULL)
+		return;
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	if (api->ssl_ctx != NULL)
+		SSL_CTX_free(api->ssl_ctx);
+	apikey_clear(&api->keys);
+	free(api);
+}

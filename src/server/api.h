@@ -1,0 +1,84 @@
+/*
+ * api: the REST API (docs/API.md) on libevent's evhttp, with TLS through
+ * OpenSSL when api.tls is configured.  Routing is our own table because
+ * evhttp matches only exact paths; every handler answers through the
+ * api_reply_* helpers exactly once.
+ */
+#ifndef VTOKEN_API_H
+#define VTOKEN_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include "server/apikey.h"
+#include "server/vterr.h"
+
+struct vtokend;
+struct evhttp;
+struct evhttp_request;
+struct evhttp_bound_socket;
+
+struct api_stats {
+	unsigned long long by_class[6];	/* requests by status / 100 */
+	unsigned long long auth_failed;
+};
+
+struct api_server {
+	struct vtokend *vtd;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	void *ssl_ctx;			/* SSL_CTX *, or NULL for HTTP */
+	struct apikey_set keys;
+	struct api_stats stats;
+	char bound[64];			/* actual listen address */
+};
+
+/* One request being handled (lives for the handler call only). */
+struct api_req {
+	struct api_server *api;
+	struct vtokend *vtd;
+	struct evhttp_request *req;
+	const char *arg;		/* the path segment matched by '*' */
+	char peer[64];			/* "addr:port" of the client */
+	char actor[96];			/* "api:<key name>" */
+	bool answered;
+};
+
+/* Binds api.listen (refusing non-loopback without TLS unless insecure). */
+struct api_server *api_server_new(struct vtokend *vtd);
+void api_server_free(struct api_server *api);
+
+/* Replies (each exactly once per request). */
+void api_reply_json(struct api_req *r, int status, json_t *body);
+void api_reply_error(struct api_req *r, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void api_reply_vterr(struct api_req *r, const struct vt_error *err);
+void api_reply_empty(struct api_req *r, int status);
+
+/*
+ * Decodes the request body as a JSON object whose keys are all in
+ * `allowed` (NULL-terminated).  On failure answers 400 and returns NULL.
+ */
+json_t *api_body_object(struct api_req *r, const char *const *allowed);
+
+/* Handlers (api_*.c). */
+void api_tokens_list(struct api_req *r);
+void api_tokens_create(struct api_req *r);
+void api_tokens_show(struct api_req *r);
+void api_tokens_delete(struct api_req *r);
+void api_tokens_image(struct api_req *r);
+void api_vms_list(struct api_req *r);
+void api_vms_create(struct api_req *r);
+void api_vms_show(struct api_req *r);
+void api_vms_delete(struct api_req *r);
+void api_assign_list(struct api_req *r);
+void api_assign_create(struct api_req *r);
+void api_assign_delete(struct api_req *r);
+void api_sessions_list(struct api_req *r);
+void api_audit_list(struct api_req *r);
+void api_audit_verify(struct api_req *r);
+void api_healthz(struct api_req *r);
+void api_metrics(struct api_req *r);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * api_assign: /v1/assignments and /v1/sessions.
+ */
+#include "server/api.h"
+#include "server/api_view.h"
+#include "server/vtokend.h"
+
+void
+api_assign_list(struct api_req *r)
+{
+	json_t *arr = json_array();
+	struct ctl_token *t;
+
+	TAILQ_FOREACH(t, &r->vtd->ctl->tokens, entry)
+		if (t->vm != NULL)
+			json_array_append_new(arr, api_view_assignment(t));
+	api_reply_json(r, 200, json_pack("{s:o}", "assignments", arr));
+}
+
+void
+api_assign_create(struct api_req *r)
+{
+	static const char *const fields[] = { "token", "vm", NULL };
+	json_t *body = api_body_object(r, fields), *jt, *jv;
+	struct ctl *ctl = r->vtd->ctl;
+	struct ctl_token *tok;
+	struct ctl_vm *vm;
+	struct vt_error err;
+
+	if (body == NULL)
+		return;
+	jt = json_object_get(body, "token");
+	jv = json_object_get(body, "vm");
+	if (!json_is_string(jt) || !json_is_string(jv))
+		api_reply_error(r, 400, "bad_request", "token and vm: strings "
+		    "are required");
+	else if ((tok = ctl_token_find(ctl, json_string_value(jt))) == NULL)
+		api_reply_error(r, 404, "not_found", "no token \"%.64s\"",
+		    json_string_value(jt));
+	else if ((vm = ctl_vm_find(ctl, json_string_value(jv))) == NULL)
+		api_reply_error(r, 404, "not_found", "no VM \"%.64s\"",
+		    json_string_value(jv));
+	else if (ctl_assign(ctl, r->actor, tok, vm, &err) < 0)
+		api_reply_vterr(r, &err);
+	else
+		api_reply_json(r, 201, api_view_assignment(tok));
+	json_decref(body);
+}
+
+void
+api_assign_delete(struct api_req *r)
+{
+	struct ctl_token *tok = ctl_token_find(r->vtd->ctl, r->arg);
+	struct vt_error err;
+
+	if (tok == NULL)
+		api_reply_error(r, 404, "not_found", "no token \"%.64s\"",
+		    r->arg);
+	else if (ctl_revoke(r->vtd->ctl, r->actor, tok, &err) < 0)
+		api_reply_vterr(r, &err);
+	else
+		api_reply_empty(r, 204);
+}
+
+void
+api_sessions_list(struct api_req *r)
+{
+	json_t *arr = json_array();
+	struct vt_device *d;
+
+	TAILQ_FOREACH(d, &r->vtd->reg.devices, entry)
+		if (d->session != NULL)
+			json_array_append_new(arr, api_view_session(d, true));
+	api_reply_json(r, 200, json_pack("{s:o}", "sessions", arr));
+}

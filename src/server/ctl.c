@@ -1,0 +1,306 @@
+/*
+ * ctl: controller open/load, lookups and the USB/IP session hooks.
+ * Changes are in ctl_token.c, ctl_vm.c and ctl_assign.c.
+ */
+#include "server/ctl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "server/audit.h"
+#include "server/ctl_impl.h"
+#include "server/usbip_conn.h"
+#include "server/vtokend.h"
+
+bool
+ctl_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+			return false;
+	}
+	return !encode_is_id(name);
+}
+
+struct ctl_token *
+ctl_token_find(struct ctl *ctl, const char *key)
+{
+	struct ctl_token *t;
+
+	TAILQ_FOREACH(t, &ctl->tokens, entry)
+		if (strcmp(t->id, key) == 0)
+			return t;
+	TAILQ_FOREACH(t, &ctl->tokens, entry)
+		if (strcmp(t->name, key) == 0)
+			return t;
+	return NULL;
+}
+
+struct ctl_vm *
+ctl_vm_find(struct ctl *ctl, const char *key)
+{
+	struct ctl_vm *v;
+
+	TAILQ_FOREACH(v, &ctl->vms, entry)
+		if (strcmp(v->id, key) == 0)
+			return v;
+	TAILQ_FOREACH(v, &ctl->vms, entry)
+		if (strcmp(v->name, key) == 0)
+			return v;
+	return NULL;
+}
+
+static int
+ctl_load_vm(void *arg, const struct store_vm *row)
+{
+	struct ctl *ctl = arg;
+	struct ctl_vm *vm;
+	struct vt_error err;
+
+	vm = ctl_vm_from_row(row, &err);
+	if (vm == NULL) {
+		log_error("vm %s: %s", row->id, err.msg);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&ctl->vms, vm, entry);
+	ctl->nvms++;
+	return 0;
+}
+
+static int
+ctl_load_token(void *arg, const struct store_token *row)
+{
+	struct ctl *ctl = arg;
+	struct ctl_token *tok = xcalloc(1, sizeof(*tok));
+
+	snprintf(tok->id, sizeof(tok->id), "%s", row->id);
+	snprintf(tok->name, sizeof(tok->name), "%s", row->name);
+	snprintf(tok->created, sizeof(tok->created), "%s", row->created);
+	tok->size = row->size;
+	tok->writable = row->writable;
+	tok->port = row->port;
+	memcpy(tok->public_key, row->public_key, sizeof(tok->public_key));
+	/* A token whose image is damaged stays listed but unattachable. */
+	if (ctl_token_load_device(ctl, tok) < 0)
+		log_error("token %s (%s): image not served", tok->id,
+		    tok->name);
+	TAILQ_INSERT_TAIL(&ctl->tokens, tok, entry);
+	ctl->ntokens++;
+	return 0;
+}
+
+static int
+ctl_load_assignment(void *arg, const struct store_assignment *row)
+{
+	struct ctl *ctl = arg;
+	struct ctl_token *tok = ctl_token_find(ctl, row->token_id);
+	struct ctl_vm *vm = ctl_vm_find(ctl, row->vm_id);
+
+	if (tok == NULL || vm == NULL) {
+		log_error("assignment %s -> %s: unknown token or VM",
+		    row->token_id, row->vm_id);
+		return 0;
+	}
+	ctl_link(tok, vm, row->created);
+	return 0;
+}
+
+static int
+ctl_load(struct ctl *ctl)
+{
+	struct store *st = ctl->store;
+
+	if (st->ops->vm_foreach(st, ctl_load_vm, ctl) != 0 ||
+	    st->ops->token_foreach(st, ctl_load_token, ctl) != 0 ||
+	    st->ops->assignment_foreach(st, ctl_load_assignment, ctl) != 0) {
+		log_error("loading state: %s", store_error(st));
+		return -1;
+	}
+	/* Sessions of an earlier run of this host are gone. */
+	if (st->ops->session_clear(st, ctl->host) < 0) {
+		log_error("clearing sessions: %s", store_error(st));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ctl_mkdirs(struct ctl *ctl, const char *data_dir)
+{
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+		log_warn("data_dir %s", data_dir);
+		return -1;
+	}
+	if (mkdir(ctl->token_dir, 0700) < 0 && errno != EEXIST) {
+		log_warn("%s", ctl->token_dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct ctl *
+ctl_open(struct vtokend *vtd)
+{
+	const char *data_dir = vtd->cfg->data_dir;
+	struct ctl *ctl = xcalloc(1, sizeof(*ctl));
+	char *path, *cause = NULL;
+
+	ctl->vtd = vtd;
+	TAILQ_INIT(&ctl->tokens);
+	TAILQ_INIT(&ctl->vms);
+	ctl->token_dir = xasprintf("%s/tokens", data_dir);
+	if (gethostname(ctl->host, sizeof(ctl->host) - 1) < 0)
+		snprintf(ctl->host, sizeof(ctl->host), "localhost");
+	if (ctl_mkdirs(ctl, data_dir) < 0) {
+		ctl_close(ctl);
+		return NULL;
+	}
+	path = xasprintf("%s/vtokend.db", data_dir);
+	ctl->store = store_open("sqlite", path, &cause);
+	free(path);
+	if (ctl->store == NULL) {
+		log_error("%s", cause);
+		free(cause);
+		ctl_close(ctl);
+		return NULL;
+	}
+	if (ctl_load(ctl) < 0) {
+		ctl_close(ctl);
+		return NULL;
+	}
+	log_info("controller: %u token(s), %u VM(s) loaded from %s",
+	    ctl->ntokens, ctl->nvms, data_dir);
+	return ctl;
+}
+
+void
+ctl_close(struct ctl *ctl)
+{
+	struct ctl_token *t;
+	struct ctl_vm *v;
+
+	if (ctl == NULL)
+		return;
+	while ((t = TAILQ_FIRST(&ctl->tokens)) != NULL) {
+		TAILQ_REMOVE(&ctl->tokens, t, entry);
+		if (t->dev != NULL)
+			registry_remove(&ctl->vtd->reg, t->dev);
+		free(t);
+	}
+	while ((v = TAILQ_FIRST(&ctl->vms)) != NULL) {
+		TAILQ_REMOVE(&ctl->vms, v, entry);
+		free(v->acl);
+		free(v);
+	}
+	store_close(ctl->store);
+	free(ctl->token_dir);
+	free(ctl);
+}
+
+/* Audits a session event; a store failure is logged, never fatal. */
+static void
+ctl_audit_event(struct ctl *ctl, const char *actor, const char *action,
+    const char *subject, json_t *detail)
+{
+	if (audit_event(ctl->store, actor, action, subject, detail) < 0) {
+		ctl->stats.store_errors++;
+		log_error("audit %s %s: %s", action, subject,
+		    store_error(ctl->store));
+	}
+	json_decref(detail);
+}
+
+void
+ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
+    const struct usbip_conn *c)
+{
+	struct ctl_token *tok = dev->owner;
+	struct store *st = ctl->store;
+	struct store_session s;
+	char actor[96], subject[64];
+
+	if (ctl == NULL)
+		return;
+	ctl->stats.attaches++;
+	if (tok == NULL)
+		return;		/* --serve-image device: no controller state */
+	memset(&s, 0, sizeof(s));
+	snprintf(s.token_id, sizeof(s.token_id), "%s", tok->id);
+	s.peer = c->peer_str;
+	s.host = ctl->host;
+	encode_time(c->since, s.since);
+	snprintf(actor, sizeof(actor), "usbip:%s", c->peer_str);
+	snprintf(subject, sizeof(subject), "token:%s", tok->id);
+	if (store_begin(st) < 0 || st->ops->session_insert(st, &s) < 0 ||
+	    audit_append(st, actor, "attach", subject, NULL) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		ctl->stats.store_errors++;
+		log_error("recording attach of %s: %s", tok->id,
+		    store_error(st));
+	}
+}
+
+void
+ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
+    const struct usbip_conn *c)
+{
+	struct ctl_token *tok = dev->owner;
+	struct store *st = ctl->store;
+	char actor[96], subject[64];
+	json_t *detail;
+
+	if (ctl == NULL)
+		return;
+	ctl->stats.detaches++;
+	ctl->stats.bytes_in += c->bytes_in;
+	ctl->stats.bytes_out += c->bytes_out;
+	if (tok == NULL)
+		return;
+	snprintf(actor, sizeof(actor), "usbip:%s", c->peer_str);
+	snprintf(subject, sizeof(subject), "token:%s", tok->id);
+	detail = json_pack("{s:I, s:I, s:I, s:I}", "bytes_in",
+	    (json_int_t)c->bytes_in, "bytes_out", (json_int_t)c->bytes_out,
+	    "urbs", (json_int_t)c->urbs, "duration_s",
+	    (json_int_t)(time(NULL) - c->since));
+	if (store_begin(st) < 0 ||
+	    st->ops->session_delete(st, tok->id) < 0 ||
+	    audit_append(st, actor, "detach", subject, detail) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		ctl->stats.store_errors++;
+		log_error("recording detach of %s: %s", tok->id,
+		    store_error(st));
+	}
+	json_decref(detail);
+}
+
+void
+ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
+    const char *reason)
+{
+	char actor[96], subject[64];
+
+	if (ctl == NULL)
+		return;
+	ctl->stats.denials++;
+	snprintf(actor, sizeof(actor), "usbip:%s", peer);
+	snprintf(subject, sizeof(subject), "busid:%s", busid);
+	ctl_audit_event(ctl, actor, "attach.denied", subject,
+	    json_pack("{s:s}", "reason", reason));
+}

@@ -1,0 +1,192 @@
+/*
+ * ctl_vm: VMs and their source-address ACLs.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "server/audit.h"
+#include "server/ctl_impl.h"
+
+/* Parses n address strings into a new ACL (canonical, duplicates out). */
+static struct vt_acl *
+ctl_acl_parse(const char *const *addrs, size_t n, struct vt_error *err)
+{
+	struct vt_acl *acl;
+	const char *why;
+
+	if (n == 0 || n > CTL_VM_MAX_ADDRS) {
+		vt_fail(err, VT_EINVAL, "a VM needs 1 to %d addresses",
+		    CTL_VM_MAX_ADDRS);
+		return NULL;
+	}
+	acl = xcalloc(1, sizeof(*acl) + n * sizeof(acl->cidr[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct netaddr_cidr c;
+		bool dup = false;
+
+		if (netaddr_cidr_parse(addrs[i], &c, &why) < 0) {
+			vt_fail(err, VT_EINVAL, "address \"%.64s\": %s",
+			    addrs[i], why);
+			free(acl);
+			return NULL;
+		}
+		for (size_t j = 0; j < acl->n; j++)
+			dup |= memcmp(&acl->cidr[j], &c, sizeof(c)) == 0;
+		if (!dup)
+			acl->cidr[acl->n++] = c;
+	}
+	return acl;
+}
+
+/* Space-separated canonical text of an ACL; the caller frees it. */
+static char *
+ctl_acl_text(const struct vt_acl *acl)
+{
+	size_t cap = acl->n * 64 + 1, len = 0;
+	char *s = xmalloc(cap);
+
+	s[0] = '\0';
+	for (size_t i = 0; i < acl->n; i++) {
+		char one[64];
+
+		netaddr_cidr_format(&acl->cidr[i], one, sizeof(one));
+		len += (size_t)snprintf(s + len, cap - len, "%s%s",
+		    i ? " " : "", one);
+	}
+	return s;
+}
+
+struct ctl_vm *
+ctl_vm_from_row(const struct store_vm *row, struct vt_error *err)
+{
+	char *copy = xstrdup(row->addresses), *save = NULL, *tok;
+	const char *addrs[CTL_VM_MAX_ADDRS];
+	size_t n = 0;
+	struct ctl_vm *vm;
+	struct vt_acl *acl;
+
+	for (tok = strtok_r(copy, " ", &save); tok != NULL && n <
+	    CTL_VM_MAX_ADDRS; tok = strtok_r(NULL, " ", &save))
+		addrs[n++] = tok;
+	acl = ctl_acl_parse(addrs, n, err);
+	free(copy);
+	if (acl == NULL)
+		return NULL;
+	vm = xcalloc(1, sizeof(*vm));
+	snprintf(vm->id, sizeof(vm->id), "%s", row->id);
+	snprintf(vm->name, sizeof(vm->name), "%s", row->name);
+	snprintf(vm->created, sizeof(vm->created), "%s", row->created);
+	vm->acl = acl;
+	return vm;
+}
+
+int
+ctl_vm_add(struct ctl *ctl, const char *actor, const char *name,
+    const char *const *addrs, size_t n, struct ctl_vm **out,
+    struct vt_error *err)
+{
+	struct store *st = ctl->store;
+	struct store_vm row;
+	struct ctl_vm *vm;
+	char subject[64], *text;
+	json_t *detail;
+	int r;
+
+	if (!ctl_name_valid(name))
+		return vt_fail(err, VT_EINVAL, "invalid VM name");
+	if (ctl_vm_find(ctl, name) != NULL)
+		return vt_fail(err, VT_ECONFLICT, "a VM named %s exists",
+		    name);
+	vm = xcalloc(1, sizeof(*vm));
+	vm->acl = ctl_acl_parse(addrs, n, err);
+	if (vm->acl == NULL) {
+		free(vm);
+		return -1;
+	}
+	if (encode_random_id(vm->id) < 0) {
+		free(vm->acl);
+		free(vm);
+		return vt_fail(err, VT_EINTERNAL, "no randomness");
+	}
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	encode_time(time(NULL), vm->created);
+	text = ctl_acl_text(vm->acl);
+	memset(&row, 0, sizeof(row));
+	memcpy(row.id, vm->id, sizeof(row.id));
+	memcpy(row.name, vm->name, sizeof(row.name));
+	memcpy(row.created, vm->created, sizeof(row.created));
+	row.addresses = text;
+	snprintf(subject, sizeof(subject), "vm:%s", vm->id);
+	detail = json_pack("{s:s, s:s}", "name", name, "addresses", text);
+	r = store_begin(st);
+	if (r == 0)
+		r = st->ops->vm_insert(st, &row);
+	if (r == 0 && audit_append(st, actor, "vm.add", subject, detail) < 0)
+		r = -1;
+	if (r == 0)
+		r = store_commit(st);
+	json_decref(detail);
+	free(text);
+	if (r < 0) {
+		store_rollback(st);
+		log_error("vm add %s: %s", name, store_error(st));
+		free(vm->acl);
+		free(vm);
+		return vt_fail(err, r == STORE_CONFLICT ? VT_ECONFLICT :
+		    VT_EINTERNAL, "cannot store the VM");
+	}
+	TAILQ_INSERT_TAIL(&ctl->vms, vm, entry);
+	ctl->nvms++;
+	log_info("%s: added VM %s (%s)", actor, vm->id, vm->name);
+	*out = vm;
+	return 0;
+}
+
+int
+ctl_vm_delete(struct ctl *ctl, const char *actor, struct ctl_vm *vm,
+    struct vt_error *err)
+{
+	struct store *st = ctl->store;
+	struct ctl_token *t;
+	char subject[64];
+	json_t *detail;
+	int r;
+
+	snprintf(subject, sizeof(subject), "vm:%s", vm->id);
+	detail = json_pack("{s:s}", "name", vm->name);
+	/* Revokes, the delete and all their records: one transaction. */
+	r = store_begin(st);
+	TAILQ_FOREACH(t, &ctl->tokens, entry)
+		if (r == 0 && t->vm == vm)
+			r = ctl_revoke_tx(ctl, actor, t);
+	if (r == 0)
+		r = st->ops->vm_delete(st, vm->id);
+	if (r == 0 && audit_append(st, actor, "vm.delete", subject,
+	    detail) < 0)
+		r = -1;
+	if (r == 0)
+		r = store_commit(st);
+	json_decref(detail);
+	if (r < 0) {
+		store_rollback(st);
+		log_error("vm delete %s: %s", vm->id, store_error(st));
+		return vt_fail(err, VT_EINTERNAL, "cannot delete the VM");
+	}
+	TAILQ_FOREACH(t, &ctl->tokens, entry) {
+		if (t->vm == vm) {
+			ctl_unlink(t);
+			ctl_kick(t, "VM deleted");
+		}
+	}
+	log_info("%s: deleted VM %s (%s)", actor, vm->id, vm->name);
+	TAILQ_REMOVE(&ctl->vms, vm, entry);
+	ctl->nvms--;
+	free(vm->acl);
+	free(vm);
+	return 0;
+}
