@@ -3,6 +3,7 @@
  */
 #include "server/api.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -51,6 +52,9 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, "/v1/sessions", true, api_sessions_list },
 	{ EVHTTP_REQ_GET, "/v1/audit", true, api_audit_list },
 	{ EVHTTP_REQ_GET, "/v1/audit/verify", true, api_audit_verify },
+	/* Signature-authenticated, not by API key. */
+	{ EVHTTP_REQ_POST, "/v1/agent/challenge", false, api_agent_challenge },
+	{ EVHTTP_REQ_POST, "/v1/agent/verify", false, api_agent_verify },
 };
 
 /*
@@ -164,6 +168,20 @@ api_dispatch(struct api_req *r)
 		api_reply_error(r, 404, "not_found", "no such path");
 }
 
+/* The peer as a sockaddr (for ACL checks); AF_UNSPEC if unparsable. */
+static void
+api_peer_sockaddr(const char *host, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+		sin6->sin6_family = AF_INET6;
+}
+
 static void
 api_gencb(struct evhttp_request *req, void *arg)
 {
@@ -180,6 +198,8 @@ api_gencb(struct evhttp_request *req, void *arg)
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &host, &port);
 	snprintf(r.peer, sizeof(r.peer), "%s:%u", host ? host : "?", port);
+	snprintf(r.peer_host, sizeof(r.peer_host), "%s", host ? host : "?");
+	api_peer_sockaddr(r.peer_host, &r.peer_sa);
 	api_dispatch(&r);
 	if (!r.answered) {	/* a handler bug must not hang the client */
 		log_error("api %s: handler gave no answer", r.peer);

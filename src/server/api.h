@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "server/apikey.h"
 #include "server/vterr.h"
@@ -41,6 +42,8 @@ struct api_req {
 	struct evhttp_request *req;
 	const char *arg;		/* the path segment matched by '*' */
 	char peer[64];			/* "addr:port" of the client */
+	char peer_host[48];		/* numeric address only */
+	struct sockaddr_storage peer_sa;
 	char actor[96];			/* "api:<key name>" */
 	bool answered;
 };
@@ -78,6 +81,8 @@ void api_assign_delete(struct api_req *r);
 void api_sessions_list(struct api_req *r);
 void api_audit_list(struct api_req *r);
 void api_audit_verify(struct api_req *r);
+void api_agent_challenge(struct api_req *r);
+void api_agent_verify(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
 

@@ -52,6 +52,12 @@ struct vtd_config {
 		unsigned max_conns;
 	} api;
 	struct {
+		unsigned nonce_ttl;		/* seconds */
+		unsigned rate_per_token;	/* per minute */
+		unsigned rate_per_address;	/* per minute */
+		unsigned max_nonces;
+	} agent;
+	struct {
 		unsigned vendor_id, product_id;
 		char *manufacturer;
 		char *product;

@@ -159,8 +159,14 @@ ctl_open(struct vtokend *vtd)
 	const char *data_dir = vtd->cfg->data_dir;
 	struct ctl *ctl = xcalloc(1, sizeof(*ctl));
 	char *path, *cause = NULL;
+	struct auth_limits lim;
 
 	ctl->vtd = vtd;
+	lim.nonce_ttl = vtd->cfg->agent.nonce_ttl;
+	lim.per_token = vtd->cfg->agent.rate_per_token;
+	lim.per_address = vtd->cfg->agent.rate_per_address;
+	lim.max_nonces = vtd->cfg->agent.max_nonces;
+	auth_init(&ctl->auth, &lim);
 	TAILQ_INIT(&ctl->tokens);
 	TAILQ_INIT(&ctl->vms);
 	ctl->token_dir = xasprintf("%s/tokens", data_dir);
@@ -208,6 +214,7 @@ ctl_close(struct ctl *ctl)
 		free(v);
 	}
 	store_close(ctl->store);
+	auth_clear(&ctl->auth);
 	free(ctl->token_dir);
 	free(ctl);
 }
@@ -303,4 +310,57 @@ ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
 	snprintf(subject, sizeof(subject), "busid:%s", busid);
 	ctl_audit_event(ctl, actor, "attach.denied", subject,
 	    json_pack("{s:s}", "reason", reason));
+}
+
+static double
+ctl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum auth_result
+ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok, const char *peer,
+    const struct sockaddr *sa, const uint8_t *nonce, size_t nonce_len,
+    const uint8_t *sig, size_t sig_len)
+{
+	enum auth_result r;
+	char actor[96], subject[64];
+	json_t *detail;
+
+	r = auth_verify(&ctl->auth, ctl_now(), tok->id, peer,
+	    tok->public_key, nonce, nonce_len, sig, sig_len);
+	if (r == AUTH_OK && tok->vm == NULL)
+		r = tok->revoked ? AUTH_REVOKED : AUTH_NOT_ASSIGNED;
+	if (r == AUTH_OK && (tok->dev == NULL ||
+	    !registry_peer_allowed(&ctl->vtd->reg, tok->dev, sa)))
+		r = AUTH_WRONG_ADDRESS;
+	if (r == AUTH_RATE_LIMITED)
+		return r;	/* not audited: it would let a flood fill it */
+	snprintf(actor, sizeof(actor), "agent:%s", peer);
+	snprintf(subject, sizeof(subject), "token:%s", tok->id);
+	detail = r == AUTH_OK ? json_pack("{s:s}", "vm", tok->vm->name) :
+	    json_pack("{s:s}", "reason", auth_result_reason(r));
+	if (r == AUTH_OK)
+		ctl->stats.auth_ok++;
+	else
+		ctl->stats.auth_fail++;
+	ctl_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" : "auth.fail",
+	    subject, detail);
+	return r;
+}
+
+enum auth_result
+ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok, const char *peer,
+    uint8_t nonce[AUTH_NONCE_LEN], time_t *expires)
+{
+	double mono_expires;
+	enum auth_result r;
+
+	r = auth_challenge(&ctl->auth, ctl_now(), tok->id, peer, nonce,
+	    &mono_expires);
+	*expires = time(NULL) + (time_t)ctl->auth.lim.nonce_ttl;
+	return r;
 }

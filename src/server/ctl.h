@@ -20,8 +20,10 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/encode.h"
+#include "server/auth.h"
 #include "server/registry.h"
 #include "server/store.h"
 #include "server/vterr.h"
@@ -53,6 +55,7 @@ struct ctl_token {
 	unsigned port;
 	uint8_t public_key[32];
 	struct ctl_vm *vm;		/* assignment, or NULL */
+	bool revoked;			/* revoked since start, not reassigned */
 	char assigned[ENCODE_TIME_LEN + 1];
 	struct vt_device *dev;		/* NULL when its image failed to load */
 	TAILQ_ENTRY(ctl_token) entry;
@@ -63,6 +66,7 @@ struct ctl_stats {
 	unsigned long long attaches, detaches, denials;
 	unsigned long long bytes_in, bytes_out;	/* of ended sessions */
 	unsigned long long store_errors;
+	unsigned long long auth_ok, auth_fail;
 };
 
 struct ctl {
@@ -74,6 +78,7 @@ struct ctl {
 	struct ctl_vm_list vms;
 	unsigned ntokens, nvms;
 	struct ctl_stats stats;
+	struct auth auth;		/* agent challenge-response state */
 };
 
 /*
@@ -113,6 +118,19 @@ void ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c);
 void ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
     const char *reason);
+
+/*
+ * Agent authentication: checks an answer to a challenge, then that the
+ * token is assigned and peer (a numeric address) belongs to its VM.
+ * Audits auth.ok / auth.fail with the reason; returns the result.
+ */
+enum auth_result ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok,
+    const char *peer, const struct sockaddr *sa, const uint8_t *nonce,
+    size_t nonce_len, const uint8_t *sig, size_t sig_len);
+
+/* Issues a nonce for tok to peer; *expires is wall-clock time. */
+enum auth_result ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok,
+    const char *peer, uint8_t nonce[AUTH_NONCE_LEN], time_t *expires);
 
 /* Writes the token's current image bytes [off, off+len) into buf. */
 int ctl_token_read_image(const struct ctl_token *tok, uint64_t off,

@@ -99,6 +99,7 @@ ctl_assign(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 		    VT_EINTERNAL, "cannot store the assignment");
 	}
 	ctl_link(tok, vm, row.created);
+	tok->revoked = false;
 	log_info("%s: assigned token %s (%s) to VM %s (%s)", actor, tok->id,
 	    tok->name, vm->id, vm->name);
 	return 0;
@@ -127,6 +128,7 @@ ctl_revoke(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 	log_info("%s: revoked token %s (%s) from VM %s (%s)", actor, tok->id,
 	    tok->name, tok->vm->id, tok->vm->name);
 	ctl_unlink(tok);
+	tok->revoked = true;
 	ctl_kick(tok, "token revoked");
 	return 0;
 }

@@ -180,6 +180,7 @@ ctl_vm_delete(struct ctl *ctl, const char *actor, struct ctl_vm *vm,
 	TAILQ_FOREACH(t, &ctl->tokens, entry) {
 		if (t->vm == vm) {
 			ctl_unlink(t);
+			t->revoked = true;
 			ctl_kick(t, "VM deleted");
 		}
 	}

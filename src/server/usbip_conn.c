@@ -197,7 +197,12 @@ usbip_conn_track_partial(struct usbip_conn *c, size_t buffered)
 
 	if (c->state != USBIP_CONN_URB)
 		return;		/* the handshake deadline covers op phase */
-	if (buffered == 0) {
+	/*
+	 * Paused for tx back-pressure, the buffered requests wait on us, not
+	 * on the peer; tx_timeout covers a peer that never reads.  Measure
+	 * afresh once reading resumes.
+	 */
+	if (buffered == 0 || c->paused) {
 		c->partial = false;
 		evtimer_del(c->ev_timer);
 		return;

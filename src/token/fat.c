@@ -41,6 +41,10 @@ struct fat {
 	uint8_t cache[FAT_MAX_SECTOR_SIZE];
 };
 
+struct fat_bpb;
+static int fat_bpb_parse(const uint8_t *, uint64_t, struct fat_bpb *,
+    char **);
+static int fat_layout(struct fat *, const struct fat_bpb *, char **);
 static int fat_check_bpb(struct fat *, const uint8_t *, uint64_t, char **);
 static int fat_bytes_at(struct fat *, uint64_t, size_t, const uint8_t **,
     char **);
@@ -52,6 +56,8 @@ static void fat_decode_dirent(const uint8_t *, const char *,
     struct fat_dirent *);
 static int fat_chain_step(struct fat *, uint32_t, bool, uint32_t *,
     char **);
+static int fat_read_chain(struct fat *, const struct fat_dirent *,
+    uint8_t *, char **);
 
 static bool
 fat_is_pow2(uint32_t v)
@@ -88,78 +94,112 @@ fat_open(fat_read_fn *read, void *arg, uint64_t dev_size, char **cause)
 	return fs;
 }
 
+/* The BPB fields the geometry depends on, once checked. */
+struct fat_bpb {
+	uint32_t bps;		/* bytes per sector */
+	uint32_t spc;		/* sectors per cluster */
+	uint32_t rsvd;		/* reserved sectors */
+	uint32_t nfats;
+	uint32_t rootent;	/* root directory entries */
+	uint32_t fatsz;		/* sectors per FAT */
+	uint32_t totsec;	/* total sectors */
+};
+
 /*
- * Validates the boot sector and fills in the geometry.  Order matters:
- * each check only uses fields already shown to be sane.
+ * Checks each BPB field on its own, and that the volume fits the device.
+ * Order matters: each check only uses fields already shown to be sane.
  */
 static int
-fat_check_bpb(struct fat *fs, const uint8_t *bs, uint64_t dev_size,
+fat_bpb_parse(const uint8_t *bs, uint64_t dev_size, struct fat_bpb *b,
     char **cause)
 {
-	uint32_t bps, spc, rsvd, nfats, rootent, fatsz, totsec, bits;
-	uint64_t root_secs, data_sec, clusters, need;
-
 	if (bs[FAT_BS_SIG] != 0x55 || bs[FAT_BS_SIG + 1] != 0xaa)
 		return cause_set(cause, "no boot sector signature 55 aa");
 	if (bs[FAT_BS_JMP] != 0xeb && bs[FAT_BS_JMP] != 0xe9)
 		return cause_set(cause, "no jump instruction in the boot "
 		    "sector (partitioned device?)");
-	bps = get_le16(bs + FAT_BPB_BYTSPERSEC);
-	if (bps < 512 || bps > FAT_MAX_SECTOR_SIZE || !fat_is_pow2(bps))
-		return cause_set(cause, "bad bytes per sector %u", bps);
-	spc = bs[FAT_BPB_SECPERCLUS];
-	if (!fat_is_pow2(spc) || bps * spc > FAT_MAX_CLUSTER_SIZE)
-		return cause_set(cause, "bad sectors per cluster %u", spc);
-	rsvd = get_le16(bs + FAT_BPB_RSVDSECCNT);
-	if (rsvd == 0)
+	b->bps = get_le16(bs + FAT_BPB_BYTSPERSEC);
+	if (b->bps < 512 || b->bps > FAT_MAX_SECTOR_SIZE ||
+	    !fat_is_pow2(b->bps))
+		return cause_set(cause, "bad bytes per sector %u", b->bps);
+	b->spc = bs[FAT_BPB_SECPERCLUS];
+	if (!fat_is_pow2(b->spc) || b->bps * b->spc > FAT_MAX_CLUSTER_SIZE)
+		return cause_set(cause, "bad sectors per cluster %u", b->spc);
+	if ((b->rsvd = get_le16(bs + FAT_BPB_RSVDSECCNT)) == 0)
 		return cause_set(cause, "no reserved sectors");
-	nfats = bs[FAT_BPB_NUMFATS];
-	if (nfats == 0 || nfats > FAT_MAX_NUMFATS)
-		return cause_set(cause, "bad number of FATs %u", nfats);
-	fatsz = get_le16(bs + FAT_BPB_FATSZ16);
-	rootent = get_le16(bs + FAT_BPB_ROOTENTCNT);
-	if (fatsz == 0 || rootent == 0)
+	b->nfats = bs[FAT_BPB_NUMFATS];
+	if (b->nfats == 0 || b->nfats > FAT_MAX_NUMFATS)
+		return cause_set(cause, "bad number of FATs %u", b->nfats);
+	b->fatsz = get_le16(bs + FAT_BPB_FATSZ16);
+	b->rootent = get_le16(bs + FAT_BPB_ROOTENTCNT);
+	if (b->fatsz == 0 || b->rootent == 0)
 		return cause_set(cause, "FAT32 is not supported");
 	if (bs[FAT_BPB_MEDIA] < 0xf8 && bs[FAT_BPB_MEDIA] != 0xf0)
 		return cause_set(cause, "bad media byte 0x%02x",
 		    bs[FAT_BPB_MEDIA]);
-	totsec = get_le16(bs + FAT_BPB_TOTSEC16);
-	if (totsec == 0)
-		totsec = get_le32(bs + FAT_BPB_TOTSEC32);
-	if (totsec == 0)
+	b->totsec = get_le16(bs + FAT_BPB_TOTSEC16);
+	if (b->totsec == 0)
+		b->totsec = get_le32(bs + FAT_BPB_TOTSEC32);
+	if (b->totsec == 0)
 		return cause_set(cause, "zero total sectors");
-	if ((uint64_t)totsec * bps > dev_size)
+	if ((uint64_t)b->totsec * b->bps > dev_size)
 		return cause_set(cause, "filesystem (%llu bytes) is larger "
 		    "than the device (%llu bytes)",
-		    (unsigned long long)totsec * bps,
+		    (unsigned long long)b->totsec * b->bps,
 		    (unsigned long long)dev_size);
+	return 0;
+}
 
-	root_secs = ((uint64_t)rootent * FAT_DIRENT_SIZE + bps - 1) / bps;
-	data_sec = rsvd + (uint64_t)nfats * fatsz + root_secs;
-	if (data_sec >= totsec)
+/*
+ * Derives the layout: the regions must fit in the volume, the cluster
+ * count decides the type, and the FAT must be long enough for it.  All
+ * arithmetic is 64-bit on fields of at most 32 bits.
+ */
+static int
+fat_layout(struct fat *fs, const struct fat_bpb *b, char **cause)
+{
+	uint64_t root_secs, data_sec, clusters, need;
+
+	root_secs = ((uint64_t)b->rootent * FAT_DIRENT_SIZE + b->bps - 1) /
+	    b->bps;
+	data_sec = b->rsvd + (uint64_t)b->nfats * b->fatsz + root_secs;
+	if (data_sec >= b->totsec)
 		return cause_set(cause, "no room for data: metadata takes "
-		    "%llu of %u sectors", (unsigned long long)data_sec, totsec);
-	clusters = (totsec - data_sec) / spc;
+		    "%llu of %u sectors", (unsigned long long)data_sec,
+		    b->totsec);
+	clusters = (b->totsec - data_sec) / b->spc;
 	if (clusters == 0)
 		return cause_set(cause, "no data clusters");
 	if (clusters > FAT16_MAX_CLUSTERS)
 		return cause_set(cause, "%llu clusters: FAT32 is not "
 		    "supported", (unsigned long long)clusters);
 	fs->type = clusters <= FAT12_MAX_CLUSTERS ? FAT_TYPE_12 : FAT_TYPE_16;
-	bits = fs->type == FAT_TYPE_12 ? 12 : 16;
-	need = ((clusters + 2) * bits + 7) / 8;
-	if (need > (uint64_t)fatsz * bps)
+	need = ((clusters + 2) * (fs->type == FAT_TYPE_12 ? 12 : 16) + 7) / 8;
+	if (need > (uint64_t)b->fatsz * b->bps)
 		return cause_set(cause, "FAT of %u sectors is too small for "
-		    "%llu clusters", fatsz, (unsigned long long)clusters);
-
-	fs->bps = bps;
-	fs->cluster_size = bps * spc;
+		    "%llu clusters", b->fatsz, (unsigned long long)clusters);
+	fs->bps = b->bps;
+	fs->cluster_size = b->bps * b->spc;
 	fs->clusters = (uint32_t)clusters;
-	fs->vol_bytes = (uint64_t)totsec * bps;
-	fs->fat_off = (uint64_t)rsvd * bps;
-	fs->root_off = fs->fat_off + (uint64_t)nfats * fatsz * bps;
-	fs->root_entries = rootent;
-	fs->data_off = data_sec * bps;
+	fs->vol_bytes = (uint64_t)b->totsec * b->bps;
+	fs->fat_off = (uint64_t)b->rsvd * b->bps;
+	fs->root_off = fs->fat_off + (uint64_t)b->nfats * b->fatsz * b->bps;
+	fs->root_entries = b->rootent;
+	fs->data_off = data_sec * b->bps;
+	return 0;
+}
+
+/* Validates the boot sector and fills in the geometry, serial, label. */
+static int
+fat_check_bpb(struct fat *fs, const uint8_t *bs, uint64_t dev_size,
+    char **cause)
+{
+	struct fat_bpb b;
+
+	memset(&b, 0, sizeof(b));
+	if (fat_bpb_parse(bs, dev_size, &b, cause) != 0 ||
+	    fat_layout(fs, &b, cause) != 0)
+		return -1;
 	memset(fs->bs_label, ' ', sizeof(fs->bs_label));
 	if (bs[FAT_BS_BOOTSIG] == FAT_BOOTSIG_EXT) {
 		fs->serial = get_le32(bs + FAT_BS_VOLID);

@@ -64,14 +64,14 @@ struct fat_file {
 	const char *name;	/* "TOKEN.KEY", or a long name "TOKEN.JSON" */
 	const void *data;	/* may be NULL when len is 0 */
 	size_t len;
-	uint8_t attr;		/* FAT_ATTR_READONLY, _HIDDEN, _SYSTEM, _ARCHIVE */
+	uint8_t attr;		/* READONLY, HIDDEN, SYSTEM, ARCHIVE */
 };
 
 struct fat_build_opts {
-	uint64_t size;		/* bytes, multiple of 512, MIN..MAX_SIZE */
+	uint64_t size;		/* bytes: 512 * n, MIN..MAX_SIZE */
 	const char *label;	/* volume label, up to 11 chars; NULL: none */
 	uint32_t serial;	/* volume serial number */
-	time_t mtime;		/* time stamp of the label and files (UTC) */
+	time_t mtime;		/* stamp of the label and files (UTC) */
 };
 
 /* Geometry the builder chose (or would choose) for a size. */
@@ -93,8 +93,8 @@ struct fat_dirent {
 	uint8_t attr;
 	uint32_t size;			/* bytes (0 for directories) */
 	uint32_t first_cluster;
-	uint16_t wdate;			/* DOS date and time of last write */
-	uint16_t wtime;
+	uint16_t wdate;			/* DOS date of last write */
+	uint16_t wtime;			/* and time */
 };
 
 /* An in-memory image for fat_mem_read (borrowed buffer). */
@@ -131,6 +131,8 @@ int fat_build_write(fat_write_fn *write, void *arg,
  * Opens the filesystem on a device of dev_size bytes read through
  * read(arg, ...); arg is borrowed until fat_close.  Only the boot sector
  * is read and validated here.  Returns NULL with *cause set on failure.
+ * Reads start on sector boundaries but a file's last read may be short
+ * of one, so a block device must be read with buffered I/O (no O_DIRECT).
  */
 struct fat *fat_open(fat_read_fn *read, void *arg, uint64_t dev_size,
     char **cause);
@@ -153,7 +155,8 @@ int fat_label_read(struct fat *fs, char label[FAT_LABEL_MAX], char **cause);
 /*
  * Root directory iteration.  Set *pos to 0, then call until it returns
  * 0 (end) or -1 (error, *cause set); 1 means *ent was filled.  Deleted
- * entries, long-name entries and the volume label are skipped;
+ * entries and the volume label are skipped, long-name entries give
+ * ent->name (when complete and matching their alias's checksum), and
  * subdirectories are reported with FAT_ATTR_DIR.
  */
 int fat_readdir(struct fat *fs, uint32_t *pos, struct fat_dirent *ent,
@@ -166,11 +169,13 @@ int fat_readdir(struct fat *fs, uint32_t *pos, struct fat_dirent *ent,
 int fat_find(struct fat *fs, const char *name, struct fat_dirent *ent,
     char **cause);
 /*
- * Reads the file called name from the root directory.  A file larger
- * than max bytes is an error, checked before anything is allocated.  On
- * success *data is an allocated buffer of *len bytes plus a terminating
- * NUL (so text can be used as a string; the caller frees it).  The
- * cluster chain must match the file size exactly.  0, or -1 with *cause.
+ * Reads the file called name (as fat_find) from the root directory.  A
+ * file larger than max bytes, or than the volume, is an error, checked
+ * before anything is allocated.  On success *data is an allocated buffer
+ * of *len bytes plus a terminating NUL (so text can be used as a string;
+ * the caller frees it).  The cluster chain must match the file size
+ * exactly, without loops; following it takes a bitmap of at most 8 KiB.
+ * 0, or -1 with *cause.
  */
 int fat_read_file(struct fat *fs, const char *name, size_t max,
     uint8_t **data, size_t *len, char **cause);

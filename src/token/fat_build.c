@@ -434,6 +434,8 @@ fat_build_write(fat_write_fn *write, void *arg,
 		return -1;
 	if (fat_label_encode(opts->label, pl.label) != 0)
 		return cause_set(cause, "bad volume label \"%s\"", opts->label);
+	if (nfiles >= pl.geo.root_entries)
+		return cause_set(cause, "too many files (%zu)", nfiles);
 	pl.serial = opts->serial;
 	fat_stamp_make(opts->mtime, &pl.stamp);
 	pl.fat = calloc(pl.geo.fat_sectors, FAT_BUILD_SECTOR);

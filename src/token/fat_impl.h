@@ -1,8 +1,8 @@
 /*
  * fat_impl: on-disk layout and name helpers shared by the FAT builder
- * (fat_build.c), reader (fat.c) and name code (fat_name.c).  Offsets are from the Microsoft FAT specification
- * ("FAT: General Overview of On-Disk Format", fatgen103).  Not for other
- * modules.
+ * (fat_build.c), reader (fat.c) and name code (fat_name.c).  Offsets are
+ * from the Microsoft FAT specification ("FAT: General Overview of On-Disk
+ * Format", fatgen103).  Not for other modules.
  */
 #ifndef VTOKEN_FAT_IMPL_H
 #define VTOKEN_FAT_IMPL_H
@@ -27,7 +27,7 @@
 #define FAT_BPB_HIDDSEC		0x1c	/* 32 bit */
 #define FAT_BPB_TOTSEC32	0x20	/* 32 bit */
 #define FAT_BS_DRVNUM		0x24	/* 8 bit */
-#define FAT_BS_BOOTSIG		0x26	/* 0x29: the next three fields exist */
+#define FAT_BS_BOOTSIG		0x26	/* 0x29: VOLID... follow */
 #define FAT_BS_VOLID		0x27	/* 32 bit */
 #define FAT_BS_VOLLAB		0x2b	/* 11 bytes */
 #define FAT_BS_FILSYSTYPE	0x36	/* 8 bytes, informational only */
@@ -41,7 +41,7 @@
 #define FAT_DIRENT_SIZE		32
 #define FAT_DE_NAME		0x00	/* 11 bytes, "NAME    EXT" */
 #define FAT_DE_ATTR		0x0b
-#define FAT_DE_NTRES		0x0c	/* 0x08 base, 0x10 ext lower case */
+#define FAT_DE_NTRES		0x0c	/* lower: 0x08 base, 0x10 ext */
 #define FAT_DE_CRTTIMETENTH	0x0d
 #define FAT_DE_CRTTIME		0x0e
 #define FAT_DE_CRTDATE		0x10
@@ -54,7 +54,7 @@
 
 #define FAT_DE_END		0x00	/* name[0]: no entries follow */
 #define FAT_DE_DELETED		0xe5	/* name[0]: free entry */
-#define FAT_DE_KANJI_E5		0x05	/* name[0]: stands for a real 0xe5 */
+#define FAT_DE_KANJI_E5		0x05	/* name[0]: a real 0xe5 */
 #define FAT_ATTR_LFN_MASK	0x3f
 #define FAT_ATTR_LFN		0x0f	/* RO|HIDDEN|SYSTEM|VOLUME */
 #define FAT_NTRES_LOWER_BASE	0x08
@@ -62,10 +62,10 @@
 
 /* VFAT long-name entries, stored in reverse order before their alias. */
 #define FAT_LFN_ORD		0x00	/* sequence number 1..20 */
-#define FAT_LFN_LAST		0x40	/* ord flag: first stored, last part */
+#define FAT_LFN_LAST		0x40	/* ord flag: the last part */
 #define FAT_LFN_ORD_MASK	0x1f
 #define FAT_LFN_TYPE		0x0c	/* 0 */
-#define FAT_LFN_CHKSUM		0x0d	/* fat_name_checksum of the alias */
+#define FAT_LFN_CHKSUM		0x0d	/* checksum of the alias */
 #define FAT_LFN_CHARS		13	/* UCS-2 characters per entry */
 #define FAT_LFN_MAX_ENTRIES	20	/* 20 * 13 >= 255 */
 

@@ -16,7 +16,7 @@
 #include "token/cause.h"
 
 struct token_cred {
-	EVP_PKEY *pkey;			/* always an Ed25519 private key */
+	EVP_PKEY *pkey;		/* always an Ed25519 private key */
 };
 
 static int token_cred_ossl(char **, const char *);

@@ -30,8 +30,8 @@
 #define TOKEN_IMAGE_JSON_MAX	4096
 #define TOKEN_IMAGE_KEY_MAX	4096
 #define TOKEN_IMAGE_ID_MAX	128	/* [A-Za-z0-9._:-]+ */
-#define TOKEN_IMAGE_NAME_MAX	256	/* UTF-8 bytes, no control chars */
-#define TOKEN_IMAGE_URL_MAX	2048	/* http:// or https://, printable */
+#define TOKEN_IMAGE_NAME_MAX	256	/* UTF-8 bytes, no controls */
+#define TOKEN_IMAGE_URL_MAX	2048	/* http(s)://, printable */
 #define TOKEN_IMAGE_SHA256_LEN	64	/* hex digits */
 
 /* What TOKEN.JSON says.  Strings are NUL-terminated. */

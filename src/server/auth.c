@@ -1,0 +1,197 @@
+/*
+ * auth: nonces, token buckets and signature checks (see auth.h).
+ */
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/encode.h"
+#include "common/strmap.h"
+#include "common/xmalloc.h"
+#include "token/token_cred.h"
+
+#define AUTH_BUCKETS_MAX	200000
+
+struct auth_nonce {
+	char token_id[ENCODE_ID_LEN + 1];
+	double expires;
+	bool used;
+};
+
+struct auth_bucket {
+	double level;		/* requests available */
+	double last;		/* refill time */
+	double per_sec;
+	double burst;
+};
+
+void
+auth_init(struct auth *a, const struct auth_limits *lim)
+{
+	a->lim = *lim;
+	a->nonces = strmap_new(lim->max_nonces, free);
+	a->buckets = strmap_new(AUTH_BUCKETS_MAX, free);
+}
+
+void
+auth_clear(struct auth *a)
+{
+	strmap_free(a->nonces);
+	strmap_free(a->buckets);
+	a->nonces = a->buckets = NULL;
+}
+
+const char *
+auth_result_reason(enum auth_result r)
+{
+	switch (r) {
+	case AUTH_OK:
+		return "ok";
+	case AUTH_RATE_LIMITED:
+		return "rate limited";
+	case AUTH_UNKNOWN_NONCE:
+		return "unknown nonce";
+	case AUTH_EXPIRED_NONCE:
+		return "expired nonce";
+	case AUTH_REPLAYED_NONCE:
+		return "replayed nonce";
+	case AUTH_BAD_SIGNATURE:
+		return "bad signature";
+	case AUTH_NOT_ASSIGNED:
+		return "not assigned";
+	case AUTH_REVOKED:
+		return "revoked";
+	case AUTH_WRONG_ADDRESS:
+		return "wrong address";
+	case AUTH_UNKNOWN_TOKEN:
+		return "unknown token";
+	}
+	return "?";
+}
+
+/* Drops used or expired nonces once they cannot matter any more. */
+static bool
+auth_nonce_stale(void *value, void *arg)
+{
+	const struct auth_nonce *n = value;
+	double now = *(const double *)arg;
+
+	return now > n->expires;
+}
+
+/* Takes one request from key's bucket; false when it is empty. */
+static bool
+auth_take(struct auth *a, const char *kind, const char *id, unsigned per_min,
+    double now)
+{
+	char key[128];
+	struct auth_bucket *b;
+
+	snprintf(key, sizeof(key), "%s:%s", kind, id);
+	b = strmap_get(a->buckets, key);
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b));
+		b->per_sec = per_min / 60.0;
+		b->burst = per_min < 6 ? per_min : per_min / 6.0 + 5;
+		b->level = b->burst;
+		b->last = now;
+		if (strmap_put(a->buckets, key, b) < 0) {
+			free(b);
+			return false;	/* table full: refuse, stay bounded */
+		}
+	}
+	b->level += (now - b->last) * b->per_sec;
+	if (b->level > b->burst)
+		b->level = b->burst;
+	b->last = now;
+	if (b->level < 1.0)
+		return false;
+	b->level -= 1.0;
+	return true;
+}
+
+static bool
+auth_rate_ok(struct auth *a, double now, const char *token_id,
+    const char *peer_addr)
+{
+	return auth_take(a, "a", peer_addr, a->lim.per_address, now) &&
+	    auth_take(a, "t", token_id, a->lim.per_token, now);
+}
+
+enum auth_result
+auth_challenge(struct auth *a, double now, const char *token_id,
+    const char *peer_addr, uint8_t nonce[AUTH_NONCE_LEN], double *expires)
+{
+	struct auth_nonce *n;
+	char *key;
+
+	if (!auth_rate_ok(a, now, token_id, peer_addr))
+		return AUTH_RATE_LIMITED;
+	if (strmap_count(a->nonces) >= a->lim.max_nonces)
+		strmap_prune(a->nonces, auth_nonce_stale, &now);
+	if (RAND_bytes(nonce, AUTH_NONCE_LEN) != 1)
+		return AUTH_RATE_LIMITED;
+	n = xcalloc(1, sizeof(*n));
+	snprintf(n->token_id, sizeof(n->token_id), "%s", token_id);
+	n->expires = now + a->lim.nonce_ttl;
+	key = encode_base64(nonce, AUTH_NONCE_LEN);
+	if (strmap_put(a->nonces, key, n) < 0) {
+		free(n);
+		free(key);
+		return AUTH_RATE_LIMITED;
+	}
+	free(key);
+	*expires = n->expires;
+	return AUTH_OK;
+}
+
+size_t
+auth_message(const char *token_id, const uint8_t *nonce, size_t nonce_len,
+    uint8_t *out, size_t outcap)
+{
+	size_t cl = strlen(AUTH_CONTEXT), tl = strlen(token_id);
+
+	if (cl + tl + nonce_len > outcap)
+		return 0;
+	memcpy(out, AUTH_CONTEXT, cl);
+	memcpy(out + cl, token_id, tl);
+	memcpy(out + cl + tl, nonce, nonce_len);
+	return cl + tl + nonce_len;
+}
+
+enum auth_result
+auth_verify(struct auth *a, double now, const char *token_id,
+    const char *peer_addr, const uint8_t public_key[32],
+    const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
+    size_t sig_len)
+{
+	uint8_t msg[128];
+	struct auth_nonce *n;
+	size_t mlen;
+	char *key;
+
+	if (!auth_rate_ok(a, now, token_id, peer_addr))
+		return AUTH_RATE_LIMITED;
+	if (nonce_len != AUTH_NONCE_LEN)
+		return AUTH_UNKNOWN_NONCE;
+	key = encode_base64(nonce, nonce_len);
+	n = strmap_get(a->nonces, key);
+	free(key);
+	if (n == NULL || strcmp(n->token_id, token_id) != 0)
+		return AUTH_UNKNOWN_NONCE;
+	if (n->used)
+		return AUTH_REPLAYED_NONCE;
+	n->used = true;		/* single use, whatever follows */
+	if (now > n->expires)
+		return AUTH_EXPIRED_NONCE;
+	mlen = auth_message(token_id, nonce, nonce_len, msg, sizeof(msg));
+	if (mlen == 0 || !token_cred_verify(public_key, msg, mlen, sig,
+	    sig_len))
+		return AUTH_BAD_SIGNATURE;
+	return AUTH_OK;
+}

@@ -1,0 +1,79 @@
+/*
+ * auth: the agent's challenge-response proof of token possession
+ * (DESIGN.md "Credential and agent authentication").
+ *
+ * challenge: a fresh 32-byte nonce bound to one token, valid for ttl
+ * seconds, usable once.  verify: the agent's Ed25519 signature over
+ * "vtoken-auth-v1" || token_id || nonce must check against the token's
+ * public key.  Per-token and per-address token buckets limit both calls.
+ * Whether the token is assigned and the peer is its VM is the caller's
+ * (controller's) part.  Times are monotonic seconds passed in, so tests
+ * control the clock.  Nothing here logs; nonces and signatures never
+ * leave this module except to the agent.
+ */
+#ifndef VTOKEN_AUTH_H
+#define VTOKEN_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_CONTEXT		"vtoken-auth-v1"
+#define AUTH_NONCE_LEN		32
+#define AUTH_SIG_LEN		64
+
+struct strmap;
+
+struct auth_limits {
+	unsigned nonce_ttl;		/* seconds */
+	unsigned per_token;		/* requests per minute per token */
+	unsigned per_address;		/* requests per minute per address */
+	unsigned max_nonces;		/* outstanding nonces, all tokens */
+};
+
+struct auth {
+	struct auth_limits lim;
+	struct strmap *nonces;		/* base64 nonce -> struct auth_nonce */
+	struct strmap *buckets;		/* "t:ID" / "a:ADDR" -> bucket */
+};
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_RATE_LIMITED,
+	AUTH_UNKNOWN_NONCE,
+	AUTH_EXPIRED_NONCE,
+	AUTH_REPLAYED_NONCE,
+	AUTH_BAD_SIGNATURE,
+	AUTH_NOT_ASSIGNED,
+	AUTH_REVOKED,
+	AUTH_WRONG_ADDRESS,
+	AUTH_UNKNOWN_TOKEN,
+};
+
+void auth_init(struct auth *a, const struct auth_limits *lim);
+void auth_clear(struct auth *a);
+/* Audit/log text of a result ("bad signature", ...). */
+const char *auth_result_reason(enum auth_result r);
+
+/*
+ * Issues a nonce for token_id to a peer.  Returns AUTH_OK (nonce and its
+ * monotonic expiry filled) or AUTH_RATE_LIMITED (also when the nonce
+ * table is full).
+ */
+enum auth_result auth_challenge(struct auth *a, double now,
+    const char *token_id, const char *peer_addr,
+    uint8_t nonce[AUTH_NONCE_LEN], double *expires);
+
+/*
+ * Checks one answer: rate, nonce (known, for this token, fresh, unused;
+ * it is consumed whatever the outcome) and signature.
+ */
+enum auth_result auth_verify(struct auth *a, double now, const char *token_id,
+    const char *peer_addr, const uint8_t public_key[32],
+    const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
+    size_t sig_len);
+
+/* Builds the signed message; returns its length (<= outcap). */
+size_t auth_message(const char *token_id, const uint8_t *nonce,
+    size_t nonce_len, uint8_t *out, size_t outcap);
+
+#endif
