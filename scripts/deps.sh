@@ -12,7 +12,7 @@ dosfstools mtools"
 # runs the Linux kernel client (shared/e2e/guest-run), sanitizer runtimes.
 TEST="check usbip qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 xz-utils util-linux iproute2 clang libclang-rt-14-dev valgrind
-sqlite3 curl"
+sqlite3 curl openssl python3"
 
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

@@ -293,8 +293,10 @@ api_server_new(struct vtokend *vtd)
 	evhttp_set_max_body_size(api->http, cfg->api.max_body);
 	evhttp_set_max_headers_size(api->http, 16384);
 	evhttp_set_timeout(api->http, (int)cfg->api.timeout);
+	/* Other methods reach the router too, for a JSON 405. */
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	if (api_bind(api, cfg) < 0) {
 		log_warn("api: cannot listen on %s", cfg->api.listen);
 		goto fail;

@@ -1,0 +1,329 @@
+/*
+ * test_api: the REST API's answers to bad input, authentication, and
+ * TLS, against the real vtokend.  Every rejected request must leave the
+ * state and the audit log untouched (401s add exactly their own
+ * api.auth_failed record).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/ctl_fixture.h"
+
+/* State fingerprint: audit last_seq plus token and VM listings. */
+struct snap {
+	long long seq;
+	char *tokens, *vms;
+};
+
+static char *
+get_body(struct vtd *d, const char *path)
+{
+	struct vt_http_resp r;
+	char *b;
+
+	ck_assert_int_eq(vt_api(d, "GET", path, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	b = r.body;
+	r.body = NULL;
+	vt_http_resp_free(&r);
+	return b;
+}
+
+static void
+snap_take(struct vtd *d, struct snap *s)
+{
+	s->seq = vt_audit_last_seq(d);
+	s->tokens = get_body(d, "/v1/tokens");
+	s->vms = get_body(d, "/v1/vms");
+}
+
+static void
+snap_same(struct vtd *d, const struct snap *s, long long extra_records)
+{
+	struct snap now;
+
+	snap_take(d, &now);
+	ck_assert_int_eq(now.seq, s->seq + extra_records);
+	ck_assert_str_eq(now.tokens, s->tokens);
+	ck_assert_str_eq(now.vms, s->vms);
+	free(now.tokens);
+	free(now.vms);
+}
+
+/* Expects METHOD path body -> status with error.code. */
+static void
+expect(struct vtd *d, const char *method, const char *path,
+    const char *body, long status, const char *code)
+{
+	struct vt_http_resp r;
+
+	ck_assert_int_eq(vt_api(d, method, path, body, &r), 0);
+	ck_assert_msg(r.status == status, "%s %s %s: got %ld %s", method,
+	    path, body ? body : "", r.status, r.body);
+	if (code != NULL) {
+		const char *got = json_string_value(json_object_get(
+		    json_object_get(r.json, "error"), "code"));
+
+		ck_assert_msg(got != NULL && strcmp(got, code) == 0,
+		    "%s %s: error code %s, want %s", method, path,
+		    got ? got : "(none)", code);
+	}
+	vt_http_resp_free(&r);
+}
+
+START_TEST(bad_bodies)
+{
+	static const char *const bad_tokens[] = {
+		"{",				/* malformed */
+		"[]",				/* not an object */
+		"{\"name\": 5}",		/* wrong type */
+		"{\"name\": \"x\", \"writable\": \"yes\"}",
+		"{\"name\": \"x\", \"size\": true}",
+		"{\"name\": \"x\", \"size\": \"0\"}",
+		"{\"name\": \"x\", \"size\": \"65M\"}",
+		"{\"name\": \"x\", \"size\": 1000}",	/* not 512-aligned */
+		"{\"name\": \"x\", \"size\": -1048576}",
+		"{\"name\": \"x\", \"colour\": \"red\"}",	/* unknown */
+		"{\"name\": \"x\", \"name\": \"y\"}",	/* duplicate key */
+		"{\"name\": \"\"}",
+		"{\"name\": \"x'; DROP TABLE tokens; --\"}",
+		"{\"name\": \"a b\"}",
+		"{\"name\": \"../etc\"}",
+		"{\"name\": \"0123456789ABCDEF\"}",	/* looks like an id */
+		"{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaa\"}",		/* 71 chars */
+		NULL,
+	};
+	static const char *const bad_vms[] = {
+		"{\"name\": \"v\"}",
+		"{\"name\": \"v\", \"addresses\": \"127.0.0.2\"}",
+		"{\"name\": \"v\", \"addresses\": []}",
+		"{\"name\": \"v\", \"addresses\": [1]}",
+		"{\"name\": \"v\", \"addresses\": [\"10.0.0.1/33\"]}",
+		"{\"name\": \"v\", \"addresses\": [\"300.1.1.1\"]}",
+		"{\"name\": \"v\", \"addresses\": [\"10.1.2.3/8\"]}",
+		"{\"name\": \"v\", \"addresses\": [\"\"]}",
+		"{\"name\": \"v\", \"addresses\": [\"host.example\"]}",
+		"{\"name\": \"v;--\", \"addresses\": [\"127.0.0.2\"]}",
+		NULL,
+	};
+	struct vtd d;
+	struct snap s;
+
+	fx_start(&d);
+	snap_take(&d, &s);
+	for (int i = 0; bad_tokens[i] != NULL; i++)
+		expect(&d, "POST", "/v1/tokens", bad_tokens[i], 400,
+		    "bad_request");
+	for (int i = 0; bad_vms[i] != NULL; i++)
+		expect(&d, "POST", "/v1/vms", bad_vms[i], 400, "bad_request");
+	expect(&d, "POST", "/v1/assignments", "{\"token\": 1}", 400,
+	    "bad_request");
+	expect(&d, "POST", "/v1/assignments", "{\"token\": \"a\", \"vm\": "
+	    "\"b\", \"x\": 1}", 400, "bad_request");
+	expect(&d, "POST", "/v1/tokens", "", 400, "bad_request");
+	snap_same(&d, &s, 0);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+}
+END_TEST
+
+START_TEST(oversize_body)
+{
+	struct vtd d;
+	struct snap s;
+	size_t n = (1u << 20) + 64;
+	char *big = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', n);
+	memcpy(big, "{\"name\": \"big\", \"pad\": \"", 24);
+	big[n - 2] = '"';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	fx_start(&d);
+	snap_take(&d, &s);
+	expect(&d, "POST", "/v1/tokens", big, 413, NULL);
+	snap_same(&d, &s, 0);
+	/* The daemon keeps serving. */
+	expect(&d, "GET", "/v1/tokens/nope", NULL, 404, "not_found");
+	free(big);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+}
+END_TEST
+
+START_TEST(duplicates_and_unknowns)
+{
+	struct vtd d;
+	struct fx_token t;
+	struct snap s;
+
+	fx_start(&d);
+	fx_token(&d, "dup", false, &t);
+	fx_vm(&d, "vm", "127.0.0.2");
+	fx_assign(&d, "dup", "vm");
+	snap_take(&d, &s);
+	expect(&d, "POST", "/v1/tokens", "{\"name\": \"dup\"}", 409,
+	    "conflict");
+	expect(&d, "POST", "/v1/vms", "{\"name\": \"vm\", \"addresses\": "
+	    "[\"127.0.0.5\"]}", 409, "conflict");
+	expect(&d, "POST", "/v1/assignments", "{\"token\": \"dup\", \"vm\": "
+	    "\"vm\"}", 409, "conflict");
+	expect(&d, "GET", "/v1/tokens/0000000000000000", NULL, 404,
+	    "not_found");
+	expect(&d, "DELETE", "/v1/tokens/nope", NULL, 404, "not_found");
+	expect(&d, "GET", "/v1/vms/nope", NULL, 404, "not_found");
+	expect(&d, "DELETE", "/v1/vms/nope", NULL, 404, "not_found");
+	expect(&d, "DELETE", "/v1/assignments/nope", NULL, 404, "not_found");
+	expect(&d, "POST", "/v1/assignments", "{\"token\": \"nope\", \"vm\": "
+	    "\"vm\"}", 404, "not_found");
+	expect(&d, "POST", "/v1/assignments", "{\"token\": \"dup\", \"vm\": "
+	    "\"nope\"}", 404, "not_found");
+	expect(&d, "GET", "/v1/tokens/x'%3B%20DROP%20TABLE%20tokens%3B--",
+	    NULL, 404, "not_found");
+	expect(&d, "GET", "/v1/nothing", NULL, 404, "not_found");
+	expect(&d, "PUT", "/v1/tokens", "{}", 405, NULL);
+	expect(&d, "POST", "/v1/tokens/dup", "{}", 405,
+	    "method_not_allowed");
+	expect(&d, "GET", "/v1/audit?limit=0", NULL, 400, "bad_request");
+	expect(&d, "GET", "/v1/audit?after=x", NULL, 400, "bad_request");
+	snap_same(&d, &s, 0);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+}
+END_TEST
+
+/* Missing or wrong keys: 401, audited, nothing else changes. */
+START_TEST(authentication)
+{
+	struct vtd d;
+	struct snap s;
+	struct vt_http_resp r;
+	char url[256];
+	const char *key;
+
+	fx_start(&d);
+	key = vt_admin_key(&d);
+	ck_assert_uint_ge(strlen(key), 20);
+	snap_take(&d, &s);
+	vt_api_url(&d, "/v1/tokens", url, sizeof(url));
+	ck_assert_int_eq(vt_http("POST", url, NULL, "{\"name\": \"x\"}", &r),
+	    0);
+	ck_assert_int_eq(r.status, 401);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_http("GET", url, "vtk_wrong", NULL, &r), 0);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_ptr_null(strstr(r.body, "vtk_wrong"));
+	vt_http_resp_free(&r);
+	snap_same(&d, &s, 2);
+	ck_assert_int_eq(vt_audit_count(&d, "api.auth_failed", NULL), 2);
+	/* The key never reaches the log. */
+	ck_assert_int_eq(vtd_log_count(&d, key), 0);
+	/* Health and metrics need no key. */
+	vt_api_url(&d, "/healthz", url, sizeof(url));
+	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	vt_api_url(&d, "/metrics", url, sizeof(url));
+	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "vtoken_api_auth_failed_total 2"));
+	ck_assert_ptr_nonnull(strstr(r.body, "vtoken_sessions 0"));
+	vt_http_resp_free(&r);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+}
+END_TEST
+
+START_TEST(tls)
+{
+	struct vtd d;
+	struct vt_http_resp r;
+	char cert[512], key[512], conf[1200], url[256], subj[64];
+	const char *args[] = { "-c", conf, NULL };
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(vtd_init(&d), 0);
+	vtd_path(&d, "cert.pem", cert, sizeof(cert));
+	vtd_path(&d, "key.pem", key, sizeof(key));
+	snprintf(subj, sizeof(subj), "/CN=127.0.0.1");
+	{
+		const char *argv[] = { "openssl", "req", "-x509", "-newkey",
+		    "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		    "-keyout", key, "-out", cert, "-days", "2", "-subj", subj,
+		    "-addext", "subjectAltName=IP:127.0.0.1", NULL };
+
+		ck_assert_msg(vtd_run(argv) == 0, "openssl req failed");
+	}
+	snprintf(conf, sizeof(conf), "api:\n  tls:\n    cert: %s\n"
+	    "    key: %s\n", cert, key);
+	vtd_path(&d, "tls.yaml", conf + 600, 600);
+	ck_assert_int_eq(vtd_write_file(&d, "tls.yaml", conf), 0);
+	memmove(conf, conf + 600, strlen(conf + 600) + 1);
+	ck_assert_msg(vtd_start(&d, args) == 0, "%s", d.err);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/v1/tokens",
+	    d.api_port);
+	ck_assert_int_eq(vt_https("GET", url, vt_admin_key(&d), NULL, cert,
+	    &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	/* Plain HTTP to the TLS port gets no API answer. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/tokens",
+	    d.api_port);
+	vt_http("GET", url, vt_admin_key(&d), NULL, &r);
+	ck_assert_int_ne(r.status, 200);
+	vt_http_resp_free(&r);
+	fx_stop(&d);
+}
+END_TEST
+
+/* A non-loopback API address without TLS is refused at start. */
+START_TEST(refuse_plain_public)
+{
+	struct vtd d;
+	const char *args[] = { "--api-listen", "0.0.0.0:1", NULL };
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_ne(vtd_start(&d, args), 0);
+	ck_assert_int_ge(vtd_log_count(&d, "refusing to serve 0.0.0.0:1 "
+	    "without TLS"), 1);
+	vtd_cleanup(&d);
+}
+END_TEST
+
+static Suite *
+api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("api");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, bad_bodies);
+	tcase_add_test(tc, oversize_body);
+	tcase_add_test(tc, duplicates_and_unknowns);
+	tcase_add_test(tc, authentication);
+	tcase_add_test(tc, tls);
+	tcase_add_test(tc, refuse_plain_public);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(api_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
