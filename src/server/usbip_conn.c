@@ -28,6 +28,8 @@
 #define TX_LOW		(1u << 20)
 /* Input buffer cap: one maximal PDU plus slack. */
 #define RX_SLACK	(64u << 10)
+/* Bytes taken from the socket per read call. */
+#define RX_MAX_READ	(256u << 10)
 
 static void usbip_conn_readcb(struct bufferevent *, void *);
 static void usbip_conn_writecb(struct bufferevent *, void *);
@@ -106,6 +108,12 @@ usbip_conn_new(struct usbip_server *srv, int fd, const struct sockaddr *sa,
 	}
 	bufferevent_setcb(c->bev, usbip_conn_readcb, usbip_conn_writecb,
 	    usbip_conn_eventcb, c);
+	/*
+	 * libevent 2.1 moves at most 16 KiB per read/write call by default:
+	 * a 1 MiB READ would take 64 writes and as many wakeups.
+	 */
+	bufferevent_set_max_single_write(c->bev, TX_HIGH);
+	bufferevent_set_max_single_read(c->bev, RX_MAX_READ);
 	bufferevent_setwatermark(c->bev, EV_READ, 1,
 	    conn_cfg(c)->usbip.max_bulk + 48 + RX_SLACK);
 	tv.tv_sec = conn_cfg(c)->usbip.tx_timeout;
@@ -239,7 +247,7 @@ usbip_conn_pump(struct usbip_conn *c)
 			if (r > 0)
 				c->partial = false;
 		} else
-			return;
+			break;
 	}
 	if (r < 0 || c->state == USBIP_CONN_CLOSING)
 		return;
@@ -300,7 +308,8 @@ usbip_conn_eventcb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		usbip_conn_close(c, true, "peer stopped reading for %u s",
 		    conn_cfg(c)->usbip.tx_timeout);
-	else if ((what & BEV_EVENT_EOF) && left > 0)
+	else if ((what & BEV_EVENT_EOF) && left > 0 &&
+	    c->state != USBIP_CONN_FLUSH)
 		usbip_conn_close(c, true, "connection closed mid-message "
 		    "(%zu bytes pending)", left);
 	else if (what & BEV_EVENT_EOF)

@@ -1,0 +1,94 @@
+/*
+ * vtd_spawn: runs the real vtokend binary (VTOKEND_PATH) for a test.
+ *
+ * Each daemon gets a fresh mkdtemp directory for its images, config, log
+ * (its stderr) and state (--data-dir DIR/var), and free loopback ports
+ * for USB/IP and the REST API (bind to port 0, close, pass them with
+ * --listen and --api-listen; retried when the daemon loses the race).  Every
+ * wait is bounded.  A daemon still running when the test process exits
+ * (a failed assertion calls exit) is killed and its directory removed;
+ * if the test process is killed outright, PR_SET_PDEATHSIG kills it.
+ * With VTD_KEEP set in the environment, directories are kept (and named
+ * on stderr) for a post-mortem.
+ *
+ * Also here: deterministic image content for data checks (a pattern
+ * image, where every byte is a function of seed, sector and offset) and a
+ * FAT image built with mkfs.vfat and mcopy.
+ */
+#ifndef VTOKEN_TEST_VTD_SPAWN_H
+#define VTOKEN_TEST_VTD_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VTD_START_TIMEOUT_MS	10000
+#define VTD_STOP_TIMEOUT_MS	10000
+
+struct vtd {
+	pid_t pid;		/* 0 when not running */
+	uint16_t port;		/* USB/IP port on 127.0.0.1 */
+	uint16_t api_port;	/* REST API port on 127.0.0.1 */
+	char host[16];		/* "127.0.0.1" */
+	char dir[256];		/* private directory or "" */
+	char log[320];		/* the daemon's stderr */
+	char err[256];		/* why the last call failed */
+};
+
+/* Creates the private directory.  0 or -1 (reason in d->err). */
+int vtd_init(struct vtd *d);
+/* Writes "<dir>/<name>" into buf; returns buf. */
+char *vtd_path(const struct vtd *d, const char *name, char *buf, size_t len);
+/* Creates "<dir>/<name>" with text as its content. */
+int vtd_write_file(const struct vtd *d, const char *name, const char *text);
+/*
+ * Starts vtokend with args (NULL-terminated; --listen, --api-listen and
+ * --data-dir are added first, so args may override them) and waits until
+ * it is listening.  0, or -1 with the reason in d->err.
+ */
+int vtd_start(struct vtd *d, const char *const *args);
+/*
+ * SIGTERM, then waits; SIGKILL after VTD_STOP_TIMEOUT_MS.  Returns the
+ * exit status, 128 + signal for a killed daemon, -1 if none was running.
+ */
+int vtd_stop(struct vtd *d);
+/* Stops the daemon if needed and removes the directory. */
+void vtd_cleanup(struct vtd *d);
+
+/* Number of log lines containing substr. */
+int vtd_log_count(const struct vtd *d, const char *substr);
+/* Waits until at least count lines contain substr; false on timeout. */
+bool vtd_log_wait(const struct vtd *d, const char *substr, int count,
+    int timeout_ms);
+/* Copies the last log line containing substr into buf; false if none. */
+bool vtd_log_last(const struct vtd *d, const char *substr, char *buf,
+    size_t len);
+
+/* The pattern: byte off (0..511) of sector `sector` of image `seed`. */
+uint8_t vtd_pattern_byte(uint32_t seed, uint64_t sector, unsigned off);
+/* Fills n sectors starting at sector. */
+void vtd_pattern_fill(uint32_t seed, uint64_t sector, void *buf, size_t n);
+/* Index of the first byte that differs from the pattern, or -1. */
+long vtd_pattern_check(uint32_t seed, uint64_t sector, const void *buf,
+    size_t n);
+/* Writes a pattern image of nsectors 512-byte sectors to path. */
+int vtd_make_pattern_image(const char *path, uint64_t nsectors,
+    uint32_t seed);
+/*
+ * Builds a FAT image of kib KiB at path (which must not exist) with
+ * mkfs.vfat -C, then copies each file of files (NULL-terminated, may be
+ * NULL) into its root with mcopy.  0 or -1.
+ */
+int vtd_make_fat_image(const char *path, unsigned kib,
+    const char *const *files);
+/* Reads the whole file at path into a malloc'd buffer; NULL on error. */
+uint8_t *vtd_read_file(const char *path, size_t *len);
+
+/*
+ * Runs argv (argv[0] a path or a name in PATH) with stdio on /dev/null;
+ * 0 when it exits 0 within 20 s (it is killed after that).
+ */
+int vtd_run(const char *const *argv);
+
+#endif
