@@ -132,6 +132,12 @@ enum auth_result ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok,
 enum auth_result ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok,
     const char *peer, uint8_t nonce[AUTH_NONCE_LEN], time_t *expires);
 
+/*
+ * The embedded default's demo: a token "demo" assigned to a VM "local"
+ * at 127.0.0.1, created when missing.  Returns the token or NULL.
+ */
+struct ctl_token *ctl_demo_setup(struct ctl *ctl);
+
 /* Writes the token's current image bytes [off, off+len) into buf. */
 int ctl_token_read_image(const struct ctl_token *tok, uint64_t off,
     void *buf, size_t len);

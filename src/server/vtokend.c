@@ -14,7 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/xmalloc.h"
 #include "server/api.h"
 #include "server/ctl.h"
@@ -29,6 +32,7 @@ struct vtd_args {
 	const char *data_dir;
 	bool check_only;
 	bool debug;
+	bool demo;
 	char **images;
 	size_t nimages;
 };
@@ -49,6 +53,8 @@ usage(FILE *f)
 	    "      --api-listen ADDR:PORT  REST API listen address "
 	    "(overrides api.listen)\n"
 	    "      --data-dir DIR       state directory (overrides data_dir)\n"
+	    "      --demo               create a demo token for a VM at "
+	    "127.0.0.1 if missing\n"
 	    "      --serve-image PATH[:rw]  serve a raw disk image to every "
 	    "peer,\n"
 	    "                           without access control "
@@ -66,6 +72,7 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 		{ "listen", required_argument, NULL, 'L' },
 		{ "api-listen", required_argument, NULL, 'A' },
 		{ "data-dir", required_argument, NULL, 'D' },
+		{ "demo", no_argument, NULL, 'M' },
 		{ "serve-image", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -92,6 +99,9 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 			break;
 		case 'D':
 			a->data_dir = optarg;
+			break;
+		case 'M':
+			a->demo = true;
 			break;
 		case 'S':
 			a->images = reallocarray(a->images, a->nimages + 1,
@@ -211,8 +221,32 @@ vtokend_signalcb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(vtd->base, NULL);
 }
 
+/* Prints how to attach the demo token (stdout: it is for the user). */
+static void
+vtokend_demo(struct vtokend *vtd)
+{
+	struct ctl_token *tok = ctl_demo_setup(vtd->ctl);
+	char host[64];
+	unsigned port;
+
+	if (tok == NULL)
+		return;
+	netaddr_format_host((const struct sockaddr *)&vtd->usbip->bound,
+	    host, sizeof(host));
+	port = ntohs(((const struct sockaddr_in *)(const void *)
+	    &vtd->usbip->bound)->sin_port);
+	printf("\nDemo token \"%s\" (id %s) is assigned to VM \"local\" "
+	    "(127.0.0.1).\nAttach it from this host (vhci-hcd module "
+	    "needed):\n    sudo usbip --tcp-port %u attach -r %s -b 1-%u\n"
+	    "Operate the controller:\n    build/bin/vtokenctl --url "
+	    "http://%s --api-key-file %s/admin.key token list\n\n",
+	    tok->name, tok->id, port, host, tok->port,
+	    vtd->cfg->api.listen, vtd->cfg->data_dir);
+	fflush(stdout);
+}
+
 static int
-vtokend_setup(struct vtokend *vtd)
+vtokend_setup(struct vtokend *vtd, bool demo)
 {
 	const struct vtd_config *cfg = vtd->cfg;
 
@@ -235,6 +269,8 @@ vtokend_setup(struct vtokend *vtd)
 	vtd->api = api_server_new(vtd);
 	if (vtd->api == NULL)
 		return -1;
+	if (demo)
+		vtokend_demo(vtd);
 	vtd->ev_sigterm = evsignal_new(vtd->base, SIGTERM, vtokend_signalcb,
 	    vtd);
 	vtd->ev_sigint = evsignal_new(vtd->base, SIGINT, vtokend_signalcb,
@@ -298,7 +334,7 @@ main(int argc, char **argv)
 		vtd.config_path = xstrdup(args.config);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
-	if (vtokend_setup(&vtd) == 0) {
+	if (vtokend_setup(&vtd, args.demo) == 0) {
 		log_info("vtokend %s ready", VTOKEN_VERSION);
 		rc = event_base_dispatch(vtd.base) < 0 ? 1 : 0;
 	}
