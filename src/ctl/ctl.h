@@ -1,0 +1,69 @@
+/*
+ * ctl: what every vtokenctl command handler gets (the context and its
+ * parsed arguments) and the handlers themselves, one file per resource.
+ * vtokenctl.c owns the command table that maps words to handlers; the
+ * handlers own nothing beyond one call.
+ */
+#ifndef VTOKEN_CTL_H
+#define VTOKEN_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctl/ctl_output.h"
+
+struct ctl_http;
+
+/* What a handler returns; the values are vtokenctl's exit statuses. */
+enum ctl_status {
+	CTL_OK = 0,		/* done */
+	CTL_FAIL = 1,		/* server/connection/I-O error, reported */
+	CTL_USAGE = 2,		/* misused; the caller prints the usage */
+};
+
+/* The one context, built by main() and passed to every handler. */
+struct ctl_ctx {
+	struct ctl_http *http;		/* main() owns; NULL if local */
+	enum ctl_output_format format;	/* -o table|json */
+	FILE *out;			/* where results go (stdout) */
+};
+
+/* A command's arguments after its words, options already parsed. */
+struct ctl_args {
+	char **argv;		/* positional; borrowed from main() */
+	int argc;
+	const char *size;	/* --size, or NULL */
+	bool writable;		/* --writable */
+	const char **addrs;	/* --addr values; array owned by main() */
+	size_t naddrs;
+	uint64_t after;		/* --after, default 0 */
+	unsigned limit;		/* --limit, default 100 */
+	bool follow;		/* --follow */
+};
+
+/* ctl_token.c */
+enum ctl_status ctl_token_create(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_token_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_token_show(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_token_rm(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_token_image(struct ctl_ctx *, const struct ctl_args *);
+
+/* ctl_vm.c */
+enum ctl_status ctl_vm_add(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_vm_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_vm_show(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_vm_rm(struct ctl_ctx *, const struct ctl_args *);
+
+/* ctl_assign.c */
+enum ctl_status ctl_assign_token(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_assign_revoke(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_assign_sessions(struct ctl_ctx *,
+	    const struct ctl_args *);
+
+/* ctl_audit.c */
+enum ctl_status ctl_audit_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_audit_verify(struct ctl_ctx *, const struct ctl_args *);
+
+#endif

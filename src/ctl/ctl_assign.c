@@ -1,0 +1,129 @@
+/*
+ * ctl_assign: who may use a token.  "assign TOKEN VM" maps a token to a
+ * VM, "revoke TOKEN" removes the mapping (the server ends a live session
+ * at once), and "sessions" lists the attached sessions.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "ctl/ctl.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_output.h"
+
+static const char *const assign_session_cols[] = {
+	"TOKEN", "BUSID", "VM", "PEER", "SINCE", "IN", "OUT"
+};
+#define ASSIGN_SESSION_NCOLS \
+	(sizeof(assign_session_cols) / sizeof(assign_session_cols[0]))
+
+static const char *assign_name(const json_t *o, const char *name,
+	    const char *id);
+static void assign_session_row(struct ctl_output_table *tbl,
+	    const json_t *s);
+
+/* The string member name of o, else member id, else "-". */
+static const char *
+assign_name(const json_t *o, const char *name, const char *id)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : ctl_output_str(o, id);
+}
+
+static void
+assign_session_row(struct ctl_output_table *tbl, const json_t *s)
+{
+	char in[32], out[32];
+	const char *cells[ASSIGN_SESSION_NCOLS] = {
+		assign_name(s, "token_name", "token"),
+		ctl_output_str(s, "busid"),
+		assign_name(s, "vm_name", "vm"),
+		ctl_output_str(s, "peer"),
+		ctl_output_str(s, "since"),
+		ctl_output_size(in, sizeof(in), json_object_get(s, "bytes_in")),
+		ctl_output_size(out, sizeof(out),
+		    json_object_get(s, "bytes_out")),
+	};
+
+	ctl_output_table_add(tbl, cells);
+}
+
+enum ctl_status
+ctl_assign_token(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res = { .json = NULL };
+	enum ctl_status st = CTL_FAIL;
+	json_t *body;
+
+	body = json_object();
+	if (json_object_set_new(body, "token", json_string(a->argv[0])) ||
+	    json_object_set_new(body, "vm", json_string(a->argv[1]))) {
+		ctl_output_error("assign: arguments must be UTF-8");
+		json_decref(body);
+		return CTL_USAGE;
+	}
+	if (ctl_http_call(ctx->http, "POST", "/v1/assignments", body,
+	    &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		ctl_output_line(ctx->out, "token %s assigned to vm %s",
+		    assign_name(res.json, "token_name", "token"),
+		    assign_name(res.json, "vm_name", "vm"));
+		st = CTL_OK;
+	}
+	json_decref(body);
+	ctl_http_result_clear(&res);
+	return st;
+}
+
+enum ctl_status
+ctl_assign_revoke(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+
+	path = ctl_http_path("/v1/assignments/", a->argv[0], "");
+	if (ctl_http_call(ctx->http, "DELETE", path, NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else {
+		if (ctx->format == CTL_OUTPUT_TABLE)
+			ctl_output_line(ctx->out, "token %s revoked",
+			    a->argv[0]);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}
+
+enum ctl_status
+ctl_assign_sessions(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	struct ctl_output_table *tbl;
+	enum ctl_status st = CTL_FAIL;
+	const json_t *s;
+	size_t i;
+
+	(void)a;
+	if (ctl_http_call(ctx->http, "GET", "/v1/sessions", NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		tbl = ctl_output_table_new(assign_session_cols,
+		    ASSIGN_SESSION_NCOLS);
+		json_array_foreach(json_object_get(res.json, "sessions"), i, s)
+			assign_session_row(tbl, s);
+		ctl_output_table_print(tbl, ctx->out);
+		ctl_output_table_free(tbl);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	return st;
+}

@@ -1,0 +1,539 @@
+/*
+ * ctl_http: libcurl requests to the vtokend REST API (see ctl_http.h).
+ * Reads the API key file, sends "Authorization: Bearer", caps response
+ * bodies as they arrive (a Content-Length is only used to fail early,
+ * never to size a buffer), decodes JSON and maps error documents to a
+ * reason.  libcurl allocates through http_free()/http_realloc(), which
+ * wipe what they release, so its copies of the header die with it.  Does
+ * not print, log or retry.
+ */
+#include "ctl/ctl_http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+
+#define HTTP_KEY_MAX		1024	/* longest API key accepted */
+#define HTTP_ERRBODY_MAX	((size_t)64 << 10) /* error body, download */
+#define HTTP_CONNECT_TIMEOUT	5L	/* seconds */
+#define HTTP_TIMEOUT		30L	/* seconds, whole request */
+#define HTTP_STALL_TIME		30L	/* s under 1 B/s fail a download */
+
+static const char http_auth_prefix[] = "Authorization: Bearer ";
+
+struct ctl_http {
+	CURL *curl;
+	char *base;			/* URL without trailing '/' */
+	struct curl_slist *hdrs;	/* auth + Accept; wiped on free */
+	struct curl_slist *json_hdrs;	/* the same + Content-Type */
+	char *cacert;			/* or NULL */
+	bool insecure;
+	char errbuf[CURL_ERROR_SIZE];	/* libcurl's detailed reason */
+};
+
+/* Where one response body goes. */
+struct http_sink {
+	CURL *curl;
+	char *buf;		/* buffered body, NUL-terminated */
+	size_t len;		/* bytes taken (buffered or streamed) */
+	size_t cap;		/* bytes allocated for buf */
+	size_t max;		/* cap on a streamed (2xx) body */
+	size_t buf_max;		/* cap on a buffered body */
+	int fd;			/* 2xx bodies go here; -1: buffer all */
+	int werrno;		/* errno of a failed write(2), or 0 */
+	bool too_big;		/* a cap was hit */
+	bool no_mem;		/* realloc failed */
+};
+
+static void http_free(void *p);
+static void *http_realloc(void *p, size_t n);
+static char *http_read_key(const char *path, char **cause);
+static int http_key_is_valid(const char *key, size_t len);
+static void http_slist_wipe(struct curl_slist *l);
+static bool http_sink_streams(const struct http_sink *s);
+static size_t http_stream(struct http_sink *s, const char *p, size_t n);
+static size_t http_buffer(struct http_sink *s, const char *p, size_t n);
+static size_t http_write(char *p, size_t size, size_t nmemb, void *arg);
+static int http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+	    curl_off_t ultotal, curl_off_t ulnow);
+static void http_setup(struct ctl_http *h, const char *url,
+	    struct http_sink *s, bool download);
+static int http_perform(struct ctl_http *h, const struct http_sink *s,
+	    struct ctl_http_result *res);
+static void http_decode_error(struct ctl_http_result *res,
+	    const struct http_sink *s);
+static bool http_is_success(long status);
+
+/* libcurl's free(): wipes the whole block first. */
+static void
+http_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* libcurl's realloc(): moves by copy so that the old block is wiped. */
+static void *
+http_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if ((q = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	http_free(p);
+	return q;
+}
+
+int
+ctl_http_global_init(void)
+{
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, http_free,
+	    http_realloc, strdup, calloc) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+void
+ctl_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/*
+ * Returns "Authorization: Bearer KEY" built from the first line of path,
+ * trailing whitespace stripped.  Reasons never quote the file's content.
+ */
+static char *
+http_read_key(const char *path, char **cause)
+{
+	char buf[HTTP_KEY_MAX + 2], *hdr = NULL;
+	size_t len = 0, n;
+	ssize_t r = 0;
+	int fd, err = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		*cause = xasprintf("API key file %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	while (len < sizeof(buf) &&
+	    (len == 0 || memchr(buf, '\n', len) == NULL)) {
+		r = read(fd, buf + len, sizeof(buf) - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	if (r == -1)
+		err = errno;
+	close(fd);
+	n = 0;
+	while (n < len && buf[n] != '\n')
+		n++;
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' ||
+	    buf[n - 1] == '\r'))
+		n--;
+	if (err != 0)
+		*cause = xasprintf("API key file %s: %s", path,
+		    strerror(err));
+	else if (n == 0)
+		*cause = xasprintf("API key file %s: no key on its first "
+		    "line", path);
+	else if (n > HTTP_KEY_MAX || !http_key_is_valid(buf, n))
+		*cause = xasprintf("API key file %s: the first line is not "
+		    "a valid API key", path);
+	else {
+		hdr = xmalloc(sizeof(http_auth_prefix) + n);
+		memcpy(hdr, http_auth_prefix, sizeof(http_auth_prefix) - 1);
+		memcpy(hdr + sizeof(http_auth_prefix) - 1, buf, n);
+		hdr[sizeof(http_auth_prefix) - 1 + n] = '\0';
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return hdr;
+}
+
+/* A key goes into a header line: visible ASCII only, no CR/LF. */
+static int
+http_key_is_valid(const char *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (key[i] <= ' ' || key[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* Wipes every header line (they hold the key), then frees the list. */
+static void
+http_slist_wipe(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+struct ctl_http *
+ctl_http_new(const struct ctl_http_opts *o, char **cause)
+{
+	struct ctl_http *h;
+	char *auth;
+	size_t len;
+
+	if ((auth = http_read_key(o->key_file, cause)) == NULL)
+		return NULL;
+	h = xcalloc(1, sizeof(*h));
+	h->hdrs = curl_slist_append(NULL, auth);
+	h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
+	h->json_hdrs = curl_slist_append(NULL, auth);
+	h->json_hdrs = curl_slist_append(h->json_hdrs,
+	    "Accept: application/json");
+	h->json_hdrs = curl_slist_append(h->json_hdrs,
+	    "Content-Type: application/json");
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+	h->curl = curl_easy_init();
+	if (h->hdrs == NULL || h->json_hdrs == NULL || h->curl == NULL) {
+		ctl_http_free(h);
+		*cause = xstrdup("cannot initialise libcurl");
+		return NULL;
+	}
+	h->base = xstrdup(o->url);
+	len = strlen(h->base);
+	while (len > 0 && h->base[len - 1] == '/')
+		h->base[--len] = '\0';
+	h->cacert = o->cacert != NULL ? xstrdup(o->cacert) : NULL;
+	h->insecure = o->insecure;
+	return h;
+}
+
+void
+ctl_http_free(struct ctl_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	http_slist_wipe(h->hdrs);
+	http_slist_wipe(h->json_hdrs);
+	free(h->base);
+	free(h->cacert);
+	free(h);
+}
+
+void
+ctl_http_result_clear(struct ctl_http_result *res)
+{
+	json_decref(res->json);
+	free(res->cause);
+	memset(res, 0, sizeof(*res));
+}
+
+static bool
+http_is_success(long status)
+{
+	return status >= 200 && status <= 299;
+}
+
+/* True when this body goes to the file descriptor. */
+static bool
+http_sink_streams(const struct http_sink *s)
+{
+	long status = 0;
+
+	if (s->fd == -1)
+		return false;
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	return http_is_success(status);
+}
+
+static size_t
+http_stream(struct http_sink *s, const char *p, size_t n)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	if (n > s->max - s->len) {
+		s->too_big = true;
+		return 0;
+	}
+	while (off < n) {
+		w = write(s->fd, p + off, n - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1) {
+			s->werrno = errno;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	s->len += n;
+	return n;
+}
+
+static size_t
+http_buffer(struct http_sink *s, const char *p, size_t n)
+{
+	size_t want;
+	char *nb;
+
+	if (n > s->buf_max - s->len) {
+		s->too_big = true;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		want = s->cap ? s->cap : 4096;
+		while (want < s->len + n + 1)
+			want *= 2;
+		if (want > s->buf_max + 1)
+			want = s->buf_max + 1;
+		if ((nb = realloc(s->buf, want)) == NULL) {
+			s->no_mem = true;
+			return 0;
+		}
+		s->buf = nb;
+		s->cap = want;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+/* libcurl write callback: returning less than asked aborts the transfer. */
+static size_t
+http_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct http_sink *s = arg;
+	size_t n = size * nmemb;	/* libcurl: size is always 1 */
+
+	if (http_sink_streams(s))
+		return http_stream(s, p, n);
+	return http_buffer(s, p, n);
+}
+
+/*
+ * libcurl progress callback.  SIGINT/SIGTERM can only be pending while the
+ * caller blocks them to stop cleanly (audit --follow); abort then.
+ */
+static int
+http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	sigset_t pending;
+
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (sigpending(&pending) == -1)
+		return 0;
+	return sigismember(&pending, SIGINT) == 1 ||
+	    sigismember(&pending, SIGTERM) == 1;
+}
+
+/*
+ * Sets every option of one request from scratch.  Only http(s), no
+ * redirects (they could carry the key elsewhere), the path exactly as
+ * built (no dot-segment folding), bounded time and size.
+ */
+static void
+http_setup(struct ctl_http *h, const char *url, struct http_sink *s,
+    bool download)
+{
+	CURL *c = h->curl;
+
+	curl_easy_reset(c);
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "vtokenctl/" VTOKEN_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
+	if (download) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_STALL_TIME);
+	} else
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, HTTP_TIMEOUT);
+	if (h->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+	if (h->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+/* Runs the transfer; on failure sets res->cause.  0 or -1. */
+static int
+http_perform(struct ctl_http *h, const struct http_sink *s,
+    struct ctl_http_result *res)
+{
+	CURLcode rc;
+	size_t limit;
+
+	rc = curl_easy_perform(h->curl);
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
+	if (rc == CURLE_OK)
+		return 0;
+	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		limit = http_sink_streams(s) ? s->max : s->buf_max;
+		res->cause = xasprintf("response larger than %zu %s refused",
+		    limit >= ((size_t)1 << 20) ? limit >> 20 : limit >> 10,
+		    limit >= ((size_t)1 << 20) ? "MiB" : "KiB");
+	}
+	else if (s->werrno != 0)
+		res->cause = xasprintf("write: %s", strerror(s->werrno));
+	else if (s->no_mem)
+		res->cause = xstrdup("out of memory for the response");
+	else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		res->interrupted = true;
+		res->cause = xstrdup("interrupted");
+	} else
+		res->cause = xstrdup(h->errbuf[0] != '\0' ? h->errbuf :
+		    curl_easy_strerror(rc));
+	return -1;
+}
+
+/*
+ * For a non-2xx answer: keeps the error document if it decodes, and says
+ * "message (code)", or the status when the body says nothing usable.
+ */
+static void
+http_decode_error(struct ctl_http_result *res, const struct http_sink *s)
+{
+	const json_t *e;
+	const char *code, *msg;
+
+	if (s->len > 0)
+		res->json = json_loadb(s->buf, s->len, 0, NULL);
+	e = json_object_get(res->json, "error");
+	code = json_string_value(json_object_get(e, "code"));
+	msg = json_string_value(json_object_get(e, "message"));
+	if (msg != NULL && code != NULL)
+		res->cause = xasprintf("%s (%s)", msg, code);
+	else if (msg != NULL || code != NULL)
+		res->cause = xasprintf("%s (HTTP %ld)",
+		    msg != NULL ? msg : code, res->status);
+	else
+		res->cause = xasprintf("server answered HTTP %ld",
+		    res->status);
+}
+
+int
+ctl_http_call(struct ctl_http *h, const char *method, const char *path,
+    const json_t *body, struct ctl_http_result *res)
+{
+	struct http_sink s = { .curl = h->curl, .fd = -1,
+	    .max = CTL_HTTP_MAX_BODY, .buf_max = CTL_HTTP_MAX_BODY };
+	json_error_t jerr;
+	char *url, *data = NULL;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	url = xasprintf("%s%s", h->base, path);
+	if (body != NULL && (data = json_dumps(body, JSON_COMPACT)) == NULL) {
+		res->cause = xstrdup("cannot encode the request");
+		goto out;
+	}
+	http_setup(h, url, &s, false);
+	if (data != NULL) {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->json_hdrs);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)strlen(data));
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (http_perform(h, &s, res) == -1)
+		goto out;
+	if (!http_is_success(res->status)) {
+		http_decode_error(res, &s);
+		goto out;
+	}
+	if (s.len > 0 &&
+	    (res->json = json_loadb(s.buf, s.len, 0, &jerr)) == NULL) {
+		res->cause = xasprintf("invalid JSON from the server: %s",
+		    jerr.text);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s.buf);
+	free(data);
+	free(url);
+	return rc;
+}
+
+int
+ctl_http_download(struct ctl_http *h, const char *path, int fd,
+    struct ctl_http_result *res)
+{
+	struct http_sink s = { .curl = h->curl, .fd = fd,
+	    .max = CTL_HTTP_MAX_IMAGE, .buf_max = HTTP_ERRBODY_MAX };
+	char *url;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	url = xasprintf("%s%s", h->base, path);
+	http_setup(h, url, &s, true);
+	if (http_perform(h, &s, res) == -1)
+		goto out;
+	if (!http_is_success(res->status)) {
+		http_decode_error(res, &s);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s.buf);
+	free(url);
+	return rc;
+}
+
+char *
+ctl_http_path(const char *prefix, const char *segment, const char *suffix)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t plen = strlen(prefix), slen = strlen(segment);
+	char *p, *q;
+
+	p = q = xmalloc(plen + 3 * slen + strlen(suffix) + 1);
+	memcpy(q, prefix, plen);
+	q += plen;
+	for (const unsigned char *c = (const unsigned char *)segment;
+	    *c != '\0'; c++) {
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
+		    *c == '_' || *c == '~')
+			*q++ = (char)*c;
+		else {
+			*q++ = '%';
+			*q++ = hex[*c >> 4];
+			*q++ = hex[*c & 15];
+		}
+	}
+	memcpy(q, suffix, strlen(suffix) + 1);
+	return p;
+}

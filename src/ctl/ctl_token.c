@@ -1,0 +1,245 @@
+/*
+ * ctl_token: the "token" commands (create, list, show, rm, image).  Each
+ * makes one request and prints the answer as a table, key: value lines,
+ * a one-line confirmation or the server's JSON.  Input checks beyond the
+ * argument count are the server's job.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+#include "ctl/ctl.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_output.h"
+
+static const char *const token_cols[] = {
+	"ID", "NAME", "BUSID", "SIZE", "MODE", "VM", "SESSION"
+};
+#define TOKEN_NCOLS	(sizeof(token_cols) / sizeof(token_cols[0]))
+
+static json_t *token_size_value(const char *size);
+static const char *token_vm(const json_t *t);
+static void token_row(struct ctl_output_table *tbl, const json_t *t);
+static void token_print(FILE *f, const json_t *t);
+static enum ctl_status token_print_doc(struct ctl_ctx *ctx,
+	    const json_t *doc);
+
+/*
+ * "--size 4194304" goes out as an integer; anything else ("4M") as the
+ * string the API also accepts, so the server alone interprets suffixes.
+ */
+static json_t *
+token_size_value(const char *size)
+{
+	size_t n = strlen(size);
+
+	if (n > 0 && n <= 15 && strspn(size, "0123456789") == n)
+		return json_integer(strtoll(size, NULL, 10));
+	return json_string(size);
+}
+
+/* The VM a token is assigned to: its name, else its id, else "-". */
+static const char *
+token_vm(const json_t *t)
+{
+	const char *s = json_string_value(json_object_get(t, "vm_name"));
+
+	return s != NULL ? s : ctl_output_str(t, "vm");
+}
+
+static void
+token_row(struct ctl_output_table *tbl, const json_t *t)
+{
+	char size[32];
+	const json_t *sess = json_object_get(t, "session");
+	const char *cells[TOKEN_NCOLS] = {
+		ctl_output_str(t, "id"),
+		ctl_output_str(t, "name"),
+		ctl_output_str(t, "busid"),
+		ctl_output_size(size, sizeof(size), json_object_get(t, "size")),
+		json_is_true(json_object_get(t, "writable")) ? "rw" : "ro",
+		token_vm(t),
+		json_is_object(sess) ? ctl_output_str(sess, "peer") : "-",
+	};
+
+	ctl_output_table_add(tbl, cells);
+}
+
+/* key: value lines for one token. */
+static void
+token_print(FILE *f, const json_t *t)
+{
+	struct ctl_output_table *kv = ctl_output_table_new(NULL, 2);
+	const json_t *sess = json_object_get(t, "session");
+	char size[32], in[32], out[32], *line;
+
+	ctl_output_table_kv(kv, "id", ctl_output_str(t, "id"));
+	ctl_output_table_kv(kv, "name", ctl_output_str(t, "name"));
+	ctl_output_table_kv(kv, "busid", ctl_output_str(t, "busid"));
+	ctl_output_table_kv(kv, "size",
+	    ctl_output_size(size, sizeof(size), json_object_get(t, "size")));
+	ctl_output_table_kv(kv, "mode",
+	    json_is_true(json_object_get(t, "writable")) ?
+	    "writable" : "read-only");
+	ctl_output_table_kv(kv, "created", ctl_output_str(t, "created"));
+	ctl_output_table_kv(kv, "public key",
+	    ctl_output_str(t, "public_key"));
+	line = xasprintf("%s (%s)", token_vm(t), ctl_output_str(t, "vm"));
+	ctl_output_table_kv(kv, "vm",
+	    json_is_string(json_object_get(t, "vm")) ? line : "-");
+	free(line);
+	line = xasprintf("%s since %s, in %s, out %s",
+	    ctl_output_str(sess, "peer"), ctl_output_str(sess, "since"),
+	    ctl_output_size(in, sizeof(in), json_object_get(sess, "bytes_in")),
+	    ctl_output_size(out, sizeof(out),
+	    json_object_get(sess, "bytes_out")));
+	ctl_output_table_kv(kv, "session", json_is_object(sess) ? line : "-");
+	free(line);
+	ctl_output_table_print(kv, f);
+	ctl_output_table_free(kv);
+}
+
+/* Prints one token document in the chosen format. */
+static enum ctl_status
+token_print_doc(struct ctl_ctx *ctx, const json_t *doc)
+{
+	if (ctx->format == CTL_OUTPUT_JSON)
+		return ctl_output_json(ctx->out, doc, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	token_print(ctx->out, doc);
+	return CTL_OK;
+}
+
+enum ctl_status
+ctl_token_create(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res = { .json = NULL };
+	enum ctl_status st = CTL_FAIL;
+	json_t *body;
+
+	body = json_object();
+	if (json_object_set_new(body, "name", json_string(a->argv[0])) ||
+	    (a->size != NULL && json_object_set_new(body, "size",
+	    token_size_value(a->size))) ||
+	    (a->writable && json_object_set_new(body, "writable",
+	    json_true()))) {
+		ctl_output_error("token create: arguments must be UTF-8");
+		st = CTL_USAGE;
+		goto out;
+	}
+	if (ctl_http_call(ctx->http, "POST", "/v1/tokens", body, &res) == -1) {
+		ctl_output_error("%s", res.cause);
+		goto out;
+	}
+	if (ctx->format == CTL_OUTPUT_JSON)
+		st = token_print_doc(ctx, res.json);
+	else {
+		ctl_output_line(ctx->out, "token %s created: id %s busid %s",
+		    ctl_output_str(res.json, "name"),
+		    ctl_output_str(res.json, "id"),
+		    ctl_output_str(res.json, "busid"));
+		st = CTL_OK;
+	}
+out:
+	json_decref(body);
+	ctl_http_result_clear(&res);
+	return st;
+}
+
+enum ctl_status
+ctl_token_list(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	struct ctl_output_table *tbl;
+	enum ctl_status st = CTL_FAIL;
+	const json_t *t;
+	size_t i;
+
+	(void)a;
+	if (ctl_http_call(ctx->http, "GET", "/v1/tokens", NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		tbl = ctl_output_table_new(token_cols, TOKEN_NCOLS);
+		json_array_foreach(json_object_get(res.json, "tokens"), i, t)
+			token_row(tbl, t);
+		ctl_output_table_print(tbl, ctx->out);
+		ctl_output_table_free(tbl);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	return st;
+}
+
+enum ctl_status
+ctl_token_show(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+
+	path = ctl_http_path("/v1/tokens/", a->argv[0], "");
+	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else
+		st = token_print_doc(ctx, res.json);
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}
+
+enum ctl_status
+ctl_token_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+
+	path = ctl_http_path("/v1/tokens/", a->argv[0], "");
+	if (ctl_http_call(ctx->http, "DELETE", path, NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else {
+		if (ctx->format == CTL_OUTPUT_TABLE)
+			ctl_output_line(ctx->out, "token %s deleted",
+			    a->argv[0]);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}
+
+/*
+ * Streams the raw image to stdout, which must not be a terminal.  -o has
+ * no effect: the output is the image.
+ */
+enum ctl_status
+ctl_token_image(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+	int fd = fileno(ctx->out);
+
+	if (isatty(fd)) {
+		ctl_output_error("token image: refusing to write a binary "
+		    "image to a terminal; redirect standard output");
+		return CTL_USAGE;
+	}
+	if (fflush(ctx->out) == EOF) {
+		ctl_output_error("token image: cannot write the output");
+		return CTL_FAIL;
+	}
+	path = ctl_http_path("/v1/tokens/", a->argv[0], "/image");
+	if (ctl_http_download(ctx->http, path, fd, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else
+		st = CTL_OK;
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}

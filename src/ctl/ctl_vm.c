@@ -1,0 +1,174 @@
+/*
+ * ctl_vm: the "vm" commands (add, list, show, rm).  A VM is a name and
+ * the source addresses its USB/IP connections come from; the server
+ * checks the addresses, this file only carries them.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "ctl/ctl.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_output.h"
+
+static const char *const vm_cols[] = { "ID", "NAME", "ADDRESSES", "TOKENS" };
+#define VM_NCOLS	(sizeof(vm_cols) / sizeof(vm_cols[0]))
+
+static json_t *vm_add_body(const struct ctl_args *a);
+static void vm_row(struct ctl_output_table *tbl, const json_t *vm);
+static void vm_print(FILE *f, const json_t *vm);
+
+/* {"name", "addresses": [...]}, or NULL when an argument is not UTF-8. */
+static json_t *
+vm_add_body(const struct ctl_args *a)
+{
+	json_t *body, *addrs;
+
+	body = json_object();
+	addrs = json_array();
+	if (json_object_set_new(body, "name", json_string(a->argv[0])) ||
+	    json_object_set_new(body, "addresses", addrs)) {
+		json_decref(body);
+		return NULL;
+	}
+	for (size_t i = 0; i < a->naddrs; i++) {
+		if (json_array_append_new(addrs, json_string(a->addrs[i]))) {
+			json_decref(body);
+			return NULL;
+		}
+	}
+	return body;
+}
+
+static void
+vm_row(struct ctl_output_table *tbl, const json_t *vm)
+{
+	char *addrs, *tokens;
+	const char *cells[VM_NCOLS];
+
+	addrs = ctl_output_join(json_object_get(vm, "addresses"), ",");
+	tokens = ctl_output_join(json_object_get(vm, "tokens"), ",");
+	cells[0] = ctl_output_str(vm, "id");
+	cells[1] = ctl_output_str(vm, "name");
+	cells[2] = addrs;
+	cells[3] = tokens;
+	ctl_output_table_add(tbl, cells);
+	free(addrs);
+	free(tokens);
+}
+
+/* key: value lines for one VM. */
+static void
+vm_print(FILE *f, const json_t *vm)
+{
+	struct ctl_output_table *kv = ctl_output_table_new(NULL, 2);
+	char *addrs, *tokens;
+
+	addrs = ctl_output_join(json_object_get(vm, "addresses"), ", ");
+	tokens = ctl_output_join(json_object_get(vm, "tokens"), ", ");
+	ctl_output_table_kv(kv, "id", ctl_output_str(vm, "id"));
+	ctl_output_table_kv(kv, "name", ctl_output_str(vm, "name"));
+	ctl_output_table_kv(kv, "addresses", addrs);
+	ctl_output_table_kv(kv, "created", ctl_output_str(vm, "created"));
+	ctl_output_table_kv(kv, "tokens", tokens);
+	ctl_output_table_print(kv, f);
+	ctl_output_table_free(kv);
+	free(addrs);
+	free(tokens);
+}
+
+enum ctl_status
+ctl_vm_add(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res = { .json = NULL };
+	enum ctl_status st = CTL_FAIL;
+	json_t *body;
+
+	if ((body = vm_add_body(a)) == NULL) {
+		ctl_output_error("vm add: arguments must be UTF-8");
+		return CTL_USAGE;
+	}
+	if (ctl_http_call(ctx->http, "POST", "/v1/vms", body, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		ctl_output_line(ctx->out, "vm %s added: id %s",
+		    ctl_output_str(res.json, "name"),
+		    ctl_output_str(res.json, "id"));
+		st = CTL_OK;
+	}
+	json_decref(body);
+	ctl_http_result_clear(&res);
+	return st;
+}
+
+enum ctl_status
+ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	struct ctl_output_table *tbl;
+	enum ctl_status st = CTL_FAIL;
+	const json_t *vm;
+	size_t i;
+
+	(void)a;
+	if (ctl_http_call(ctx->http, "GET", "/v1/vms", NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		tbl = ctl_output_table_new(vm_cols, VM_NCOLS);
+		json_array_foreach(json_object_get(res.json, "vms"), i, vm)
+			vm_row(tbl, vm);
+		ctl_output_table_print(tbl, ctx->out);
+		ctl_output_table_free(tbl);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	return st;
+}
+
+enum ctl_status
+ctl_vm_show(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+
+	path = ctl_http_path("/v1/vms/", a->argv[0], "");
+	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else if (ctx->format == CTL_OUTPUT_JSON)
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
+	else {
+		vm_print(ctx->out, res.json);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}
+
+enum ctl_status
+ctl_vm_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	struct ctl_http_result res;
+	enum ctl_status st = CTL_FAIL;
+	char *path;
+
+	path = ctl_http_path("/v1/vms/", a->argv[0], "");
+	if (ctl_http_call(ctx->http, "DELETE", path, NULL, &res) == -1)
+		ctl_output_error("%s", res.cause);
+	else {
+		if (ctx->format == CTL_OUTPUT_TABLE)
+			ctl_output_line(ctx->out, "vm %s deleted",
+			    a->argv[0]);
+		st = CTL_OK;
+	}
+	ctl_http_result_clear(&res);
+	free(path);
+	return st;
+}

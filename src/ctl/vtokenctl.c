@@ -1,0 +1,475 @@
+/*
+ * vtokenctl: the operator CLI for vtokend's REST API.  This file parses
+ * the global options, finds the command in the command table, parses the
+ * command's own options and argument count, and runs its handler with one
+ * struct ctl_ctx.  It makes no requests itself.
+ *
+ * Exit status: 0 done, 1 error from the server, the connection or local
+ * I/O (reported on stderr), 2 usage error (usage on stderr).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ctl/ctl.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_output.h"
+
+#define CMD_DEFAULT_URL		"http://127.0.0.1:3241"
+#define CMD_DEFAULT_KEY_FILE	"./var/admin.key"
+#define CMD_DEFAULT_LIMIT	100	/* audit page, the API's default */
+#define CMD_MAX_LIMIT		1000	/* the API's largest page */
+
+/* Command flags: options a command takes, and what it needs. */
+enum cmd_flag {
+	CMD_LOCAL = 0x1,		/* no API connection, no key */
+	CMD_OPT_SIZE = 0x100,		/* --size SIZE */
+	CMD_OPT_WRITABLE = 0x200,	/* --writable */
+	CMD_OPT_ADDR = 0x400,		/* --addr ADDR, repeatable */
+	CMD_OPT_AFTER = 0x800,		/* --after SEQ */
+	CMD_OPT_LIMIT = 0x1000,		/* --limit N */
+	CMD_OPT_FOLLOW = 0x2000,	/* --follow */
+};
+
+/* One command: its words, argument counts, handler and usage. */
+struct cmd_entry {
+	const char *words;	/* "token create" */
+	int min_args;		/* positional arguments after the words */
+	int max_args;
+	unsigned flags;		/* cmd_flag: options allowed; CMD_LOCAL */
+	unsigned required;	/* cmd_flag: options that must be given */
+	enum ctl_status (*exec)(struct ctl_ctx *, const struct ctl_args *);
+	const char *usage;	/* what follows the words */
+};
+
+/* The global options. */
+struct cmd_globals {
+	const char *url;
+	const char *key_file;
+	const char *cacert;
+	bool insecure;
+	enum ctl_output_format format;
+};
+
+static enum ctl_status cmd_help(struct ctl_ctx *, const struct ctl_args *);
+
+static const struct cmd_entry cmd_table[] = {
+	{ "token create", 1, 1, CMD_OPT_SIZE | CMD_OPT_WRITABLE, 0,
+	    ctl_token_create, "NAME [--size SIZE] [--writable]" },
+	{ "token list", 0, 0, 0, 0, ctl_token_list, "" },
+	{ "token show", 1, 1, 0, 0, ctl_token_show, "ID|NAME" },
+	{ "token rm", 1, 1, 0, 0, ctl_token_rm, "ID|NAME" },
+	{ "token image", 1, 1, 0, 0, ctl_token_image, "ID|NAME > FILE" },
+	{ "vm add", 1, 1, CMD_OPT_ADDR, CMD_OPT_ADDR, ctl_vm_add,
+	    "NAME --addr ADDR [--addr ADDR ...]" },
+	{ "vm list", 0, 0, 0, 0, ctl_vm_list, "" },
+	{ "vm show", 1, 1, 0, 0, ctl_vm_show, "ID|NAME" },
+	{ "vm rm", 1, 1, 0, 0, ctl_vm_rm, "ID|NAME" },
+	{ "assign", 2, 2, 0, 0, ctl_assign_token, "TOKEN VM" },
+	{ "revoke", 1, 1, 0, 0, ctl_assign_revoke, "TOKEN" },
+	{ "sessions", 0, 0, 0, 0, ctl_assign_sessions, "" },
+	{ "audit", 0, 0, CMD_OPT_AFTER | CMD_OPT_LIMIT | CMD_OPT_FOLLOW, 0,
+	    ctl_audit_list, "[--after SEQ] [--limit N] [--follow]" },
+	{ "audit verify", 0, 0, 0, 0, ctl_audit_verify, "" },
+	{ "help", 0, 1, CMD_LOCAL, 0, cmd_help, "[COMMAND]" },
+};
+#define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+/* Command options: val is the enum cmd_flag bit that allows them. */
+static const struct option cmd_options[] = {
+	{ "size", required_argument, NULL, CMD_OPT_SIZE },
+	{ "writable", no_argument, NULL, CMD_OPT_WRITABLE },
+	{ "addr", required_argument, NULL, CMD_OPT_ADDR },
+	{ "after", required_argument, NULL, CMD_OPT_AFTER },
+	{ "limit", required_argument, NULL, CMD_OPT_LIMIT },
+	{ "follow", no_argument, NULL, CMD_OPT_FOLLOW },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void cmd_usage(FILE *f, const char *word);
+static void cmd_usage_one(FILE *f, const char *lead,
+	    const struct cmd_entry *e);
+static int cmd_parse_globals(int argc, char **argv, struct cmd_globals *g);
+static bool cmd_is_group(const char *word);
+static size_t cmd_match(const struct cmd_entry *e, int argc, char **argv);
+static const struct cmd_entry *cmd_find(int argc, char **argv,
+	    size_t *nwords);
+static int cmd_parse_u64(const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out);
+static int cmd_option(const struct cmd_entry *e, int ch, const char *arg,
+	    struct ctl_args *a);
+static int cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
+	    struct ctl_args *a);
+static enum ctl_status cmd_run(const struct cmd_entry *e,
+	    const struct cmd_globals *g, const struct ctl_args *a);
+
+/* One command's line, after lead ("  " in the list, "usage: vtokenctl "). */
+static void
+cmd_usage_one(FILE *f, const char *lead, const struct cmd_entry *e)
+{
+	fprintf(f, "%s%s%s%s\n", lead, e->words,
+	    e->usage[0] != '\0' ? " " : "", e->usage);
+}
+
+/* The whole usage, or only the commands whose first word is word. */
+static void
+cmd_usage(FILE *f, const char *word)
+{
+	size_t n = word != NULL ? strlen(word) : 0;
+	const char *w;
+
+	fprintf(f,
+	    "usage: vtokenctl [--url URL] [--api-key-file FILE] "
+	    "[-o table|json]\n"
+	    "                 [--cacert FILE] [--insecure] COMMAND ...\n"
+	    "commands:\n");
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		w = cmd_table[i].words;
+		if (word == NULL || (strncmp(w, word, n) == 0 &&
+		    (w[n] == ' ' || w[n] == '\0')))
+			cmd_usage_one(f, "  ", &cmd_table[i]);
+	}
+	if (word != NULL)
+		return;
+	fprintf(f,
+	    "options:\n"
+	    "  --url URL            API base URL; default $VTOKEN_URL, else\n"
+	    "                       %s\n"
+	    "  --api-key-file FILE  file whose first line is the API key;\n"
+	    "                       default $VTOKEN_API_KEY_FILE, else\n"
+	    "                       %s\n"
+	    "  -o table|json        output format (default table)\n"
+	    "  --cacert FILE        CA certificate(s) to trust for https\n"
+	    "  --insecure           do not verify the server's certificate\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n",
+	    CMD_DEFAULT_URL, CMD_DEFAULT_KEY_FILE);
+}
+
+/*
+ * Parses the options before COMMAND.  Returns the index of COMMAND, or -1
+ * for a usage error, or 0 after --help/--version printed (exit 0).
+ */
+static int
+cmd_parse_globals(int argc, char **argv, struct cmd_globals *g)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "api-key-file", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "insecure", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:o:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			g->url = optarg;
+			break;
+		case 'k':
+			g->key_file = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "table") == 0)
+				g->format = CTL_OUTPUT_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				g->format = CTL_OUTPUT_JSON;
+			else {
+				ctl_output_error("-o: table or json, not '%s'",
+				    optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			g->cacert = optarg;
+			break;
+		case 'i':
+			g->insecure = true;
+			break;
+		case 'h':
+			cmd_usage(stdout, NULL);
+			return 0;
+		case 'V':
+			printf("vtokenctl %s\n", VTOKEN_VERSION);
+			return 0;
+		case ':':
+			ctl_output_error("option %s needs a value",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			ctl_output_error("unknown option %s", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (strncmp(g->url, "http://", 7) != 0 &&
+	    strncmp(g->url, "https://", 8) != 0) {
+		ctl_output_error("--url: http:// or https:// URL needed");
+		return -1;
+	}
+	if (optind >= argc) {
+		ctl_output_error("no command given");
+		return -1;
+	}
+	return optind;
+}
+
+/* How many words of argv e's words are (all of them), or 0. */
+static size_t
+cmd_match(const struct cmd_entry *e, int argc, char **argv)
+{
+	const char *w = e->words;
+	size_t n = 0, len;
+
+	while (*w != '\0') {
+		len = strcspn(w, " ");
+		if ((int)n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], w, len) != 0)
+			return 0;
+		n++;
+		w += len;
+		w += strspn(w, " ");
+	}
+	return n;
+}
+
+/* True when word is the first of several words ("token", "vm"). */
+static bool
+cmd_is_group(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i < CMD_COUNT; i++)
+		if (strncmp(cmd_table[i].words, word, n) == 0 &&
+		    cmd_table[i].words[n] == ' ')
+			return true;
+	return false;
+}
+
+/* The entry matching the most leading words of argv, or NULL. */
+static const struct cmd_entry *
+cmd_find(int argc, char **argv, size_t *nwords)
+{
+	const struct cmd_entry *best = NULL;
+	size_t n;
+
+	*nwords = 0;
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		n = cmd_match(&cmd_table[i], argc, argv);
+		if (n > *nwords) {
+			best = &cmd_table[i];
+			*nwords = n;
+		}
+	}
+	return best;
+}
+
+/* A decimal number in min..max; no sign, no suffix.  0 or -1. */
+static int
+cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Applies one command option.  0, or -1 after saying why. */
+static int
+cmd_option(const struct cmd_entry *e, int ch, const char *arg,
+    struct ctl_args *a)
+{
+	uint64_t v;
+
+	switch (ch) {
+	case CMD_OPT_SIZE:
+		a->size = arg;
+		break;
+	case CMD_OPT_WRITABLE:
+		a->writable = true;
+		break;
+	case CMD_OPT_ADDR:
+		a->addrs = reallocarray(a->addrs, a->naddrs + 1,
+		    sizeof(*a->addrs));
+		if (a->addrs == NULL)
+			fatalx("out of memory (--addr)");
+		a->addrs[a->naddrs++] = arg;
+		break;
+	case CMD_OPT_AFTER:
+		if (cmd_parse_u64(arg, 0, INT64_MAX, &a->after) == -1) {
+			ctl_output_error("%s: --after: a record number, "
+			    "not '%s'", e->words, arg);
+			return -1;
+		}
+		break;
+	case CMD_OPT_LIMIT:
+		if (cmd_parse_u64(arg, 1, CMD_MAX_LIMIT, &v) == -1) {
+			ctl_output_error("%s: --limit: 1..%d, not '%s'",
+			    e->words, CMD_MAX_LIMIT, arg);
+			return -1;
+		}
+		a->limit = (unsigned)v;
+		break;
+	case CMD_OPT_FOLLOW:
+		a->follow = true;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Parses what follows the command words (argv[0] is the last word):
+ * options anywhere, positional arguments in order.  With "-" leading the
+ * option string getopt_long() hands back each positional argument as
+ * option 1, whatever POSIXLY_CORRECT says.  0, or -1 after saying why.
+ */
+static int
+cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
+    struct ctl_args *a)
+{
+	unsigned seen = 0;
+	int ch;
+
+	a->argv = calloc((size_t)argc, sizeof(*a->argv));
+	if (a->argv == NULL)
+		fatalx("out of memory (arguments)");
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "-:", cmd_options, NULL)) != -1) {
+		if (ch == 1)
+			a->argv[a->argc++] = optarg;
+		else if (ch == ':') {
+			ctl_output_error("%s: option %s needs a value",
+			    e->words, argv[optind - 1]);
+			return -1;
+		} else if (ch == '?' || ((unsigned)ch & e->flags) == 0) {
+			ctl_output_error("%s: unknown option %s", e->words,
+			    argv[optind - 1]);
+			return -1;
+		} else if (cmd_option(e, ch, optarg, a) == -1)
+			return -1;
+		else
+			seen |= (unsigned)ch;
+	}
+	while (optind < argc)
+		a->argv[a->argc++] = argv[optind++];
+	if (a->argc < e->min_args || a->argc > e->max_args) {
+		ctl_output_error("%s: %s arguments", e->words,
+		    a->argc < e->min_args ? "missing" : "too many");
+		return -1;
+	}
+	for (const struct option *o = cmd_options; o->name != NULL; o++) {
+		if ((e->required & (unsigned)o->val) &&
+		    !(seen & (unsigned)o->val)) {
+			ctl_output_error("%s: --%s is required", e->words,
+			    o->name);
+			return -1;
+		}
+	}
+	for (int i = 0; i < a->argc; i++) {
+		if (a->argv[i][0] == '\0') {
+			ctl_output_error("%s: empty argument", e->words);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static enum ctl_status
+cmd_help(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	cmd_usage(ctx->out, a->argc > 0 ? a->argv[0] : NULL);
+	return CTL_OK;
+}
+
+/* Connects the context (unless the command is local) and runs e. */
+static enum ctl_status
+cmd_run(const struct cmd_entry *e, const struct cmd_globals *g,
+    const struct ctl_args *a)
+{
+	struct ctl_ctx ctx = { .http = NULL, .format = g->format,
+	    .out = stdout };
+	struct ctl_http_opts ho = { .url = g->url, .key_file = g->key_file,
+	    .cacert = g->cacert, .insecure = g->insecure };
+	enum ctl_status st;
+	char *cause = NULL;
+
+	if (e->flags & CMD_LOCAL)
+		return e->exec(&ctx, a);
+	if (ctl_http_global_init() == -1) {
+		ctl_output_error("cannot initialise libcurl");
+		return CTL_FAIL;
+	}
+	if ((ctx.http = ctl_http_new(&ho, &cause)) == NULL) {
+		ctl_output_error("%s", cause);
+		free(cause);
+		st = CTL_FAIL;
+	} else {
+		st = e->exec(&ctx, a);
+		ctl_http_free(ctx.http);
+	}
+	ctl_http_global_cleanup();
+	return st;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_globals g = { .url = getenv("VTOKEN_URL"),
+	    .key_file = getenv("VTOKEN_API_KEY_FILE"),
+	    .format = CTL_OUTPUT_TABLE };
+	struct ctl_args a = { .limit = CMD_DEFAULT_LIMIT };
+	const struct cmd_entry *e;
+	enum ctl_status st;
+	size_t nwords;
+	int first;
+
+	log_init("vtokenctl", LOG_LEVEL_WARN);
+	if (g.url == NULL || g.url[0] == '\0')
+		g.url = CMD_DEFAULT_URL;
+	if (g.key_file == NULL || g.key_file[0] == '\0')
+		g.key_file = CMD_DEFAULT_KEY_FILE;
+	if ((first = cmd_parse_globals(argc, argv, &g)) <= 0) {
+		if (first == 0)
+			return fflush(stdout) == EOF ? CTL_FAIL : CTL_OK;
+		cmd_usage(stderr, NULL);
+		return CTL_USAGE;
+	}
+	if ((e = cmd_find(argc - first, argv + first, &nwords)) == NULL) {
+		ctl_output_error("unknown command '%s%s%s'", argv[first],
+		    first + 1 < argc ? " " : "",
+		    first + 1 < argc ? argv[first + 1] : "");
+		cmd_usage(stderr, cmd_is_group(argv[first]) ?
+		    argv[first] : NULL);
+		return CTL_USAGE;
+	}
+	first += (int)nwords - 1;
+	if (cmd_parse_args(e, argc - first, argv + first, &a) == -1)
+		st = CTL_USAGE;
+	else
+		st = cmd_run(e, &g, &a);
+	if (st == CTL_USAGE)
+		cmd_usage_one(stderr, "usage: vtokenctl ", e);
+	if (fflush(stdout) == EOF && st == CTL_OK) {
+		ctl_output_error("stdout: %s", strerror(errno));
+		st = CTL_FAIL;
+	}
+	free(a.argv);
+	free(a.addrs);
+	return st;
+}

@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""ctl_mock_server: a canned vtokend REST API (docs/API.md) for testing
+vtokenctl without the real server, plus the small checks the shell test
+needs.
+
+  serve --log LOG --port-file F --key KEY [--tls-cert C --tls-key K]
+        [--lifetime S]
+      Listens on 127.0.0.1, a free port (written to F once listening).
+      Every request is appended to LOG as one JSON line: method, path,
+      headers (lower-case names), body.  Answers from canned objects, with
+      the API's error documents; needs "Authorization: Bearer KEY".
+      /_mock/state (POST, no auth) changes the scenario; see STATE.  Exits
+      by itself after --lifetime seconds (default 300) or when its parent
+      (the test) is gone, so a lost mock never lingers.
+  expect LOG METHOD PATH [BODY_JSON]   the last request was this one
+  count LOG                            prints how many requests LOG holds
+  auth LOG KEY                         every API request carried the key
+  jsonfile FILE EXPR                   EXPR (Python, d = the document) holds
+  aligned FILE                         a table's columns line up
+  paths LOG                            prints "METHOD PATH" per request
+  image FILE                           writes the canned token image
+  set URL NAME=VALUE                   POST /_mock/state
+  tty CMD ARG...                       runs CMD with stdout on a pty
+"""
+import argparse
+import hashlib
+import json
+import os
+import pty
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+TOKEN_A = {
+    "id": "9F2C4A1B3D5E6F70", "name": "build-license", "busid": "1-3",
+    "size": 4194304, "writable": False, "created": "2026-11-26T21:00:00Z",
+    "public_key": "q1O8mQ2y0bF3lQ0rVb3uR5W2yTqv5rYb3n0P1Jw4cXk=",
+    "vm": None, "vm_name": None, "session": None,
+}
+TOKEN_B = {
+    "id": "0123456789ABCDEF", "name": "ci-license", "busid": "1-4",
+    "size": 16777216, "writable": True, "created": "2026-11-26T21:05:00Z",
+    "public_key": "cHVibGljLWtleS1iLTAxMjM0NTY3ODlhYmNkZWY=",
+    "vm": "1A2B3C4D5E6F7081", "vm_name": "ci-1",
+    "session": {"peer": "127.0.0.2:41000", "since": "2026-11-26T21:10:00Z",
+                "bytes_in": 0, "bytes_out": 1048576},
+}
+VM_A = {
+    "id": "1A2B3C4D5E6F7081", "name": "ci-1",
+    "addresses": ["127.0.0.2/32", "10.0.0.0/8"],
+    "created": "2026-11-26T21:01:00Z", "tokens": ["0123456789ABCDEF"],
+}
+SESSION_B = {
+    "token": "0123456789ABCDEF", "token_name": "ci-license", "busid": "1-4",
+    "vm": "1A2B3C4D5E6F7081", "vm_name": "ci-1", "peer": "127.0.0.2:41000",
+    "since": "2026-11-26T21:10:00Z", "bytes_in": 2048, "bytes_out": 1048576,
+    "urbs": 42,
+}
+ACTIONS = ["token.create", "vm.add", "assign", "attach", "detach",
+           "revoke", "token.delete", "auth.ok"]
+# The raw token image: 1 MiB of a pattern that does not repeat per sector.
+IMAGE = (bytes(range(251)) * 4178)[:1 << 20]
+# What /_mock/state can change.
+STATE = {"verify": "ok", "grow": 0}
+LOCK = threading.Lock()
+
+
+def audit_record(seq, prev):
+    rec = {"seq": seq, "time": "2026-11-26T21:%02d:00Z" % (seq % 60),
+           "actor": "api:admin", "action": ACTIONS[seq % len(ACTIONS)],
+           "subject": "token:9F2C4A1B3D5E6F70",
+           "detail": {"vm": "1A2B3C4D5E6F7081"} if seq % 2 else {}}
+    canon = json.dumps(rec, sort_keys=True, separators=(",", ":"))
+    rec["prev_hash"] = prev
+    rec["hash"] = hashlib.sha256(bytes.fromhex(prev) +
+                                 canon.encode()).hexdigest()
+    return rec
+
+
+AUDIT = []
+
+
+def audit_append():
+    prev = AUDIT[-1]["hash"] if AUDIT else "0" * 64
+    AUDIT.append(audit_record(len(AUDIT) + 1, prev))
+
+
+for _ in range(5):
+    audit_append()
+
+
+def error(status, code, message, **extra):
+    err = {"code": code, "message": message}
+    err.update(extra)
+    return status, {"error": err}
+
+
+def find(objs, key, kind):
+    for o in objs:
+        if key in (o["id"], o["name"]):
+            return 200, o
+    return error(404, "not_found", "no %s named '%s'" % (kind, key))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "vtokend-mock/1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def record(self, body):
+        entry = {"method": self.command, "path": self.path,
+                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": body.decode("utf-8", "replace")}
+        with LOCK:
+            with open(self.server.log, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    def dispatch(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n > 0 else b""
+        self.record(body)
+        if self.path.startswith("/_mock/"):
+            with LOCK:
+                STATE.update(json.loads(body))
+            return self.reply(200, {"ok": True})
+        want = "Bearer " + self.server.key
+        if self.headers.get("Authorization") != want:
+            return self.reply(*error(401, "unauthorized",
+                                     "missing or wrong API key"))
+        url = urlsplit(self.path)
+        parts = [unquote(p) for p in url.path.split("/")[1:]]
+        try:
+            doc = json.loads(body) if body else None
+        except ValueError:
+            return self.reply(*error(400, "bad_request", "malformed JSON"))
+        route = self.route(self.command, parts, parse_qs(url.query), doc)
+        if route is not None:
+            self.reply(*route)
+
+    def route(self, method, parts, query, doc):
+        if parts[:1] != ["v1"] or len(parts) < 2:
+            return error(404, "not_found", "no such path")
+        res = parts[1]
+        if res == "tokens":
+            return self.tokens(method, parts[2:], doc)
+        if res == "vms":
+            return self.vms(method, parts[2:], doc)
+        if res == "assignments":
+            return self.assignments(method, parts[2:], doc)
+        if res == "sessions" and len(parts) == 2 and method == "GET":
+            return 200, {"sessions": [SESSION_B]}
+        if res == "audit":
+            return self.audit(method, parts[2:], query)
+        return error(404, "not_found", "no such path")
+
+    def tokens(self, method, rest, doc):
+        if not rest:
+            if method == "GET":
+                return 200, {"tokens": [TOKEN_A, TOKEN_B]}
+            if method != "POST":
+                return error(405, "method_not_allowed", "use GET or POST")
+            if not isinstance(doc, dict) or "name" not in doc:
+                return error(400, "bad_request", "name is required")
+            if doc["name"] == "dup":
+                return error(409, "conflict", "a token named 'dup' exists")
+            tok = dict(TOKEN_A, name=doc["name"],
+                       writable=bool(doc.get("writable", False)))
+            if isinstance(doc.get("size"), int):
+                tok["size"] = doc["size"]
+            return 201, tok
+        key = rest[0]
+        if len(rest) == 2 and rest[1] == "image" and method == "GET":
+            return self.image(key)
+        if len(rest) != 1:
+            return error(404, "not_found", "no such path")
+        special = self.special(key)
+        if special is not False:
+            return special
+        status, tok = find([TOKEN_A, TOKEN_B], key, "token")
+        if method == "GET" or status != 200:
+            return status, tok
+        if method == "DELETE":
+            return 204, None
+        return error(405, "method_not_allowed", "use GET or DELETE")
+
+    def special(self, key):
+        """Misbehaving answers, by token name; False for a normal name."""
+        if key == "huge":               # over the cap, with a length
+            return 200, b'"' + b"x" * (17 << 20) + b'"'
+        if key == "huge-stream":        # over the cap, no length
+            self.stream(200, "application/json", b"1," * (1 << 19), 17,
+                        b"1]")
+            return None
+        if key == "garbage":
+            return 200, b"this is not JSON"
+        if key == "bad-gateway":
+            return 502, b"upstream broke"
+        if key == "evil":               # terminal escapes in a name
+            return 200, dict(TOKEN_A, name="evil\u001b]0;pwned\u0007x\u009b")
+        return False
+
+    def image(self, key):
+        if key == "huge":
+            self.stream(200, "application/octet-stream", IMAGE, 129, b"")
+            return None
+        status, tok = find([TOKEN_A, TOKEN_B], key, "token")
+        if status != 200:
+            return status, tok
+        return 200, IMAGE
+
+    def vms(self, method, rest, doc):
+        if not rest:
+            if method == "GET":
+                return 200, {"vms": [VM_A]}
+            if method != "POST":
+                return error(405, "method_not_allowed", "use GET or POST")
+            if not isinstance(doc, dict) or not doc.get("addresses"):
+                return error(400, "bad_request", "addresses are required")
+            if "bad" in doc["addresses"]:
+                return error(400, "bad_request", "invalid CIDR 'bad'")
+            return 201, dict(VM_A, name=doc["name"],
+                             addresses=doc["addresses"], tokens=[])
+        status, vm = find([VM_A], rest[0], "vm")
+        if len(rest) != 1 or method == "GET" or status != 200:
+            return status, vm
+        if method == "DELETE":
+            return 204, None
+        return error(405, "method_not_allowed", "use GET or DELETE")
+
+    def assignments(self, method, rest, doc):
+        if not rest and method == "POST":
+            status, tok = find([TOKEN_A, TOKEN_B], doc.get("token"), "token")
+            if status != 200:
+                return status, tok
+            status, vm = find([VM_A], doc.get("vm"), "vm")
+            if status != 200:
+                return status, vm
+            if tok["vm"] is not None:
+                return error(409, "conflict",
+                             "token '%s' is already assigned" % tok["name"])
+            return 201, {"token": tok["id"], "token_name": tok["name"],
+                         "vm": vm["id"], "vm_name": vm["name"],
+                         "created": "2026-11-26T21:20:00Z"}
+        if len(rest) == 1 and method == "DELETE":
+            status, tok = find([TOKEN_A, TOKEN_B], rest[0], "token")
+            if status != 200:
+                return status, tok
+            if tok["vm"] is None:
+                return error(404, "not_found",
+                             "token '%s' is not assigned" % tok["name"])
+            return 204, None
+        return error(405, "method_not_allowed", "wrong method")
+
+    def audit(self, method, rest, query):
+        if method != "GET":
+            return error(405, "method_not_allowed", "use GET")
+        if rest == ["verify"]:
+            if STATE["verify"] == "broken":
+                return error(409, "audit_broken",
+                             "hash mismatch at record 3", seq=3)
+            return 200, {"ok": True, "records": len(AUDIT),
+                         "last_hash": AUDIT[-1]["hash"]}
+        if rest:
+            return error(404, "not_found", "no such path")
+        try:
+            after = int(query.get("after", ["0"])[0])
+            limit = int(query.get("limit", ["100"])[0])
+        except ValueError:
+            return error(400, "bad_request", "after and limit are numbers")
+        if not 1 <= limit <= 1000 or after < 0:
+            return error(400, "bad_request", "limit is 1..1000")
+        with LOCK:
+            if STATE["grow"] and len(AUDIT) < 12:
+                audit_append()
+            recs = [r for r in AUDIT if r["seq"] > after][:limit]
+            return 200, {"records": recs, "last_seq": len(AUDIT)}
+
+    def reply(self, status, doc):
+        if doc is None:
+            data, ctype = b"", None
+        elif isinstance(doc, bytes):
+            data = doc
+            ctype = ("application/octet-stream" if doc is IMAGE
+                     else "application/json" if status < 300
+                     else "text/plain")
+        else:
+            data, ctype = json.dumps(doc).encode(), "application/json"
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def stream(self, status, ctype, chunk, count, tail):
+        """Sends chunk count times and tail, with no length: the client
+        can only find out how big the body is by counting."""
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for _ in range(count):
+            self.wfile.write(chunk)
+        self.wfile.write(tail)
+
+
+def serve(a):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.log = a.log
+    srv.key = a.key
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, a.port_file)
+    threading.Thread(target=watchdog, args=(srv, a.lifetime),
+                     daemon=True).start()
+    srv.serve_forever()
+
+
+def watchdog(srv, lifetime):
+    """Stops the server after lifetime seconds, or as soon as the test
+    that started it is gone (this process was reparented)."""
+    parent = os.getppid()
+    end = time.monotonic() + lifetime
+    while time.monotonic() < end and os.getppid() == parent:
+        time.sleep(0.2)
+    srv.shutdown()
+
+
+def load_log(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def api_requests(log):
+    return [r for r in log if not r["path"].startswith("/_mock/")]
+
+
+def cmd_expect(a):
+    log = api_requests(load_log(a.log))
+    if not log:
+        sys.exit("expect: no request logged")
+    last = log[-1]
+    got = (last["method"], last["path"])
+    if got != (a.method, a.path):
+        sys.exit("expect: last request %s %s, want %s %s" %
+                 (got + (a.method, a.path)))
+    if a.body is not None:
+        want = json.loads(a.body)
+        try:
+            body = json.loads(last["body"])
+        except ValueError:
+            sys.exit("expect: body is not JSON: %r" % last["body"])
+        if body != want:
+            sys.exit("expect: body %s, want %s" % (json.dumps(body),
+                                                   json.dumps(want)))
+        ctype = last["headers"].get("content-type", "")
+        if not ctype.startswith("application/json"):
+            sys.exit("expect: Content-Type %r" % ctype)
+
+
+def cmd_auth(a):
+    log = api_requests(load_log(a.log))
+    bad = [r for r in log
+           if r["headers"].get("authorization") != "Bearer " + a.key]
+    # The wrong-key test sends another key on purpose; it is marked.
+    bad = [r for r in bad if "wrong-key" not in r["path"]]
+    if not log or bad:
+        sys.exit("auth: %d of %d requests lack the bearer key: %s" %
+                 (len(bad), len(log), [r["path"] for r in bad][:5]))
+
+
+def cmd_jsonfile(a):
+    with open(a.file) as f:
+        d = json.load(f)
+    if not eval(a.expr, {"d": d}):
+        sys.exit("jsonfile: %s is false for %s" % (a.expr, json.dumps(d)))
+
+
+def cmd_aligned(a):
+    with open(a.file) as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    head = lines[0]
+    starts = [i for i, c in enumerate(head)
+              if c != " " and (i == 0 or head[i - 1] == " ")]
+    for line in lines[1:]:
+        for s in starts[1:]:
+            if len(line) <= s or line[s] == " " or line[s - 1] != " ":
+                sys.exit("aligned: column at %d broken in %r" % (s, line))
+
+
+def cmd_set(a):
+    name, _, value = a.assignment.partition("=")
+    val = int(value) if value.isdigit() else value
+    req = urllib.request.Request(a.url + "/_mock/state", method="POST",
+                                 data=json.dumps({name: val}).encode())
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+def cmd_tty(a):
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(a.argv, stdin=subprocess.DEVNULL, stdout=slave,
+                           stderr=subprocess.PIPE, timeout=20)
+    finally:
+        os.close(slave)
+        os.close(master)
+    sys.stderr.buffer.write(p.stderr)
+    sys.exit(p.returncode)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve")
+    p.add_argument("--log", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--lifetime", type=float, default=300)
+    p.set_defaults(fn=serve)
+    p = sub.add_parser("expect")
+    p.add_argument("log")
+    p.add_argument("method")
+    p.add_argument("path")
+    p.add_argument("body", nargs="?")
+    p.set_defaults(fn=cmd_expect)
+    p = sub.add_parser("count")
+    p.add_argument("log")
+    p.set_defaults(fn=lambda a: print(len(api_requests(load_log(a.log)))
+                                      if os.path.exists(a.log) else 0))
+    p = sub.add_parser("auth")
+    p.add_argument("log")
+    p.add_argument("key")
+    p.set_defaults(fn=cmd_auth)
+    p = sub.add_parser("jsonfile")
+    p.add_argument("file")
+    p.add_argument("expr")
+    p.set_defaults(fn=cmd_jsonfile)
+    p = sub.add_parser("aligned")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_aligned)
+    p = sub.add_parser("paths")
+    p.add_argument("log")
+    p.set_defaults(fn=lambda a: [print(r["method"], r["path"]) for r in
+                                 api_requests(load_log(a.log))])
+    p = sub.add_parser("image")
+    p.add_argument("file")
+    p.set_defaults(fn=lambda a: open(a.file, "wb").write(IMAGE))
+    p = sub.add_parser("set")
+    p.add_argument("url")
+    p.add_argument("assignment")
+    p.set_defaults(fn=cmd_set)
+    p = sub.add_parser("tty")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_tty)
+    a = ap.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()

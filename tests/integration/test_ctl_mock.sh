@@ -1,0 +1,626 @@
+#!/bin/sh
+# test_ctl_mock: vtokenctl against ctl_mock_server.py, a canned vtokend
+# REST API on loopback.  For every command it checks the request sent
+# (method, path, JSON body, bearer key), what is printed (tables, key:
+# value lines, JSON, errors) and the exit status (0 ok, 1 server or
+# connection error, 2 usage).  The key must never be printed.
+#
+# Needs VT_BIN (directory holding vtokenctl), python3 and timeout(1);
+# openssl(1) for the https part, which is skipped without it.  Every wait
+# is bounded: each vtokenctl run by timeout(1), the mock's start by a
+# counted loop, the mock itself by its --lifetime.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CTL=${VT_BIN:-$HERE/../../build/bin}/vtokenctl
+MOCK=$HERE/ctl_mock_server.py
+KEY=vt-test-key-5f0c2e8a9b7d41e6
+T=$(mktemp -d "${TMPDIR:-/tmp}/vt-ctl-mock.XXXXXX") || exit 1
+LOG=$T/requests.jsonl
+mock_pids=""
+failures=0
+checks=0
+name=""
+
+cleanup() {
+	for p in $mock_pids; do
+		kill "$p" 2>/dev/null
+	done
+	wait
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Proxies from the environment would route loopback requests elsewhere.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+unset VTOKEN_URL VTOKEN_API_KEY_FILE
+
+[ -x "$CTL" ] || { echo "no vtokenctl at $CTL" >&2; exit 1; }
+
+# start_mock PORTFILE LOG [ARGS...]: starts a mock, waits (<= 10 s) until
+# it listens, and sets mock_port.  Not for $(...): the pid must reach
+# cleanup().
+start_mock() {
+	pf=$1
+	lg=$2
+	shift 2
+	python3 "$MOCK" serve --log "$lg" --port-file "$pf" --key "$KEY" \
+	    --lifetime 150 "$@" </dev/null >/dev/null 2>"$pf.err" &
+	mock_pids="$mock_pids $!"
+	i=0
+	while [ ! -s "$pf" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "mock did not start: $(cat "$pf.err")" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	mock_port=$(cat "$pf")
+}
+
+fail() {
+	failures=$((failures + 1))
+	echo "FAIL: $name: $*" >&2
+}
+
+# ctl ARGS...: runs vtokenctl against the mock with the test key; sets
+# rc, leaves stdout in $T/out and stderr in $T/err.
+ctl() {
+	timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+	    "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	cat "$T/out" "$T/err" >>"$T/all-output"
+}
+
+# raw ARGS...: runs vtokenctl with no added options.
+raw() {
+	timeout -k 5 30 "$CTL" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	cat "$T/out" "$T/err" >>"$T/all-output"
+}
+
+check_rc() {
+	checks=$((checks + 1))
+	[ "$rc" -eq "$1" ] ||
+	    fail "exit $rc, want $1; stderr: $(head -c 400 "$T/err")"
+}
+
+# check_out TEXT / check_err TEXT: a fixed string in stdout / stderr.
+check_out() {
+	checks=$((checks + 1))
+	grep -qF -- "$1" "$T/out" ||
+	    fail "stdout lacks '$1': $(head -c 600 "$T/out")"
+}
+
+check_err() {
+	checks=$((checks + 1))
+	grep -qF -- "$1" "$T/err" ||
+	    fail "stderr lacks '$1': $(head -c 600 "$T/err")"
+}
+
+# check_line TEXT: stdout has this line, runs of spaces squeezed.
+check_line() {
+	checks=$((checks + 1))
+	tr -s ' ' <"$T/out" | grep -qxF -- "$1" ||
+	    fail "no line '$1' in: $(head -c 600 "$T/out")"
+}
+
+check_out_empty() {
+	checks=$((checks + 1))
+	[ ! -s "$T/out" ] || fail "stdout not empty: $(head -c 200 "$T/out")"
+}
+
+# check_req METHOD PATH [BODY]: the last request the mock saw.
+check_req() {
+	checks=$((checks + 1))
+	python3 "$MOCK" expect "$LOG" "$@" 2>"$T/why" || fail "$(cat "$T/why")"
+}
+
+count() {
+	python3 "$MOCK" count "$LOG"
+}
+
+# usage_case ARGS...: exit 2, usage on stderr, nothing on stdout, and no
+# request made.
+usage_case() {
+	name="usage: $*"
+	before=$(count)
+	ctl "$@"
+	check_rc 2
+	check_err "usage: vtokenctl"
+	check_out_empty
+	checks=$((checks + 1))
+	[ "$(count)" = "$before" ] || fail "a usage error sent a request"
+}
+
+# The key file: the key, trailing blanks, and a second line to ignore.
+printf '%s \t\r\nsecond-line-not-the-key\n' "$KEY" >"$T/admin.key"
+chmod 600 "$T/admin.key"
+start_mock "$T/port" "$LOG"
+URL=http://127.0.0.1:$mock_port
+
+# --- local commands and usage errors -------------------------------------
+name="--version"
+raw --version
+check_rc 0
+check_out "vtokenctl "
+
+name="--help"
+raw --help
+check_rc 0
+check_out "token create NAME [--size SIZE] [--writable]"
+check_out "audit [--after SEQ] [--limit N] [--follow]"
+
+name="help token"
+raw help token
+check_rc 0
+check_out "token image ID|NAME"
+checks=$((checks + 1))
+grep -q "vm add" "$T/out" && fail "help token lists vm commands"
+
+name="no command"
+raw
+check_rc 2
+check_err "usage: vtokenctl"
+
+usage_case frobnicate
+usage_case token
+usage_case --bogus token list
+usage_case -o xml token list
+usage_case --url
+usage_case token create
+usage_case token create a b
+usage_case token create a --size
+usage_case token create a --follow
+usage_case token list extra
+usage_case token show
+usage_case token rm a b
+usage_case vm add ci-1
+usage_case vm add --addr 10.0.0.1
+usage_case assign only-token
+usage_case revoke
+usage_case sessions now
+usage_case audit --limit abc
+usage_case audit --limit 0
+usage_case audit --limit 1001
+usage_case audit --after -1
+usage_case audit verify extra
+usage_case token show ""
+name="usage: --url ftp://"
+raw --url ftp://127.0.0.1/ --api-key-file "$T/admin.key" token list
+check_rc 2
+
+# --- tokens ---------------------------------------------------------------
+name="token create"
+ctl token create build-license --size 4M --writable
+check_rc 0
+check_req POST /v1/tokens \
+    '{"name": "build-license", "size": "4M", "writable": true}'
+check_line "token build-license created: id 9F2C4A1B3D5E6F70 busid 1-3"
+
+name="token create (options first, byte size, defaults)"
+ctl token create --size 2097152 small
+check_rc 0
+check_req POST /v1/tokens '{"name": "small", "size": 2097152}'
+ctl token create plain
+check_req POST /v1/tokens '{"name": "plain"}'
+
+name="token create -o json"
+ctl -o json token create build-license
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd["id"] == "9F2C4A1B3D5E6F70" and d["busid"] == "1-3"' ||
+    fail "json output"
+
+name="token create: conflict"
+ctl token create dup
+check_rc 1
+check_err "vtokenctl: a token named 'dup' exists (conflict)"
+check_out_empty
+
+name="token list"
+ctl token list
+check_rc 0
+check_req GET /v1/tokens
+check_line "ID NAME BUSID SIZE MODE VM SESSION"
+check_line "9F2C4A1B3D5E6F70 build-license 1-3 4.0M ro - -"
+check_line "0123456789ABCDEF ci-license 1-4 16.0M rw ci-1 127.0.0.2:41000"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="token list -o json"
+ctl -o json token list
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    '[t["name"] for t in d["tokens"]] == ["build-license", "ci-license"]' ||
+    fail "json output"
+
+name="token show"
+ctl token show ci-license
+check_rc 0
+check_req GET /v1/tokens/ci-license
+check_line "id: 0123456789ABCDEF"
+check_line "size: 16.0M"
+check_line "mode: writable"
+check_line "vm: ci-1 (1A2B3C4D5E6F7081)"
+check_line \
+    "session: 127.0.0.2:41000 since 2026-11-26T21:10:00Z, in 0B, out 1.0M"
+
+name="token show -o json"
+ctl -o json token show 9F2C4A1B3D5E6F70
+check_rc 0
+check_req GET /v1/tokens/9F2C4A1B3D5E6F70
+python3 "$MOCK" jsonfile "$T/out" 'd["name"] == "build-license"' ||
+    fail "json output"
+
+name="token show: not found"
+ctl token show missing
+check_rc 1
+check_err "vtokenctl: no token named 'missing' (not_found)"
+check_out_empty
+
+name="token show: path segment is encoded"
+ctl token show 'a b/c?d'
+check_rc 1
+check_req GET /v1/tokens/a%20b%2Fc%3Fd
+ctl token show ..
+check_req GET /v1/tokens/..
+
+name="token show: control characters from the server are not printed"
+ctl token show evil
+check_rc 0
+check_line "name: evil?]0;pwned?x?"
+checks=$((checks + 1))
+grep -q "$(printf '\033')" "$T/out" && fail "an escape reached the terminal"
+
+name="token rm"
+ctl token rm build-license
+check_rc 0
+check_req DELETE /v1/tokens/build-license
+check_line "token build-license deleted"
+ctl -o json token rm build-license
+check_rc 0
+check_out_empty
+
+name="token image"
+python3 "$MOCK" image "$T/want.img"
+timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+    token image build-license >"$T/got.img" 2>"$T/err"
+rc=$?
+check_rc 0
+check_req GET /v1/tokens/build-license/image
+checks=$((checks + 1))
+cmp -s "$T/want.img" "$T/got.img" || fail "image bytes differ"
+
+name="token image: not found writes nothing"
+timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+    token image missing >"$T/got.img" 2>"$T/err"
+rc=$?
+check_rc 1
+check_err "vtokenctl: no token named 'missing' (not_found)"
+checks=$((checks + 1))
+[ ! -s "$T/got.img" ] || fail "an error body went into the image file"
+
+name="token image: over 128 MiB"
+timeout -k 5 60 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+    token image huge >"$T/got.img" 2>"$T/err"
+rc=$?
+check_rc 1
+check_err "larger than 128 MiB"
+checks=$((checks + 1))
+[ "$(wc -c <"$T/got.img")" -le $((128 << 20)) ] || fail "wrote past the cap"
+
+name="token image: refuses a terminal"
+before=$(count)
+python3 "$MOCK" tty "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+    token image build-license 2>"$T/err"
+rc=$?
+check_rc 2
+check_err "terminal"
+checks=$((checks + 1))
+[ "$(count)" = "$before" ] || fail "requested an image for a terminal"
+
+# --- VMs ------------------------------------------------------------------
+name="vm add"
+ctl vm add ci-1 --addr 127.0.0.2/32 --addr 10.0.0.0/8
+check_rc 0
+check_req POST /v1/vms \
+    '{"name": "ci-1", "addresses": ["127.0.0.2/32", "10.0.0.0/8"]}'
+check_line "vm ci-1 added: id 1A2B3C4D5E6F7081"
+
+name="vm add: bad address"
+ctl vm add ci-2 --addr bad
+check_rc 1
+check_err "vtokenctl: invalid CIDR 'bad' (bad_request)"
+
+name="vm list"
+ctl vm list
+check_rc 0
+check_req GET /v1/vms
+check_line "ID NAME ADDRESSES TOKENS"
+check_line "1A2B3C4D5E6F7081 ci-1 127.0.0.2/32,10.0.0.0/8 0123456789ABCDEF"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="vm list -o json"
+ctl -o json vm list
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'd["vms"][0]["name"] == "ci-1"' ||
+    fail "json output"
+
+name="vm show"
+ctl vm show ci-1
+check_rc 0
+check_req GET /v1/vms/ci-1
+check_line "addresses: 127.0.0.2/32, 10.0.0.0/8"
+check_line "tokens: 0123456789ABCDEF"
+
+name="vm rm"
+ctl vm rm ci-1
+check_rc 0
+check_req DELETE /v1/vms/ci-1
+check_line "vm ci-1 deleted"
+ctl vm rm ci-9
+check_rc 1
+check_err "vtokenctl: no vm named 'ci-9' (not_found)"
+
+# --- assignments and sessions ---------------------------------------------
+name="assign"
+ctl assign build-license ci-1
+check_rc 0
+check_req POST /v1/assignments '{"token": "build-license", "vm": "ci-1"}'
+check_line "token build-license assigned to vm ci-1"
+
+name="assign: already assigned"
+ctl assign ci-license ci-1
+check_rc 1
+check_err "vtokenctl: token 'ci-license' is already assigned (conflict)"
+
+name="assign -o json"
+ctl -o json assign 9F2C4A1B3D5E6F70 1A2B3C4D5E6F7081
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd["token_name"] == "build-license" and d["vm_name"] == "ci-1"' ||
+    fail "json output"
+
+name="revoke"
+ctl revoke ci-license
+check_rc 0
+check_req DELETE /v1/assignments/ci-license
+check_line "token ci-license revoked"
+ctl revoke build-license
+check_rc 1
+check_err "is not assigned (not_found)"
+
+name="sessions"
+ctl sessions
+check_rc 0
+check_req GET /v1/sessions
+check_line "TOKEN BUSID VM PEER SINCE IN OUT"
+check_line "ci-license 1-4 ci-1 127.0.0.2:41000 2026-11-26T21:10:00Z 2.0K 1.0M"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="sessions -o json"
+ctl -o json sessions
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'd["sessions"][0]["urbs"] == 42' ||
+    fail "json output"
+
+# --- audit ----------------------------------------------------------------
+name="audit"
+ctl audit
+check_rc 0
+check_req GET '/v1/audit?after=0&limit=100'
+check_line "SEQ TIME ACTOR ACTION SUBJECT DETAIL"
+check_out '{"vm":"1A2B3C4D5E6F7081"}'
+checks=$((checks + 1))
+[ "$(awk 'NR > 1' "$T/out" | wc -l)" -eq 5 ] || fail "want 5 records"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="audit --after --limit"
+ctl audit --after 2 --limit 2
+check_rc 0
+check_req GET '/v1/audit?after=2&limit=2'
+checks=$((checks + 1))
+[ "$(awk 'NR > 1 { printf "%s ", $1 }' "$T/out")" = "3 4 " ] ||
+    fail "want records 3 and 4: $(cat "$T/out")"
+
+name="audit -o json"
+ctl -o json audit --limit 3
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    '[r["seq"] for r in d["records"]] == [1, 2, 3] and d["last_seq"] == 5' ||
+    fail "json output"
+
+name="audit verify"
+ctl audit verify
+check_rc 0
+check_req GET /v1/audit/verify
+check_line "audit chain OK: 5 records"
+ctl -o json audit verify
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'd["ok"] is True and d["records"] == 5' ||
+    fail "json output"
+
+name="audit verify: broken"
+python3 "$MOCK" set "$URL" verify=broken
+ctl audit verify
+check_rc 1
+check_line "audit chain BROKEN at record 3: hash mismatch at record 3"
+ctl -o json audit verify
+check_rc 1
+python3 "$MOCK" jsonfile "$T/out" 'd["error"]["seq"] == 3' ||
+    fail "json output"
+python3 "$MOCK" set "$URL" verify=ok
+
+# Follow: the mock adds a record per poll (up to 12); pages of 2 must
+# arrive in order, each record once, and SIGINT must end it with 0.
+name="audit --follow"
+python3 "$MOCK" set "$URL" grow=1
+before=$(count)
+timeout -k 5 -s INT --preserve-status 4 "$CTL" --url "$URL" \
+    --api-key-file "$T/admin.key" audit --follow --limit 2 \
+    >"$T/out" 2>"$T/err"
+rc=$?
+check_rc 0
+check_line "SEQ TIME ACTOR ACTION SUBJECT DETAIL"
+seqs=$(awk 'NR > 1 { printf "%s ", $1 }' "$T/out")
+n=$(echo "$seqs" | wc -w)
+checks=$((checks + 1))
+if [ "$n" -lt 7 ] || [ "$seqs" != "$(seq 1 "$n" | tr '\n' ' ')" ]; then
+	fail "records printed: '$seqs'"
+fi
+python3 "$MOCK" paths "$LOG" | tail -n +$((before + 1)) >"$T/paths"
+checks=$((checks + 1))
+polls=$(wc -l <"$T/paths")
+if [ "$polls" -lt 4 ] || [ "$polls" -gt 20 ]; then
+	fail "$polls polls in 4 s"
+fi
+checks=$((checks + 1))
+grep -v 'limit=2$' "$T/paths" && fail "a poll without limit=2"
+
+name="audit --follow -o json"
+timeout -k 5 -s INT --preserve-status 3 "$CTL" --url "$URL" \
+    --api-key-file "$T/admin.key" -o json audit --follow --after 9 \
+    >"$T/out" 2>"$T/err"
+rc=$?
+check_rc 0
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+s = [json.loads(line)["seq"] for line in open(sys.argv[1])]
+sys.exit(0 if s == [10, 11, 12] else "seqs %s" % s)' "$T/out" ||
+    fail "json lines"
+python3 "$MOCK" set "$URL" grow=0
+
+# --- errors from the server and the connection -----------------------------
+name="wrong key"
+printf 'not-the-key\n' >"$T/wrong.key"
+timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/wrong.key" \
+    token show wrong-key-probe >"$T/out" 2>"$T/err"
+rc=$?
+cat "$T/out" "$T/err" >>"$T/all-output"
+check_rc 1
+check_err "vtokenctl: missing or wrong API key (unauthorized)"
+checks=$((checks + 1))
+grep -q "not-the-key" "$T/out" "$T/err" && fail "the wrong key was printed"
+
+name="missing key file"
+before=$(count)
+raw --url "$URL" --api-key-file "$T/nonexistent.key" token list
+check_rc 1
+check_err "vtokenctl: API key file $T/nonexistent.key: No such file"
+checks=$((checks + 1))
+[ "$(count)" = "$before" ] || fail "a request without a key"
+
+name="empty key file"
+: >"$T/empty.key"
+raw --url "$URL" --api-key-file "$T/empty.key" token list
+check_rc 1
+check_err "no key"
+
+name="key with a control character"
+printf 'abc\033def\n' >"$T/ctl.key"
+raw --url "$URL" --api-key-file "$T/ctl.key" token list
+check_rc 1
+check_err "not a valid API key"
+checks=$((checks + 1))
+grep -q "abc" "$T/err" && fail "key content in the message"
+
+name="error without a JSON body"
+ctl token show bad-gateway
+check_rc 1
+check_err "vtokenctl: server answered HTTP 502"
+
+name="invalid JSON on success"
+ctl token show garbage
+check_rc 1
+check_err "vtokenctl: invalid JSON from the server"
+
+name="response over 16 MiB, with a length"
+ctl token show huge
+check_rc 1
+check_err "larger than 16 MiB"
+
+name="response over 16 MiB, without a length"
+ctl token show huge-stream
+check_rc 1
+check_err "larger than 16 MiB"
+
+name="connection refused"
+# A port nobody listens on: bound, read back, and closed again.
+DEAD=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+raw --url "http://127.0.0.1:$DEAD" --api-key-file "$T/admin.key" token list
+check_rc 1
+check_err "vtokenctl: "
+check_out_empty
+
+# --- defaults from the environment and the working directory --------------
+name="VTOKEN_URL and VTOKEN_API_KEY_FILE"
+VTOKEN_URL=$URL VTOKEN_API_KEY_FILE=$T/admin.key raw vm list
+check_rc 0
+check_req GET /v1/vms
+
+name="--url beats VTOKEN_URL"
+VTOKEN_URL=http://127.0.0.1:$DEAD raw --url "$URL/" \
+    --api-key-file "$T/admin.key" sessions
+check_rc 0
+check_req GET /v1/sessions
+
+name="./var/admin.key"
+mkdir -p "$T/cwd/var"
+cp "$T/admin.key" "$T/cwd/var/admin.key"
+rc=$(cd "$T/cwd" && VTOKEN_URL=$URL timeout -k 5 30 "$CTL" token list \
+    >"$T/out" 2>"$T/err"; echo $?)
+check_rc 0
+check_req GET /v1/tokens
+
+# --- https ------------------------------------------------------------------
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" \
+    -out "$T/tls.crt" >/dev/null 2>&1; then
+	TLS_LOG=$T/tls-requests.jsonl
+	start_mock "$T/tls-port" "$TLS_LOG" \
+	    --tls-cert "$T/tls.crt" --tls-key "$T/tls.key"
+	TLS_URL=https://127.0.0.1:$mock_port
+
+	name="https: unknown CA is refused"
+	raw --url "$TLS_URL" --api-key-file "$T/admin.key" token list
+	check_rc 1
+	check_err "vtokenctl: "
+	checks=$((checks + 1))
+	[ -s "$TLS_LOG" ] && fail "a request got through an unverified TLS"
+
+	name="https: --cacert"
+	raw --url "$TLS_URL" --api-key-file "$T/admin.key" \
+	    --cacert "$T/tls.crt" token list
+	check_rc 0
+	check_line "ID NAME BUSID SIZE MODE VM SESSION"
+
+	name="https: --insecure"
+	raw --url "$TLS_URL" --api-key-file "$T/admin.key" --insecure \
+	    vm list
+	check_rc 0
+	check_line "ID NAME ADDRESSES TOKENS"
+	python3 "$MOCK" auth "$TLS_LOG" "$KEY" 2>"$T/why" ||
+	    fail "$(cat "$T/why")"
+else
+	echo "skip: https (no openssl)"
+fi
+
+# --- the key --------------------------------------------------------------
+name="bearer key on every request"
+checks=$((checks + 1))
+python3 "$MOCK" auth "$LOG" "$KEY" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="key never printed"
+checks=$((checks + 1))
+grep -aqF "$KEY" "$T/all-output" && fail "the API key appeared in output"
+
+if [ "$failures" -ne 0 ]; then
+	echo "test_ctl_mock: $failures of $checks checks failed" >&2
+	exit 1
+fi
+echo "test_ctl_mock: all $checks checks passed"
