@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../lib/ctl_fixture.h"
 
@@ -305,6 +306,26 @@ START_TEST(audit_tamper)
 	ck_assert_str_eq(json_string_value(json_object_get(
 	    json_object_get(r.json, "error"), "code")), "audit_broken");
 	vt_http_resp_free(&r);
+
+	/* vtokenctl names the broken record and exits 1. */
+	{
+		char cmd[1024], out[512] = "";
+		FILE *p;
+		size_t n;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "%s/bin/vtokenctl --url "
+		    "http://127.0.0.1:%u --api-key-file %s/var/admin.key "
+		    "audit verify 2>&1", VT_BINARY_DIR, d.api_port, d.dir);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = '\0';
+		st = pclose(p);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1,
+		    "vtokenctl audit verify: status %d: %s", st, out);
+		ck_assert_msg(strstr(out, "record 4") != NULL, "%s", out);
+	}
 	fx_stop(&d);
 }
 END_TEST
