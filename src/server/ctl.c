@@ -219,6 +219,30 @@ ctl_close(struct ctl *ctl)
 	free(ctl);
 }
 
+int
+ctl_tx_audit(struct ctl *ctl, int r, const char *actor, const char *action,
+    const char *subject, json_t *detail)
+{
+	if (r == 0 && audit_append(ctl->store, actor, action, subject,
+	    detail) < 0)
+		r = STORE_ERR;
+	json_decref(detail);
+	return r;
+}
+
+int
+ctl_tx_end(struct ctl *ctl, int r, const char *what, const char *id)
+{
+	if (r == 0)
+		r = store_commit(ctl->store);
+	if (r == 0)
+		return 0;
+	store_rollback(ctl->store);
+	ctl->stats.store_errors++;
+	log_error("%s %s: %s", what, id, store_error(ctl->store));
+	return r;
+}
+
 /* Audits a session event; a store failure is logged, never fatal. */
 static void
 ctl_audit_event(struct ctl *ctl, const char *actor, const char *action,
@@ -237,12 +261,14 @@ ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c)
 {
 	struct ctl_token *tok = dev->owner;
-	struct store *st = ctl->store;
+	struct store *st;
 	struct store_session s;
 	char actor[96], subject[64];
+	int r;
 
 	if (ctl == NULL)
 		return;
+	st = ctl->store;
 	ctl->stats.attaches++;
 	if (tok == NULL)
 		return;		/* --serve-image device: no controller state */
@@ -253,14 +279,11 @@ ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
 	encode_time(c->since, s.since);
 	snprintf(actor, sizeof(actor), "usbip:%s", c->peer_str);
 	snprintf(subject, sizeof(subject), "token:%s", tok->id);
-	if (store_begin(st) < 0 || st->ops->session_insert(st, &s) < 0 ||
-	    audit_append(st, actor, "attach", subject, NULL) < 0 ||
-	    store_commit(st) < 0) {
-		store_rollback(st);
-		ctl->stats.store_errors++;
-		log_error("recording attach of %s: %s", tok->id,
-		    store_error(st));
-	}
+	r = store_begin(st);
+	if (r == 0)
+		r = st->ops->session_insert(st, &s);
+	r = ctl_tx_audit(ctl, r, actor, "attach", subject, NULL);
+	(void)ctl_tx_end(ctl, r, "recording the attach of", tok->id);
 }
 
 void
@@ -268,12 +291,14 @@ ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c)
 {
 	struct ctl_token *tok = dev->owner;
-	struct store *st = ctl->store;
+	struct store *st;
 	char actor[96], subject[64];
 	json_t *detail;
+	int r;
 
 	if (ctl == NULL)
 		return;
+	st = ctl->store;
 	ctl->stats.detaches++;
 	ctl->stats.bytes_in += c->bytes_in;
 	ctl->stats.bytes_out += c->bytes_out;
@@ -285,16 +310,11 @@ ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
 	    (json_int_t)c->bytes_in, "bytes_out", (json_int_t)c->bytes_out,
 	    "urbs", (json_int_t)c->urbs, "duration_s",
 	    (json_int_t)(time(NULL) - c->since));
-	if (store_begin(st) < 0 ||
-	    st->ops->session_delete(st, tok->id) < 0 ||
-	    audit_append(st, actor, "detach", subject, detail) < 0 ||
-	    store_commit(st) < 0) {
-		store_rollback(st);
-		ctl->stats.store_errors++;
-		log_error("recording detach of %s: %s", tok->id,
-		    store_error(st));
-	}
-	json_decref(detail);
+	r = store_begin(st);
+	if (r == 0)
+		r = st->ops->session_delete(st, tok->id);
+	r = ctl_tx_audit(ctl, r, actor, "detach", subject, detail);
+	(void)ctl_tx_end(ctl, r, "recording the detach of", tok->id);
 }
 
 void

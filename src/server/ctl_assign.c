@@ -55,10 +55,7 @@ ctl_revoke_tx(struct ctl *ctl, const char *actor, struct ctl_token *tok)
 	    tok->vm->name, "attached", tok->dev != NULL &&
 	    tok->dev->session != NULL);
 	r = st->ops->assignment_delete(st, tok->id);
-	if (r == 0 && audit_append(st, actor, "revoke", subject, detail) < 0)
-		r = -1;
-	json_decref(detail);
-	return r;
+	return ctl_tx_audit(ctl, r, actor, "revoke", subject, detail);
 }
 
 int
@@ -87,17 +84,11 @@ ctl_assign(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 	r = store_begin(st);
 	if (r == 0)
 		r = st->ops->assignment_insert(st, &row);
-	if (r == 0 && audit_append(st, actor, "assign", subject, detail) < 0)
-		r = -1;
-	if (r == 0)
-		r = store_commit(st);
-	json_decref(detail);
-	if (r < 0) {
-		store_rollback(st);
-		log_error("assign %s: %s", tok->id, store_error(st));
+	r = ctl_tx_audit(ctl, r, actor, "assign", subject, detail);
+	r = ctl_tx_end(ctl, r, "assign", tok->id);
+	if (r < 0)
 		return vt_fail(err, r == STORE_CONFLICT ? VT_ECONFLICT :
 		    VT_EINTERNAL, "cannot store the assignment");
-	}
 	ctl_link(tok, vm, row.created);
 	tok->revoked = false;
 	log_info("%s: assigned token %s (%s) to VM %s (%s)", actor, tok->id,
@@ -118,13 +109,8 @@ ctl_revoke(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 	r = store_begin(st);
 	if (r == 0)
 		r = ctl_revoke_tx(ctl, actor, tok);
-	if (r == 0)
-		r = store_commit(st);
-	if (r < 0) {
-		store_rollback(st);
-		log_error("revoke %s: %s", tok->id, store_error(st));
+	if (ctl_tx_end(ctl, r, "revoke", tok->id) < 0)
 		return vt_fail(err, VT_EINTERNAL, "cannot store the revoke");
-	}
 	log_info("%s: revoked token %s (%s) from VM %s (%s)", actor, tok->id,
 	    tok->name, tok->vm->id, tok->vm->name);
 	ctl_unlink(tok);

@@ -152,15 +152,8 @@ ctl_token_insert(struct ctl *ctl, const char *actor,
 	r = store_begin(st);
 	if (r == 0)
 		r = st->ops->token_insert(st, &row);
-	if (r == 0 && audit_append(st, actor, "token.create", subject,
-	    detail) < 0)
-		r = -1;
-	if (r == 0)
-		r = store_commit(st);
-	if (r < 0)
-		store_rollback(st);
-	json_decref(detail);
-	return r;
+	r = ctl_tx_audit(ctl, r, actor, "token.create", subject, detail);
+	return ctl_tx_end(ctl, r, "token create", tok->id);
 }
 
 static struct ctl_token *
@@ -224,7 +217,6 @@ ctl_token_create(struct ctl *ctl, const char *actor, const char *name,
 	}
 	r = ctl_token_insert(ctl, actor, tok);
 	if (r < 0) {
-		log_error("token create %s: %s", name, store_error(ctl->store));
 		path = ctl_token_path(ctl, tok->id, "");
 		(void)unlink(path);
 		free(path);
@@ -264,17 +256,9 @@ ctl_token_delete(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 		r = st->ops->session_delete(st, tok->id);
 	if (r == 0)
 		r = st->ops->token_delete(st, tok->id);
-	if (r == 0 && audit_append(st, actor, "token.delete", subject,
-	    detail) < 0)
-		r = -1;
-	if (r == 0)
-		r = store_commit(st);
-	json_decref(detail);
-	if (r < 0) {
-		store_rollback(st);
-		log_error("token delete %s: %s", tok->id, store_error(st));
+	r = ctl_tx_audit(ctl, r, actor, "token.delete", subject, detail);
+	if (ctl_tx_end(ctl, r, "token delete", tok->id) < 0)
 		return vt_fail(err, VT_EINTERNAL, "cannot delete the token");
-	}
 	ctl_unlink(tok);
 	ctl_kick(tok, "token deleted");
 	if (tok->dev != NULL)

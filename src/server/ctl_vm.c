@@ -126,15 +126,10 @@ ctl_vm_add(struct ctl *ctl, const char *actor, const char *name,
 	r = store_begin(st);
 	if (r == 0)
 		r = st->ops->vm_insert(st, &row);
-	if (r == 0 && audit_append(st, actor, "vm.add", subject, detail) < 0)
-		r = -1;
-	if (r == 0)
-		r = store_commit(st);
-	json_decref(detail);
+	r = ctl_tx_audit(ctl, r, actor, "vm.add", subject, detail);
+	r = ctl_tx_end(ctl, r, "vm add", name);
 	free(text);
 	if (r < 0) {
-		store_rollback(st);
-		log_error("vm add %s: %s", name, store_error(st));
 		free(vm->acl);
 		free(vm);
 		return vt_fail(err, r == STORE_CONFLICT ? VT_ECONFLICT :
@@ -166,17 +161,9 @@ ctl_vm_delete(struct ctl *ctl, const char *actor, struct ctl_vm *vm,
 			r = ctl_revoke_tx(ctl, actor, t);
 	if (r == 0)
 		r = st->ops->vm_delete(st, vm->id);
-	if (r == 0 && audit_append(st, actor, "vm.delete", subject,
-	    detail) < 0)
-		r = -1;
-	if (r == 0)
-		r = store_commit(st);
-	json_decref(detail);
-	if (r < 0) {
-		store_rollback(st);
-		log_error("vm delete %s: %s", vm->id, store_error(st));
+	r = ctl_tx_audit(ctl, r, actor, "vm.delete", subject, detail);
+	if (ctl_tx_end(ctl, r, "vm delete", vm->id) < 0)
 		return vt_fail(err, VT_EINTERNAL, "cannot delete the VM");
-	}
 	TAILQ_FOREACH(t, &ctl->tokens, entry) {
 		if (t->vm == vm) {
 			ctl_unlink(t);
