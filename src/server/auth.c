@@ -105,22 +105,38 @@ auth_take(struct auth *a, const char *kind, const char *id, unsigned per_min,
 			return false;	/* table full: refuse, stay bounded */
 		}
 	}
-	b->level += (now - b->last) * b->per_sec;
-	if (b->level > b->burst)
-		b->level = b->burst;
-	b->last = now;
+	if (now > b->last) {	/* never drain on a clock step back */
+		b->level += (now - b->last) * b->per_sec;
+		if (b->level > b->burst)
+			b->level = b->burst;
+		b->last = now;
+	}
 	if (b->level < 1.0)
 		return false;
 	b->level -= 1.0;
 	return true;
 }
 
+/*
+ * The token bucket is per (token, address): a flood of requests for a
+ * token from other addresses must not starve its real agent into the
+ * policy (it would be a remote lock-out).
+ */
 static bool
 auth_rate_ok(struct auth *a, double now, const char *token_id,
     const char *peer_addr)
 {
+	char pair[96];
+
+	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
 	return auth_take(a, "a", peer_addr, a->lim.per_address, now) &&
-	    auth_take(a, "t", token_id, a->lim.per_token, now);
+	    auth_take(a, "t", pair, a->lim.per_token, now);
+}
+
+bool
+auth_rate_address(struct auth *a, double now, const char *peer_addr)
+{
+	return auth_take(a, "a", peer_addr, a->lim.per_address, now);
 }
 
 enum auth_result

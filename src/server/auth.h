@@ -14,6 +14,7 @@
 #ifndef VTOKEN_AUTH_H
 #define VTOKEN_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,7 @@ struct strmap;
 
 struct auth_limits {
 	unsigned nonce_ttl;		/* seconds */
-	unsigned per_token;		/* requests per minute per token */
+	unsigned per_token;		/* per minute per token and address */
 	unsigned per_address;		/* requests per minute per address */
 	unsigned max_nonces;		/* outstanding nonces, all tokens */
 };
@@ -71,6 +72,12 @@ enum auth_result auth_verify(struct auth *a, double now, const char *token_id,
     const char *peer_addr, const uint8_t public_key[32],
     const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
     size_t sig_len);
+
+/*
+ * Takes one request from the address's bucket only (for requests that
+ * name no known token); false when it is empty.
+ */
+bool auth_rate_address(struct auth *a, double now, const char *peer_addr);
 
 /* Builds the signed message; returns its length (<= outcap). */
 size_t auth_message(const char *token_id, const uint8_t *nonce,

@@ -5,6 +5,9 @@
 #include "server/ctl.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -94,6 +97,7 @@ ctl_load_token(void *arg, const struct store_token *row)
 	tok->size = row->size;
 	tok->writable = row->writable;
 	tok->port = row->port;
+	tok->revoked = row->revoked;
 	memcpy(tok->public_key, row->public_key, sizeof(tok->public_key));
 	/* A token whose image is damaged stays listed but unattachable. */
 	if (ctl_token_load_device(ctl, tok) < 0)
@@ -139,6 +143,40 @@ ctl_load(struct ctl *ctl)
 	return 0;
 }
 
+/*
+ * The agent pins the API's certificate: SHA-256 of its DER, written into
+ * every new token's TOKEN.JSON as ca_sha256.  "" without TLS.
+ */
+static int
+ctl_cert_pin(struct ctl *ctl, const char *cert_file)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	X509 *x = NULL;
+	FILE *f;
+	int len, rc = -1;
+
+	ctl->ca_sha256[0] = '\0';
+	if (cert_file[0] == '\0')
+		return 0;
+	if ((f = fopen(cert_file, "r")) == NULL) {
+		log_warn("api.tls.cert %s", cert_file);
+		return -1;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x != NULL && (len = i2d_X509(x, &der)) > 0 &&
+	    EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) &&
+	    mdlen == 32) {
+		encode_hex(md, 32, ctl->ca_sha256, false);
+		rc = 0;
+	} else
+		log_error("api.tls.cert %s: not a PEM certificate", cert_file);
+	OPENSSL_free(der);
+	X509_free(x);
+	return rc;
+}
+
 static int
 ctl_mkdirs(struct ctl *ctl, const char *data_dir)
 {
@@ -172,7 +210,8 @@ ctl_open(struct vtokend *vtd)
 	ctl->token_dir = xasprintf("%s/tokens", data_dir);
 	if (gethostname(ctl->host, sizeof(ctl->host) - 1) < 0)
 		snprintf(ctl->host, sizeof(ctl->host), "localhost");
-	if (ctl_mkdirs(ctl, data_dir) < 0) {
+	if (ctl_mkdirs(ctl, data_dir) < 0 ||
+	    ctl_cert_pin(ctl, vtd->cfg->api.tls_cert) < 0) {
 		ctl_close(ctl);
 		return NULL;
 	}

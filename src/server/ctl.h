@@ -55,7 +55,7 @@ struct ctl_token {
 	unsigned port;
 	uint8_t public_key[32];
 	struct ctl_vm *vm;		/* assignment, or NULL */
-	bool revoked;			/* revoked since start, not reassigned */
+	bool revoked;			/* revoked and not assigned since */
 	char assigned[ENCODE_TIME_LEN + 1];
 	struct vt_device *dev;		/* NULL when its image failed to load */
 	TAILQ_ENTRY(ctl_token) entry;
@@ -74,6 +74,7 @@ struct ctl {
 	struct store *store;
 	char *token_dir;		/* data_dir/tokens */
 	char host[64];			/* this server, for the sessions table */
+	char ca_sha256[65];		/* pin of the API certificate, or "" */
 	struct ctl_token_list tokens;
 	struct ctl_vm_list vms;
 	unsigned ntokens, nvms;

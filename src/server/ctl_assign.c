@@ -55,6 +55,8 @@ ctl_revoke_tx(struct ctl *ctl, const char *actor, struct ctl_token *tok)
 	    tok->vm->name, "attached", tok->dev != NULL &&
 	    tok->dev->session != NULL);
 	r = st->ops->assignment_delete(st, tok->id);
+	if (r == 0)
+		r = st->ops->token_set_revoked(st, tok->id, true);
 	return ctl_tx_audit(ctl, r, actor, "revoke", subject, detail);
 }
 
@@ -84,6 +86,8 @@ ctl_assign(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 	r = store_begin(st);
 	if (r == 0)
 		r = st->ops->assignment_insert(st, &row);
+	if (r == 0 && tok->revoked)
+		r = st->ops->token_set_revoked(st, tok->id, false);
 	r = ctl_tx_audit(ctl, r, actor, "assign", subject, detail);
 	r = ctl_tx_end(ctl, r, "assign", tok->id);
 	if (r < 0)

@@ -75,6 +75,7 @@ ctl_token_build(struct ctl *ctl, struct ctl_token *tok, char **cause)
 	info.token_id = tok->id;
 	info.name = tok->name;
 	info.controller = ctl_controller_url(ctl->vtd->cfg);
+	info.ca_sha256 = ctl->ca_sha256[0] != '\0' ? ctl->ca_sha256 : NULL;
 	opts.size = tok->size;
 	opts.serial = serial;
 	opts.now = time(NULL);

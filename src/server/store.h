@@ -35,6 +35,7 @@ struct store_token {
 	bool writable;
 	uint8_t public_key[32];		/* raw Ed25519 */
 	char created[STORE_TIME_LEN + 1];
+	bool revoked;			/* revoked and not assigned since */
 };
 
 struct store_vm {
@@ -95,6 +96,8 @@ struct store_ops {
 	int (*token_insert)(struct store *, const struct store_token *);
 	int (*token_delete)(struct store *, const char *id);
 	int (*token_foreach)(struct store *, store_token_cb *, void *);
+	int (*token_set_revoked)(struct store *, const char *id,
+	    bool revoked);
 	int (*vm_insert)(struct store *, const struct store_vm *);
 	int (*vm_delete)(struct store *, const char *id);
 	int (*vm_foreach)(struct store *, store_vm_cb *, void *);

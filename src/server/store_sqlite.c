@@ -33,6 +33,8 @@ static const char *const sq_migrations[] = {
 	"CREATE TABLE api_keys(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	" key_hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL,"
 	" created TEXT NOT NULL);",
+	/* 2: a revoke is remembered (the agent reports "revoked") */
+	"ALTER TABLE tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int
@@ -262,6 +264,19 @@ sq_foreach(struct store *st, sqlite3_stmt *s,
 }
 
 static int
+sq_token_set_revoked(struct store *st, const char *id, bool revoked)
+{
+	sqlite3_stmt *s = sq_prepare(st, "UPDATE tokens SET revoked = ?"
+	    " WHERE id = ?");
+
+	if (s == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int(s, 1, revoked);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	return sq_done(st, s, true);
+}
+
+static int
 sq_token_row(sqlite3_stmt *s, void *cb, void *arg)
 {
 	struct store_token t;
@@ -276,6 +291,7 @@ sq_token_row(sqlite3_stmt *s, void *cb, void *arg)
 	if (pk != NULL && sqlite3_column_bytes(s, 5) == sizeof(t.public_key))
 		memcpy(t.public_key, pk, sizeof(t.public_key));
 	sq_text(s, 6, t.created, sizeof(t.created));
+	t.revoked = sqlite3_column_int(s, 7) != 0;
 	return ((store_token_cb *)cb)(arg, &t);
 }
 
@@ -283,7 +299,8 @@ static int
 sq_token_foreach(struct store *st, store_token_cb *cb, void *arg)
 {
 	return sq_foreach(st, sq_prepare(st, "SELECT id, name, port, size,"
-	    " writable, public_key, created FROM tokens ORDER BY port"),
+	    " writable, public_key, created, revoked FROM tokens"
+	    " ORDER BY port"),
 	    sq_token_row, (void *)cb, arg);
 }
 
@@ -525,6 +542,7 @@ const struct store_ops store_sqlite_ops = {
 	.token_insert = sq_token_insert,
 	.token_delete = sq_token_delete,
 	.token_foreach = sq_token_foreach,
+	.token_set_revoked = sq_token_set_revoked,
 	.vm_insert = sq_vm_insert,
 	.vm_delete = sq_vm_delete,
 	.vm_foreach = sq_vm_foreach,

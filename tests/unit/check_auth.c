@@ -1,0 +1,211 @@
+/*
+ * check_auth: the controller's challenge-response pieces (auth.c) with an
+ * injected clock: signatures, nonce binding, expiry, single use, replay,
+ * and the per-(token, address) and per-address rate limits.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/auth.h"
+#include "token/token_cred.h"
+
+#define TOK "0123456789ABCDEF"
+
+static struct auth a;
+static struct token_cred *cred;
+static uint8_t pub[32];
+
+static void
+setup(void)
+{
+	struct auth_limits lim = { 30, 30, 120, 64 };
+	char *cause = NULL;
+
+	auth_init(&a, &lim);
+	cred = token_cred_generate(&cause);
+	ck_assert_ptr_nonnull(cred);
+	ck_assert_int_eq(token_cred_public(cred, pub, &cause), 0);
+}
+
+static void
+teardown(void)
+{
+	token_cred_free(cred);
+	auth_clear(&a);
+}
+
+static void
+sign(const char *tok, const uint8_t *nonce, uint8_t sig[64])
+{
+	uint8_t msg[128];
+	size_t n = auth_message(tok, nonce, AUTH_NONCE_LEN, msg, sizeof(msg));
+	char *cause = NULL;
+
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(token_cred_sign(cred, msg, n, sig, &cause), 0);
+}
+
+START_TEST(message_layout)
+{
+	uint8_t nonce[AUTH_NONCE_LEN], msg[128];
+	size_t n;
+
+	memset(nonce, 0xab, sizeof(nonce));
+	n = auth_message(TOK, nonce, sizeof(nonce), msg, sizeof(msg));
+	ck_assert_uint_eq(n, 14 + 16 + 32);
+	ck_assert(memcmp(msg, "vtoken-auth-v1" TOK, 30) == 0);
+	ck_assert(memcmp(msg + 30, nonce, 32) == 0);
+	ck_assert_uint_eq(auth_message(TOK, nonce, 32, msg, 61), 0);
+}
+END_TEST
+
+START_TEST(good_signature_once)
+{
+	uint8_t nonce[AUTH_NONCE_LEN], sig[64];
+	double exp;
+
+	ck_assert_int_eq(auth_challenge(&a, 100, TOK, "127.0.0.2", nonce,
+	    &exp), AUTH_OK);
+	ck_assert(exp == 130);
+	sign(TOK, nonce, sig);
+	ck_assert_int_eq(auth_verify(&a, 101, TOK, "127.0.0.2", pub, nonce,
+	    32, sig, 64), AUTH_OK);
+	/* The same answer again is a replay. */
+	ck_assert_int_eq(auth_verify(&a, 102, TOK, "127.0.0.2", pub, nonce,
+	    32, sig, 64), AUTH_REPLAYED_NONCE);
+}
+END_TEST
+
+START_TEST(bad_signatures)
+{
+	uint8_t nonce[AUTH_NONCE_LEN], sig[64];
+	double exp;
+
+	ck_assert_int_eq(auth_challenge(&a, 0, TOK, "h", nonce, &exp),
+	    AUTH_OK);
+	sign(TOK, nonce, sig);
+	sig[5] ^= 1;
+	ck_assert_int_eq(auth_verify(&a, 1, TOK, "h", pub, nonce, 32, sig,
+	    64), AUTH_BAD_SIGNATURE);
+	/* A failed answer used the nonce up: the good one is now a replay. */
+	sig[5] ^= 1;
+	ck_assert_int_eq(auth_verify(&a, 1, TOK, "h", pub, nonce, 32, sig,
+	    64), AUTH_REPLAYED_NONCE);
+	/* A signature of another token's message does not check. */
+	ck_assert_int_eq(auth_challenge(&a, 2, TOK, "h", nonce, &exp),
+	    AUTH_OK);
+	sign("FEDCBA9876543210", nonce, sig);
+	ck_assert_int_eq(auth_verify(&a, 3, TOK, "h", pub, nonce, 32, sig,
+	    64), AUTH_BAD_SIGNATURE);
+	/* Truncated signature. */
+	ck_assert_int_eq(auth_challenge(&a, 4, TOK, "h", nonce, &exp),
+	    AUTH_OK);
+	sign(TOK, nonce, sig);
+	ck_assert_int_eq(auth_verify(&a, 5, TOK, "h", pub, nonce, 32, sig,
+	    63), AUTH_BAD_SIGNATURE);
+}
+END_TEST
+
+START_TEST(nonce_binding_and_expiry)
+{
+	uint8_t nonce[AUTH_NONCE_LEN], other[AUTH_NONCE_LEN], sig[64];
+	double exp;
+
+	ck_assert_int_eq(auth_challenge(&a, 0, TOK, "h", nonce, &exp),
+	    AUTH_OK);
+	sign(TOK, nonce, sig);
+	/* Too late: 30 s ttl. */
+	ck_assert_int_eq(auth_verify(&a, 30.5, TOK, "h", pub, nonce, 32,
+	    sig, 64), AUTH_EXPIRED_NONCE);
+	/* A nonce the server never issued, or of the wrong length. */
+	memset(other, 7, sizeof(other));
+	ck_assert_int_eq(auth_verify(&a, 31, TOK, "h", pub, other, 32, sig,
+	    64), AUTH_UNKNOWN_NONCE);
+	ck_assert_int_eq(auth_verify(&a, 32, TOK, "h", pub, other, 16, sig,
+	    64), AUTH_UNKNOWN_NONCE);
+	/* A nonce issued for another token. */
+	ck_assert_int_eq(auth_challenge(&a, 40, "FEDCBA9876543210", "h",
+	    nonce, &exp), AUTH_OK);
+	sign(TOK, nonce, sig);
+	ck_assert_int_eq(auth_verify(&a, 41, TOK, "h", pub, nonce, 32, sig,
+	    64), AUTH_UNKNOWN_NONCE);
+}
+END_TEST
+
+START_TEST(rate_limits)
+{
+	uint8_t nonce[AUTH_NONCE_LEN];
+	double exp;
+	int ok = 0;
+
+	/* 30/min per (token, address): a burst of 10, then ~1 per 2 s. */
+	for (int i = 0; i < 40; i++)
+		ok += auth_challenge(&a, 0, TOK, "127.0.0.2", nonce, &exp) ==
+		    AUTH_OK;
+	ck_assert_int_eq(ok, 10);
+	/* Another address is not starved by the flood. */
+	ck_assert_int_eq(auth_challenge(&a, 0, TOK, "127.0.0.3", nonce,
+	    &exp), AUTH_OK);
+	/* Refill: after 2 s one more. */
+	ck_assert_int_eq(auth_challenge(&a, 2.1, TOK, "127.0.0.2", nonce,
+	    &exp), AUTH_OK);
+	ck_assert_int_eq(auth_challenge(&a, 2.1, TOK, "127.0.0.2", nonce,
+	    &exp), AUTH_RATE_LIMITED);
+	/* The per-address bucket (120/min, burst 25) covers all tokens. */
+	ok = 0;
+	for (int i = 0; i < 60; i++) {
+		char tok[17];
+
+		snprintf(tok, sizeof(tok), "%016X", i);
+		ok += auth_challenge(&a, 100, tok, "127.0.0.9", nonce, &exp) ==
+		    AUTH_OK;
+	}
+	ck_assert_int_eq(ok, 25);
+	ck_assert(!auth_rate_address(&a, 100, "127.0.0.9"));
+	ck_assert(auth_rate_address(&a, 100, "127.0.0.10"));
+}
+END_TEST
+
+START_TEST(nonce_table_bounded)
+{
+	uint8_t nonce[AUTH_NONCE_LEN];
+	double exp;
+	int ok = 0;
+
+	/* max_nonces 64: once full of live nonces, challenges are refused. */
+	for (int i = 0; i < 200; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250);
+		ok += auth_challenge(&a, 0, TOK, addr, nonce, &exp) == AUTH_OK;
+	}
+	ck_assert_int_eq(ok, 64);
+	/* Expired ones are pruned to make room. */
+	ck_assert_int_eq(auth_challenge(&a, 31, TOK, "10.9.9.9", nonce, &exp),
+	    AUTH_OK);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("auth");
+	TCase *tc = tcase_create("auth");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, message_layout);
+	tcase_add_test(tc, good_signature_once);
+	tcase_add_test(tc, bad_signatures);
+	tcase_add_test(tc, nonce_binding_and_expiry);
+	tcase_add_test(tc, rate_limits);
+	tcase_add_test(tc, nonce_table_bounded);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
