@@ -170,43 +170,50 @@ START_TEST(audit_chain)
 }
 END_TEST
 
+/* Record 2 with its strings copied into owned buffers. */
+struct grabbed {
+	struct store_audit rec;
+	char actor[64], action[64], subject[64];
+};
+
 static int
 grab_second(void *arg, const struct store_audit *rec)
 {
-	struct store_audit *out = arg;
+	struct grabbed *g = arg;
 
 	if (rec->seq != 2)
 		return 0;
-	*out = *rec;
-	out->actor = strdup(rec->actor);
-	out->action = strdup(rec->action);
-	out->subject = strdup(rec->subject);
+	g->rec = *rec;
+	snprintf(g->actor, sizeof(g->actor), "%s", rec->actor);
+	snprintf(g->action, sizeof(g->action), "%s", rec->action);
+	snprintf(g->subject, sizeof(g->subject), "%s", rec->subject);
+	g->rec.actor = g->actor;
+	g->rec.action = g->action;
+	g->rec.subject = g->subject;
 	return 1;
 }
 
 START_TEST(audit_rehash_detected)
 {
 	struct store *st = open_store();
-	struct store_audit rec;
+	struct grabbed g;
+	struct store_audit *rec = &g.rec;
 	char stmt[256];
 
 	append_n(st, 4);
 	/* Forge record 2 consistently: new detail AND its correct hash. */
-	memset(&rec, 0, sizeof(rec));
-	ck_assert_int_eq(st->ops->audit_foreach(st, 0, 0, grab_second, &rec),
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(st->ops->audit_foreach(st, 0, 0, grab_second, &g),
 	    0);
-	ck_assert_int_eq(rec.seq, 2);
-	rec.detail = "{\"i\":9}";
-	ck_assert_int_eq(audit_hash(&rec, rec.hash), 0);
+	ck_assert_int_eq(rec->seq, 2);
+	rec->detail = "{\"i\":9}";
+	ck_assert_int_eq(audit_hash(rec, rec->hash), 0);
 	store_close(st);
 	snprintf(stmt, sizeof(stmt), "UPDATE audit SET detail = '%s', "
-	    "hash = '%s' WHERE seq = 2", rec.detail, rec.hash);
+	    "hash = '%s' WHERE seq = 2", rec->detail, rec->hash);
 	sql(stmt);
 	/* Record 2 checks out alone; the chain breaks at record 3. */
 	ck_assert_int_eq(verify_bad_seq(), 3);
-	free((char *)rec.actor);
-	free((char *)rec.action);
-	free((char *)rec.subject);
 }
 END_TEST
 
