@@ -1,0 +1,162 @@
+/*
+ * agent_auth: challenge, signature, verify (see agent_auth.h).
+ */
+#include "agent/agent_auth.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/agent_config.h"
+#include "agent/agent_http.h"
+#include "agent/agent_msg.h"
+#include "agent/agent_token.h"
+#include "common/xmalloc.h"
+
+static char *agent_auth_url(const char *base, const char *path);
+static int agent_auth_challenge(struct agent_http *h, const char *base,
+    const char *token_id, uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    char **reason);
+static int agent_auth_verify(struct agent_http *h, const char *base,
+    const struct agent_token *t, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    char **vm, char **reason);
+static int agent_auth_post(struct agent_http *h, const char *base,
+    const char *path, const char *body, struct agent_http_reply *rep,
+    char **reason);
+
+const char *
+agent_auth_base(const struct agent_config *cfg, const struct agent_token *t)
+{
+	if (cfg->controller[0] != '\0')
+		return cfg->controller;
+	return t->info.controller;
+}
+
+/* base without trailing slashes, then path. */
+static char *
+agent_auth_url(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, base, path);
+}
+
+/* One POST; -1 with *reason when no HTTP answer came. */
+static int
+agent_auth_post(struct agent_http *h, const char *base, const char *path,
+    const char *body, struct agent_http_reply *rep, char **reason)
+{
+	char *url = agent_auth_url(base, path), *why = NULL;
+	int rv;
+
+	rv = agent_http_post(h, url, body, strlen(body), rep, &why);
+	free(url);
+	if (rv < 0) {
+		*reason = xasprintf("controller unreachable: %s", why);
+		free(why);
+	}
+	return rv;
+}
+
+static int
+agent_auth_challenge(struct agent_http *h, const char *base,
+    const char *token_id, uint8_t nonce[AGENT_MSG_NONCE_LEN], char **reason)
+{
+	struct agent_http_reply rep;
+	char *body = agent_msg_challenge_body(token_id);
+	int rv = -1;
+
+	if (agent_auth_post(h, base, "/v1/agent/challenge", body, &rep,
+	    reason) < 0) {
+		free(body);
+		return -1;
+	}
+	free(body);
+	if (rep.status != 200)
+		*reason = agent_msg_failure(rep.status, rep.body, rep.len);
+	else if (agent_msg_parse_challenge(rep.body, rep.len, nonce) < 0)
+		*reason = xstrdup("malformed challenge from the controller");
+	else
+		rv = 0;
+	agent_http_reply_clear(&rep);
+	return rv;
+}
+
+static int
+agent_auth_verify(struct agent_http *h, const char *base,
+    const struct agent_token *t, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    char **vm, char **reason)
+{
+	uint8_t msg[AGENT_MSG_LEN], sig[AGENT_MSG_SIG_LEN];
+	struct agent_http_reply rep;
+	char *body, *why = NULL;
+	size_t mlen;
+	int rv = -1;
+
+	mlen = agent_msg_build(t->info.token_id, nonce, msg);
+	if (mlen == 0 || token_cred_sign(t->cred, msg, mlen, sig,
+	    &why) < 0) {
+		*reason = xasprintf("cannot sign: %s", why != NULL ? why :
+		    "bad token id");
+		free(why);
+		explicit_bzero(msg, sizeof(msg));
+		return -1;
+	}
+	body = agent_msg_verify_body(t->info.token_id, nonce, sig);
+	explicit_bzero(msg, sizeof(msg));
+	explicit_bzero(sig, sizeof(sig));
+	rv = agent_auth_post(h, base, "/v1/agent/verify", body, &rep, reason);
+	agent_msg_wipe_free(body);
+	if (rv < 0)
+		return -1;
+	rv = -1;
+	if (rep.status != 200)
+		*reason = agent_msg_failure(rep.status, rep.body, rep.len);
+	else if (agent_msg_parse_verify(rep.body, rep.len, vm) < 0)
+		*reason = xstrdup("malformed answer from the controller");
+	else
+		rv = 0;
+	agent_http_reply_clear(&rep);
+	return rv;
+}
+
+int
+agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
+    const struct agent_auth_cancel *cancel, char **vm, char **reason)
+{
+	struct agent_http_opts o = { .timeout = cfg->timeout };
+	uint8_t nonce[AGENT_MSG_NONCE_LEN];
+	const char *base = agent_auth_base(cfg, t);
+	struct agent_http *h;
+	char *why = NULL;
+	int rv;
+
+	*vm = *reason = NULL;
+	o.ca_file = cfg->ca_file;
+	o.pin = cfg->ca_sha256[0] != '\0' ? cfg->ca_sha256 :
+	    t->info.ca_sha256;
+	if (cancel != NULL) {
+		o.cancel = cancel->fn;
+		o.cancel_arg = cancel->arg;
+	}
+	if (o.pin != NULL && o.pin[0] != '\0' &&
+	    strncasecmp(base, "https://", 8) != 0) {
+		*reason = xstrdup("ca_sha256 is set but the controller URL "
+		    "is not https");
+		return -1;
+	}
+	if ((h = agent_http_new(&o, &why)) == NULL) {
+		*reason = xasprintf("HTTP set-up: %s", why);
+		free(why);
+		return -1;
+	}
+	rv = agent_auth_challenge(h, base, t->info.token_id, nonce, reason);
+	if (rv == 0)
+		rv = agent_auth_verify(h, base, t, nonce, vm, reason);
+	explicit_bzero(nonce, sizeof(nonce));
+	agent_http_free(h);
+	return rv;
+}

@@ -1,0 +1,41 @@
+/*
+ * agent_auth: one authentication round for a loaded token.
+ *
+ *   POST BASE/v1/agent/challenge {"token": ID}  -> {"nonce": B64, ...}
+ *   sign "vtoken-auth-v1" || ID || nonce with the token's Ed25519 key
+ *   POST BASE/v1/agent/verify {"token", "nonce", "signature"} -> ok
+ *
+ * BASE is the configured controller, else TOKEN.JSON's.  The TLS pin is
+ * the configured ca_sha256, else TOKEN.JSON's; a pinned token is only
+ * ever sent over https.  The nonce, the signature and the bodies that
+ * hold them are wiped after use and never logged.  Nothing here logs.
+ */
+#ifndef VTOKEN_AGENT_AUTH_H
+#define VTOKEN_AGENT_AUTH_H
+
+#include <stdbool.h>
+
+struct agent_config;
+struct agent_token;
+
+/* Polled during requests; true aborts the round. */
+struct agent_auth_cancel {
+	bool (*fn)(void *arg);
+	void *arg;
+};
+
+/*
+ * Authenticates the loaded token t once.  0 with *vm (allocated: the
+ * VM name the controller reports), or -1 with *reason (allocated: the
+ * controller's reason such as "revoked" or "wrong address", or
+ * "controller unreachable: ...").  cancel may be NULL.
+ */
+int agent_auth_run(const struct agent_config *cfg,
+    const struct agent_token *t, const struct agent_auth_cancel *cancel,
+    char **vm, char **reason);
+
+/* The controller base URL used for t (borrowed from cfg or t). */
+const char *agent_auth_base(const struct agent_config *cfg,
+    const struct agent_token *t);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * agent_http: libcurl POSTs with caps, timeouts and certificate pinning
+ * (see agent_http.h).
+ */
+#include "agent/agent_http.h"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/encode.h"
+#include "common/xmalloc.h"
+
+#define HTTP_CONNECT_MAX	5L	/* seconds, at most, to connect */
+#define HTTP_PIN_LEN		32	/* SHA-256 */
+
+struct agent_http {
+	CURL *curl;
+	struct curl_slist *hdrs;
+	char *ca_file;			/* or NULL */
+	bool has_pin;
+	uint8_t pin[HTTP_PIN_LEN];
+	bool pin_mismatch;		/* set by the verify callback */
+	unsigned timeout;
+	bool (*cancel)(void *);
+	void *cancel_arg;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Where one answer goes. */
+struct http_sink {
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+};
+
+static size_t http_write(char *p, size_t size, size_t nmemb, void *arg);
+static int http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow);
+static int http_verify_cert(X509_STORE_CTX *xs, void *arg);
+static CURLcode http_ssl_ctx(CURL *curl, void *sslctx, void *arg);
+static bool http_ssl_is_openssl(void);
+static int http_setup_tls(struct agent_http *h, char **cause);
+static int http_setup(struct agent_http *h, char **cause);
+static void http_sink_wipe(struct http_sink *s);
+
+int
+agent_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+agent_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* Appends to the sink; returning less than asked makes curl fail. */
+static size_t
+http_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct http_sink *s = arg;
+	size_t n = size * nmemb, cap;
+	char *nb;
+
+	if (n > AGENT_HTTP_MAX_BODY - s->len) {
+		s->too_big = true;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		cap = s->cap ? s->cap : 1024;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if ((nb = malloc(cap)) == NULL)
+			return 0;
+		if (s->buf != NULL)
+			memcpy(nb, s->buf, s->len);
+		http_sink_wipe(s);
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+/* Wipes and frees the buffer, keeping len (the caller resets it). */
+static void
+http_sink_wipe(struct http_sink *s)
+{
+	if (s->buf != NULL)
+		explicit_bzero(s->buf, s->cap);
+	free(s->buf);
+	s->buf = NULL;
+	s->cap = 0;
+}
+
+static int
+http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct agent_http *h = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return h->cancel != NULL && h->cancel(h->cancel_arg) ? 1 : 0;
+}
+
+/*
+ * OpenSSL's whole-chain verification, replaced: the leaf certificate
+ * must hash to the pin; with a CA file the chain must verify too.
+ */
+static int
+http_verify_cert(X509_STORE_CTX *xs, void *arg)
+{
+	struct agent_http *h = arg;
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (h->ca_file != NULL && X509_verify_cert(xs) <= 0)
+		return 0;
+	if (leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &mdlen) != 1 ||
+	    mdlen != HTTP_PIN_LEN ||
+	    CRYPTO_memcmp(md, h->pin, HTTP_PIN_LEN) != 0) {
+		h->pin_mismatch = true;
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+		return 0;
+	}
+	X509_STORE_CTX_set_error(xs, X509_V_OK);
+	return 1;
+}
+
+static CURLcode
+http_ssl_ctx(CURL *curl, void *sslctx, void *arg)
+{
+	(void)curl;
+	SSL_CTX_set_cert_verify_callback(sslctx, http_verify_cert, arg);
+	return CURLE_OK;
+}
+
+/* The SSL_CTX libcurl hands us is only ours to touch under OpenSSL. */
+static bool
+http_ssl_is_openssl(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	return v->ssl_version != NULL &&
+	    strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+}
+
+static int
+http_setup_tls(struct agent_http *h, char **cause)
+{
+	CURL *c = h->curl;
+
+	if (h->ca_file != NULL &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK) {
+		*cause = xstrdup("libcurl refused the CA file option");
+		return -1;
+	}
+	if (!h->has_pin)
+		return 0;
+	if (!http_ssl_is_openssl()) {
+		*cause = xstrdup("certificate pinning needs libcurl built "
+		    "with OpenSSL");
+		return -1;
+	}
+	if (h->ca_file == NULL) {
+		/* The pinned certificate is the trust anchor. */
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx) !=
+	    CURLE_OK) {
+		*cause = xstrdup("libcurl cannot install the certificate "
+		    "pin check");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+http_setup(struct agent_http *h, char **cause)
+{
+	CURL *c = h->curl;
+	long t = (long)h->timeout;
+
+	h->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
+	if (h->hdrs == NULL) {
+		*cause = xstrdup("out of memory");
+		return -1;
+	}
+	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK) {
+		*cause = xstrdup("libcurl cannot limit protocols");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t < HTTP_CONNECT_MAX ?
+	    t : HTTP_CONNECT_MAX);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)AGENT_HTTP_MAX_BODY);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "vtoken-agent/"
+	    VTOKEN_VERSION);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_xferinfo);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	return http_setup_tls(h, cause);
+}
+
+struct agent_http *
+agent_http_new(const struct agent_http_opts *o, char **cause)
+{
+	struct agent_http *h = xcalloc(1, sizeof(*h));
+
+	h->timeout = o->timeout;
+	h->cancel = o->cancel;
+	h->cancel_arg = o->cancel_arg;
+	if (o->ca_file != NULL && o->ca_file[0] != '\0')
+		h->ca_file = xstrdup(o->ca_file);
+	if (o->pin != NULL && o->pin[0] != '\0') {
+		if (decode_hex(o->pin, h->pin, sizeof(h->pin)) < 0) {
+			*cause = xstrdup("ca_sha256 is not 64 hex digits");
+			agent_http_free(h);
+			return NULL;
+		}
+		h->has_pin = true;
+	}
+	if ((h->curl = curl_easy_init()) == NULL) {
+		*cause = xstrdup("libcurl initialisation failed");
+		agent_http_free(h);
+		return NULL;
+	}
+	if (http_setup(h, cause) < 0) {
+		agent_http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+agent_http_free(struct agent_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->hdrs);
+	free(h->ca_file);
+	explicit_bzero(h, sizeof(*h));
+	free(h);
+}
+
+int
+agent_http_post(struct agent_http *h, const char *url, const char *body,
+    size_t len, struct agent_http_reply *rep, char **cause)
+{
+	struct http_sink s = { NULL, 0, 0, false };
+	CURLcode rc;
+
+	memset(rep, 0, sizeof(*rep));
+	h->errbuf[0] = '\0';
+	h->pin_mismatch = false;
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
+	rc = curl_easy_perform(h->curl);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	if (rc != CURLE_OK) {
+		if (h->pin_mismatch)
+			*cause = xstrdup("server certificate does not match "
+			    "the pinned ca_sha256");
+		else if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+			*cause = xasprintf("answer larger than %d bytes",
+			    AGENT_HTTP_MAX_BODY);
+		else if (rc == CURLE_ABORTED_BY_CALLBACK)
+			*cause = xstrdup("cancelled");
+		else
+			*cause = xstrdup(h->errbuf[0] != '\0' ? h->errbuf :
+			    curl_easy_strerror(rc));
+		http_sink_wipe(&s);
+		return -1;
+	}
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &rep->status);
+	rep->body = s.buf;
+	rep->len = s.len;
+	return 0;
+}
+
+void
+agent_http_reply_clear(struct agent_http_reply *rep)
+{
+	if (rep->body != NULL)
+		explicit_bzero(rep->body, rep->len);
+	free(rep->body);
+	memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,73 @@
+/*
+ * agent_http: JSON POSTs to the controller with libcurl, for one
+ * authentication round (a fresh handle per round, so a connection made
+ * under one token's TLS pin is never reused under another's).
+ *
+ * HTTP and HTTPS only, no redirects, no proxies (the controller checks
+ * the request's source address, which a proxy would replace), connect
+ * and total timeouts, and answers capped at AGENT_HTTP_MAX_BODY bytes.
+ *
+ * TLS: with ca_file the server is checked against that bundle, else
+ * against the system store.  With a pin (TOKEN.JSON "ca_sha256", the
+ * SHA-256 of the server certificate's DER) the check is done in our own
+ * OpenSSL certificate verification callback, installed through
+ * CURLOPT_SSL_CTX_FUNCTION: the leaf certificate the server presented
+ * must hash to the pin (and, with ca_file, also verify against it).
+ * CURLOPT_PINNEDPUBLICKEY does not fit: it pins the hash of the public
+ * key (SPKI), not of the certificate.  Since the pinned certificate
+ * itself is what is trusted, host names are not checked in pin-only
+ * mode; a self-signed vtokend certificate works for an IP address URL.
+ *
+ * Bodies are neither logged nor quoted in errors; answers are wiped
+ * when released.  Nothing here logs.
+ */
+#ifndef VTOKEN_AGENT_HTTP_H
+#define VTOKEN_AGENT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AGENT_HTTP_MAX_BODY	(64 * 1024)
+
+struct agent_http_opts {
+	const char *ca_file;	/* PEM bundle, or NULL/"" for the system's */
+	const char *pin;	/* 64 lower-case hex digits, or NULL/"" */
+	unsigned timeout;	/* seconds for a whole request */
+	/* Polled during a transfer; true aborts it (e.g. SIGTERM pending). */
+	bool (*cancel)(void *arg);
+	void *cancel_arg;
+};
+
+struct agent_http_reply {
+	long status;		/* HTTP status */
+	char *body;		/* NUL-terminated, len bytes; may be NULL */
+	size_t len;
+};
+
+struct agent_http;
+
+/*
+ * Global libcurl set-up; call once at start, before any thread exists.
+ * 0 or -1.
+ */
+int agent_http_global_init(void);
+void agent_http_global_cleanup(void);
+
+/* A handle for one round; opts is copied.  NULL with *cause. */
+struct agent_http *agent_http_new(const struct agent_http_opts *opts,
+    char **cause);
+/* Frees the handle and its connections; NULL is a no-op. */
+void agent_http_free(struct agent_http *h);
+
+/*
+ * POSTs the JSON text body (len bytes, borrowed) to url and fills *rep
+ * (release it with agent_http_reply_clear) with any HTTP status.  -1
+ * with *cause when no answer came (unreachable, TLS, timeout, too big,
+ * cancelled); the cause never quotes a body.
+ */
+int agent_http_post(struct agent_http *h, const char *url, const char *body,
+    size_t len, struct agent_http_reply *rep, char **cause);
+/* Wipes and frees the body; the struct is the caller's. */
+void agent_http_reply_clear(struct agent_http_reply *rep);
+
+#endif

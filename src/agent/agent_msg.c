@@ -1,0 +1,168 @@
+/*
+ * agent_msg: message bytes, request bodies and answers (see agent_msg.h).
+ */
+#include "agent/agent_msg.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+static char *agent_msg_clean(const char *s);
+static json_t *agent_msg_load(const char *body, size_t len);
+
+size_t
+agent_msg_build(const char *token_id, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    uint8_t out[AGENT_MSG_LEN])
+{
+	size_t cl = sizeof(AGENT_MSG_CONTEXT) - 1;
+
+	if (!encode_is_id(token_id))
+		return 0;
+	memcpy(out, AGENT_MSG_CONTEXT, cl);
+	memcpy(out + cl, token_id, ENCODE_ID_LEN);
+	memcpy(out + cl + ENCODE_ID_LEN, nonce, AGENT_MSG_NONCE_LEN);
+	return AGENT_MSG_LEN;
+}
+
+/*
+ * Ids and base64 need no JSON escaping, so the bodies are formatted
+ * directly; that keeps the secrets in buffers this module wipes.
+ */
+char *
+agent_msg_challenge_body(const char *token_id)
+{
+	return xasprintf("{\"token\":\"%s\"}", token_id);
+}
+
+char *
+agent_msg_verify_body(const char *token_id,
+    const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    const uint8_t sig[AGENT_MSG_SIG_LEN])
+{
+	char *n64 = encode_base64(nonce, AGENT_MSG_NONCE_LEN);
+	char *s64 = encode_base64(sig, AGENT_MSG_SIG_LEN);
+	char *body;
+
+	body = xasprintf("{\"token\":\"%s\",\"nonce\":\"%s\","
+	    "\"signature\":\"%s\"}", token_id, n64, s64);
+	agent_msg_wipe_free(n64);
+	agent_msg_wipe_free(s64);
+	return body;
+}
+
+void
+agent_msg_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* A copy of s cut to AGENT_MSG_REASON_MAX bytes, non-printables '?'. */
+static char *
+agent_msg_clean(const char *s)
+{
+	size_t n = strlen(s);
+	char *c;
+
+	if (n > AGENT_MSG_REASON_MAX)
+		n = AGENT_MSG_REASON_MAX;
+	c = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		c[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
+	c[n] = '\0';
+	return c;
+}
+
+/* A JSON object from body, or NULL. */
+static json_t *
+agent_msg_load(const char *body, size_t len)
+{
+	json_t *j;
+
+	if (body == NULL || len == 0)
+		return NULL;
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+int
+agent_msg_parse_challenge(const char *body, size_t len,
+    uint8_t nonce[AGENT_MSG_NONCE_LEN])
+{
+	json_t *j = agent_msg_load(body, len), *n;
+	uint8_t buf[AGENT_MSG_NONCE_LEN + 3];
+	long got = -1;
+
+	if (j == NULL)
+		return -1;
+	n = json_object_get(j, "nonce");
+	if (json_is_string(n))
+		got = decode_base64(json_string_value(n), buf, sizeof(buf));
+	json_decref(j);
+	if (got == AGENT_MSG_NONCE_LEN)
+		memcpy(nonce, buf, AGENT_MSG_NONCE_LEN);
+	explicit_bzero(buf, sizeof(buf));
+	return got == AGENT_MSG_NONCE_LEN ? 0 : -1;
+}
+
+int
+agent_msg_parse_verify(const char *body, size_t len, char **vm)
+{
+	json_t *j = agent_msg_load(body, len), *v;
+	int rv = -1;
+
+	*vm = NULL;
+	if (j == NULL)
+		return -1;
+	if (json_is_true(json_object_get(j, "ok"))) {
+		v = json_object_get(j, "vm");
+		*vm = agent_msg_clean(json_is_string(v) ?
+		    json_string_value(v) : "?");
+		rv = 0;
+	}
+	json_decref(j);
+	return rv;
+}
+
+char *
+agent_msg_failure(long status, const char *body, size_t len)
+{
+	json_t *j = agent_msg_load(body, len), *e, *c, *m;
+	const char *code = NULL, *msg = NULL;
+	char *reason, *cc, *cm;
+
+	e = j != NULL ? json_object_get(j, "error") : NULL;
+	c = json_object_get(e, "code");
+	m = json_object_get(e, "message");
+	if (json_is_string(c))
+		code = json_string_value(c);
+	if (json_is_string(m))
+		msg = json_string_value(m);
+	if (status == 403 && code != NULL && strcmp(code, "auth_failed") == 0
+	    && msg != NULL)
+		reason = agent_msg_clean(msg);
+	else if (status == 404)
+		reason = xstrdup("unknown token");
+	else if (status == 429)
+		reason = xstrdup("rate limited");
+	else if (code != NULL) {
+		cc = agent_msg_clean(code);
+		cm = msg != NULL ? agent_msg_clean(msg) : NULL;
+		reason = xasprintf("HTTP %ld %s%s%s", status, cc,
+		    cm != NULL ? ": " : "", cm != NULL ? cm : "");
+		free(cc);
+		free(cm);
+	} else
+		reason = xasprintf("HTTP %ld", status);
+	json_decref(j);
+	return reason;
+}

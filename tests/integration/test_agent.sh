@@ -1,0 +1,318 @@
+#!/bin/sh
+# integration.agent: vtoken-agent against a real vtokend over loopback.
+#  1. --once with the token's image file: exit 0, audit auth.ok;
+#  2. a token assigned to a VM at 127.0.0.2: exit 1 "wrong address";
+#  3. usage and configuration errors exit 2 (FILE:LINE:COL), an
+#     unreachable controller exits 1;
+#  4. daemon mode (interval 1, grace 2): authenticates, the revoke makes
+#     it FAILING (revoked), the policy runs once within grace+interval,
+#     a new assignment brings it back to AUTHENTICATED, SIGTERM stops it;
+#  5. --once after the revoke: exit 1 "revoked";
+#  6. HTTPS: a pinned certificate (ca_sha256) works, a wrong pin and an
+#     untrusted certificate fail, ca_file works, a pin with http:// is
+#     refused;
+#  7. no private key, signature or nonce in any log, output or the audit.
+# Every wait is bounded.  Needs python3, curl(1) and openssl(1).
+set -eu
+
+VT_BIN=${VT_BIN:-$(cd "$(dirname "$0")/../../build/bin" && pwd)}
+AGENT=$VT_BIN/vtoken-agent
+W=$(mktemp -d /tmp/vt-agent-test.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	[ -n "${VT_KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$W"/*.log "$W"/*.err; do
+		[ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; } >&2
+	done
+	exit 1
+}
+ok() { echo "ok - $*"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECS COMMAND...: retries every 0.1 s until COMMAND succeeds.
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# start_vtokend NAME CONFIG: starts a daemon, sets API (base URL) and KEY.
+start_vtokend() {
+	"$VT_BIN/vtokend" -c "$2" 2> "$W/$1.log" &
+	PIDS="$PIDS $!"
+	wait_for 10 test -s "$W/$1/admin.key" || fail "$1: no admin.key"
+	KEY=$(cat "$W/$1/admin.key")
+}
+
+# api METHOD PATH [JSON]: one REST call against $API with $KEY.
+api() {
+	if [ $# -ge 3 ]; then
+		curl -sS $CURL_TLS -X "$1" -H "Authorization: Bearer $KEY" \
+		    -H 'Content-Type: application/json' -d "$3" "$API$2"
+	else
+		curl -sS $CURL_TLS -X "$1" -H "Authorization: Bearer $KEY" \
+		    "$API$2"
+	fi
+}
+
+json_get() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# setup_token NAME VMNAME ADDR: token assigned to a new VM; sets TID and
+# writes the image to $W/NAME.img.
+setup_token() {
+	TID=$(api POST /v1/tokens "{\"name\":\"$1\"}" | json_get '["id"]')
+	api POST /v1/vms "{\"name\":\"$2\",\"addresses\":[\"$3\"]}" \
+	    >/dev/null
+	api POST /v1/assignments "{\"token\":\"$1\",\"vm\":\"$2\"}" \
+	    | grep -q "\"token\": *\"$TID\"" || fail "assign $1"
+	api GET "/v1/tokens/$TID/image" > "$W/$1.img"
+	[ "$(wc -c < "$W/$1.img")" -gt 1000000 ] || fail "image of $1"
+}
+
+# audit_has ACTION TOKEN [REASON]: the audit has such a record.
+audit_has() {
+	api GET '/v1/audit?after=0&limit=1000' > "$W/audit.json"
+	python3 - "$W/audit.json" "$1" "$2" "${3:-}" <<'EOF'
+import json, sys
+recs = json.load(open(sys.argv[1]))["records"]
+act, tok, reason = sys.argv[2], "token:" + sys.argv[3], sys.argv[4]
+sys.exit(0 if any(r["action"] == act and r["subject"] == tok and
+    (not reason or (r.get("detail") or {}).get("reason") == reason)
+    for r in recs) else 1)
+EOF
+}
+
+P_USBIP=$(free_port)
+P_API=$(free_port)
+mkdir -p "$W/plain"
+cat > "$W/plain.yaml" <<EOF
+data_dir: $W/plain
+usbip:
+  listen: 127.0.0.1:$P_USBIP
+api:
+  listen: 127.0.0.1:$P_API
+agent:
+  rate_per_token: 600
+  rate_per_address: 6000
+EOF
+CURL_TLS=""
+API=http://127.0.0.1:$P_API
+start_vtokend plain "$W/plain.yaml"
+wait_for 10 curl -sf "$API/healthz" || fail "vtokend API not up"
+
+# ---- 1. --once succeeds ----
+setup_token t1 vm1 127.0.0.1
+T1=$TID
+"$AGENT" --once --device "$W/t1.img" --controller "$API" \
+    > "$W/once1.out" 2> "$W/once1.err" || fail "--once t1: exit $?"
+grep -q "token $T1 authenticated for VM vm1" "$W/once1.out" ||
+    fail "--once t1: no success line"
+audit_has auth.ok "$T1" || fail "no auth.ok for $T1 in the audit"
+ok "--once authenticates; audit has auth.ok"
+# The controller URL defaults to TOKEN.JSON's.
+"$AGENT" --once --device "$W/t1.img" > "$W/once1b.out" 2> "$W/once1b.err" ||
+    fail "--once t1 with TOKEN.JSON's controller: exit $?"
+ok "--once uses TOKEN.JSON's controller by default"
+
+# ---- 2. wrong address ----
+setup_token t2 vm2 127.0.0.2
+T2=$TID
+rc=0
+"$AGENT" --once --device "$W/t2.img" --controller "$API" \
+    > "$W/once2.out" 2> "$W/once2.err" || rc=$?
+[ $rc -eq 1 ] || fail "--once t2: exit $rc, want 1"
+grep -q "authentication failed: wrong address" "$W/once2.err" ||
+    fail "--once t2: no 'wrong address'"
+audit_has auth.fail "$T2" "wrong address" ||
+    fail "no auth.fail (wrong address) for $T2"
+ok "--once for a VM at another address fails: wrong address"
+
+# ---- 3. usage, configuration, unreachable ----
+rc=0; "$AGENT" --bogus 2> "$W/usage.err" || rc=$?
+[ $rc -eq 2 ] || fail "bad option: exit $rc, want 2"
+printf 'interval: 5\nnonsense: 1\ngrace: x\n' > "$W/bad.yaml"
+rc=0; "$AGENT" -c "$W/bad.yaml" --once 2> "$W/badcfg.err" || rc=$?
+[ $rc -eq 2 ] || fail "bad config: exit $rc, want 2"
+grep -q "^$W/bad.yaml:2:1: unknown key \"nonsense\"" "$W/badcfg.err" ||
+    fail "bad config: no FILE:LINE:COL for the unknown key"
+grep -q "^$W/bad.yaml:3:8: grace: " "$W/badcfg.err" ||
+    fail "bad config: no FILE:LINE:COL for the bad value"
+rc=0; "$AGENT" --once --device "$W/t1.img" --controller ftp://x \
+    2> "$W/badurl.err" || rc=$?
+[ $rc -eq 2 ] || fail "bad --controller: exit $rc, want 2"
+"$AGENT" -n -c "$W/plain.yaml" > /dev/null 2>&1 &&
+    fail "-n accepted vtokend's configuration"
+rc=0
+"$AGENT" --once --device "$W/t1.img" --controller \
+    "http://127.0.0.1:$(free_port)" 2> "$W/unreach.err" || rc=$?
+[ $rc -eq 1 ] || fail "unreachable: exit $rc, want 1"
+grep -q "authentication failed: controller unreachable" "$W/unreach.err" ||
+    fail "unreachable: no reason"
+rc=0
+"$AGENT" --once --device "$W/nonexistent.img" --device-wait 1 \
+    2> "$W/nodev.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "no token found within 1 s" "$W/nodev.err" ||
+    fail "missing device: exit $rc"
+ok "usage/config errors exit 2; unreachable controller and no token exit 1"
+
+# ---- 4. daemon mode ----
+cat > "$W/agent.yaml" <<EOF
+# daemon test: fast timers
+interval: 1
+grace: 2
+timeout: 2
+policy: echo "ran \$VTOKEN_REASON \$VTOKEN_TOKEN_ID" >> $W/policy-ran
+EOF
+"$AGENT" -c "$W/agent.yaml" --device "$W/t1.img" --controller "$API" \
+    > "$W/daemon.out" 2> "$W/daemon.log" &
+AGENT_PID=$!
+PIDS="$PIDS $AGENT_PID"
+wait_for 10 grep -q -- "-> AUTHENTICATED" "$W/daemon.log" ||
+    fail "daemon never authenticated"
+sleep 1.5
+[ ! -e "$W/policy-ran" ] || fail "policy ran while authenticated"
+t0=$(date +%s.%N)
+api DELETE "/v1/assignments/$T1" > /dev/null
+# grace + interval = 3 s, plus 2 s slack for slow (sanitizer) builds.
+wait_for 5 test -s "$W/policy-ran" || fail "policy did not run within 5 s"
+t1=$(date +%s.%N)
+ok "policy ran $(python3 -c "print(round($t1 - $t0, 2))") s after the revoke"
+grep -q "AUTHENTICATED -> FAILING (revoked)" "$W/daemon.log" ||
+    fail "no FAILING (revoked) transition"
+grep -q "FAILING -> POLICY_RUN (revoked)" "$W/daemon.log" ||
+    fail "no POLICY_RUN transition"
+grep -q "^ran revoked $T1\$" "$W/policy-ran" || fail "policy environment"
+wait_for 5 grep -q "policy (pid [0-9]*) finished: exit status 0" \
+    "$W/daemon.log" || fail "policy exit status not logged"
+n=$(grep -c "FAILING (revoked)" "$W/daemon.log")
+[ "$n" -eq 1 ] || fail "FAILING (revoked) logged $n times"
+sleep 2.5
+[ "$(wc -l < "$W/policy-ran")" -eq 1 ] || fail "policy ran more than once"
+ok "revoke: FAILING (revoked) logged once, POLICY_RUN, policy ran once"
+
+# --- 5. --once after the revoke ----
+rc=0
+"$AGENT" --once --device "$W/t1.img" --controller "$API" \
+    2> "$W/once3.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "authentication failed: revoked" "$W/once3.err" ||
+    fail "--once after revoke: exit $rc"
+audit_has auth.fail "$T1" revoked || fail "no auth.fail (revoked) for $T1"
+ok "--once after the revoke fails: revoked"
+
+# Reassigned: the daemon recovers; the policy is re-armed.
+api POST /v1/assignments "{\"token\":\"t1\",\"vm\":\"vm1\"}" > /dev/null
+wait_for 5 grep -q "POLICY_RUN -> AUTHENTICATED" "$W/daemon.log" ||
+    fail "no recovery after reassignment"
+kill -TERM "$AGENT_PID"
+wait_for 5 sh -c "! kill -0 $AGENT_PID" || fail "SIGTERM did not stop it"
+rc=0; wait "$AGENT_PID" || rc=$?
+[ $rc -eq 0 ] || fail "daemon exit $rc after SIGTERM"
+ok "reassignment: AUTHENTICATED again; SIGTERM: clean exit"
+
+# ---- 6. HTTPS with a pinned certificate ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$W/tls.key" -out "$W/tls.crt" 2> "$W/openssl.err" ||
+    fail "openssl req"
+PIN=$(openssl x509 -in "$W/tls.crt" -outform DER | sha256sum | cut -d' ' -f1)
+P_USBIP2=$(free_port)
+P_TLS=$(free_port)
+mkdir -p "$W/tls"
+cat > "$W/tls.yaml" <<EOF
+data_dir: $W/tls
+usbip:
+  listen: 127.0.0.1:$P_USBIP2
+api:
+  listen: 127.0.0.1:$P_TLS
+  tls:
+    cert: $W/tls.crt
+    key: $W/tls.key
+EOF
+start_vtokend tls "$W/tls.yaml"
+API=https://127.0.0.1:$P_TLS
+CURL_TLS="--cacert $W/tls.crt"
+wait_for 10 curl -sf $CURL_TLS "$API/healthz" || fail "TLS API not up"
+setup_token t3 vm3 127.0.0.1
+T3=$TID
+printf 'ca_sha256: %s\n' "$PIN" > "$W/pin.yaml"
+"$AGENT" -c "$W/pin.yaml" --once --device "$W/t3.img" \
+    > "$W/pin.out" 2> "$W/pin.err" || fail "pinned https: exit $?"
+grep -q "token $T3 authenticated" "$W/pin.out" || fail "pinned https"
+printf 'ca_sha256: %s\n' "$(echo "$PIN" | tr '0-9a-f' '1-9a-f0')" \
+    > "$W/badpin.yaml"
+rc=0
+"$AGENT" -c "$W/badpin.yaml" --once --device "$W/t3.img" \
+    2> "$W/badpin.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "does not match the pinned ca_sha256" \
+    "$W/badpin.err" || fail "wrong pin: exit $rc"
+rc=0
+"$AGENT" --once --device "$W/t3.img" 2> "$W/untrusted.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "controller unreachable" "$W/untrusted.err" ||
+    fail "untrusted certificate accepted (exit $rc)"
+printf 'ca_file: %s\n' "$W/tls.crt" > "$W/cafile.yaml"
+"$AGENT" -c "$W/cafile.yaml" --once --device "$W/t3.img" \
+    > "$W/cafile.out" 2> "$W/cafile.err" || fail "ca_file https: exit $?"
+printf 'ca_file: %s\nca_sha256: %s\n' "$W/tls.crt" "$PIN" > "$W/both.yaml"
+"$AGENT" -c "$W/both.yaml" --once --device "$W/t3.img" \
+    > "$W/both.out" 2> "$W/both.err" || fail "ca_file + pin: exit $?"
+rc=0
+"$AGENT" -c "$W/pin.yaml" --once --device "$W/t3.img" \
+    --controller "http://127.0.0.1:$P_API" 2> "$W/pinhttp.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "ca_sha256 is set but the controller URL is not" \
+    "$W/pinhttp.err" || fail "pin over http: exit $rc"
+ok "https: pin ok, wrong pin refused, untrusted refused, ca_file ok"
+
+# ---- 7. no secrets anywhere ----
+api GET '/v1/audit?after=0&limit=1000' > "$W/audit-tls.json"
+API=http://127.0.0.1:$P_API
+CURL_TLS=""
+api GET '/v1/audit?after=0&limit=1000' > "$W/audit.json"
+for img in t1 t2 t3; do
+	python3 - "$W/$img.img" > "$W/$img.keylines" <<'EOF'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+m = re.search(rb"-----BEGIN PRIVATE KEY-----\r?\n(.*?)-----END", data, re.S)
+assert m, "no PEM in the image"
+for line in m.group(1).split():
+    if len(line) >= 16:
+        print(line.decode())
+EOF
+	[ -s "$W/$img.keylines" ] || fail "no key lines from $img.img"
+done
+cat "$W"/*.keylines > "$W/keylines"
+for f in "$W"/*.out "$W"/*.err "$W"/*.log "$W"/audit*.json; do
+	if grep -q -F -f "$W/keylines" "$f"; then
+		fail "private key material in $f"
+	fi
+	if grep -q "PRIVATE KEY" "$f"; then
+		fail "a PEM private key in $f"
+	fi
+	case $f in *audit*) continue ;; esac
+	# Signatures (88 base64 characters) and nonces (44).
+	if grep -Eq '[A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{43}=' "$f"; then
+		fail "a signature or nonce in $f"
+	fi
+done
+if grep -Eq '[A-Za-z0-9+/]{86}==' "$W"/audit*.json; then
+	fail "a signature in the audit"
+fi
+ok "no private key, signature or nonce in outputs, logs or the audit"
+echo "PASS"
