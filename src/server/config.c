@@ -71,8 +71,6 @@ static const struct cfg_key cfg_keys[] = {
 	{ "api.max_body", CFG_SIZE, OFF(api.max_body), 1024, 64u << 20, "1M",
 	  false },
 	{ "api.timeout", CFG_UINT, OFF(api.timeout), 1, 3600, "30", false },
-	{ "api.max_connections", CFG_UINT, OFF(api.max_conns), 1, 100000,
-	  "1024", true },
 	{ "agent.nonce_ttl", CFG_UINT, OFF(agent.nonce_ttl), 1, 3600, "30",
 	  false },
 	{ "agent.rate_per_token", CFG_UINT, OFF(agent.rate_per_token), 1,
@@ -450,27 +448,22 @@ cfg_read_file(const char *path, size_t *len, struct cfg_errs *e)
 }
 
 struct vtd_config *
-config_load(const char *path, char **errors)
+config_load_buffer(const char *name, const char *buf, size_t len,
+    char **errors)
 {
-	struct cfg_errs e = { .file = path };
+	struct cfg_errs e = { .file = name };
 	struct vtd_config *cfg = config_default();
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
-	size_t len = 0;
-	char *buf;
 
 	*errors = NULL;
-	buf = cfg_read_file(path, &len, &e);
-	if (buf == NULL)
-		goto fail;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		cfg_err(&e, &parser.problem_mark, "%s", parser.problem ?
 		    parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
-		free(buf);
 		goto fail;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -481,13 +474,31 @@ config_load(const char *path, char **errors)
 		cfg_err(&e, &root->start_mark, "expected a mapping of keys");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	free(buf);
 	if (e.n == 0)
 		return cfg;
 fail:
 	config_free(cfg);
 	*errors = e.text;
 	return NULL;
+}
+
+struct vtd_config *
+config_load(const char *path, char **errors)
+{
+	struct cfg_errs e = { .file = path };
+	struct vtd_config *cfg;
+	size_t len = 0;
+	char *buf;
+
+	*errors = NULL;
+	buf = cfg_read_file(path, &len, &e);
+	if (buf == NULL) {
+		*errors = e.text;
+		return NULL;
+	}
+	cfg = config_load_buffer(path, buf, len, errors);
+	free(buf);
+	return cfg;
 }
 
 const char *

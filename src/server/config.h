@@ -49,7 +49,6 @@ struct vtd_config {
 		char *public_url;		/* URL written into tokens */
 		unsigned max_body;		/* bytes */
 		unsigned timeout;		/* seconds per request */
-		unsigned max_conns;
 	} api;
 	struct {
 		unsigned nonce_ttl;		/* seconds */
@@ -73,6 +72,12 @@ struct vtd_config *config_default(void);
  * to one allocated string of newline-separated FILE:LINE:COL messages.
  */
 struct vtd_config *config_load(const char *path, char **errors);
+/*
+ * The same for YAML text already in memory (len bytes, borrowed; need not
+ * be NUL-terminated); name stands for the file in error messages.
+ */
+struct vtd_config *config_load_buffer(const char *name, const char *buf,
+    size_t len, char **errors);
 void config_free(struct vtd_config *cfg);
 
 /* Parses "PATH[:rw]" (also "PATH:ro"); 0, or -1 with a static reason. */
