@@ -124,6 +124,7 @@ usbip_conn_new(struct usbip_server *srv, int fd, const struct sockaddr *sa,
 	evtimer_add(c->ev_timer, &tv);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
+	usbip_server_conns_changed(srv);
 	c->linked = true;
 	log_debug("usbip %s: connected", c->peer_str);
 	return c;
@@ -138,6 +139,7 @@ usbip_conn_free(struct usbip_conn *c)
 	if (c->linked) {
 		TAILQ_REMOVE(&c->srv->conns, c, entry);
 		c->srv->nconns--;
+		usbip_server_conns_changed(c->srv);
 	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,46 @@ usbip_server_count_peer(const struct usbip_server *srv,
 		if (same_host((const struct sockaddr *)&c->peer, sa))
 			n++;
 	return n;
+}
+
+/* Connections gone since the high-water mark that make a trim worth it. */
+#define USBIP_TRIM_MIN		32
+#define USBIP_TRIM_DELAY_S	1
+
+/*
+ * glibc keeps freed heap in its arenas and gives back only the top of
+ * the heap, so after a burst of sessions has ended (their buffers freed
+ * in between longer-lived allocations) RSS would stay near the burst's
+ * peak: 12 to 22 MiB more for 1,000 sessions in tests/load.  Once
+ * USBIP_TRIM_MIN connections have gone since the high-water mark, a trim
+ * runs a second later (after the rest of the burst) and malloc_trim(3)
+ * returns the free pages.  Steady traffic and DEVLIST churn never reach
+ * the mark.
+ */
+void
+usbip_server_conns_changed(struct usbip_server *srv)
+{
+	struct timeval tv = { USBIP_TRIM_DELAY_S, 0 };
+
+	if (srv->nconns > srv->trim_hwm)
+		srv->trim_hwm = srv->nconns;
+	if (srv->ev_trim != NULL &&
+	    srv->trim_hwm - srv->nconns >= USBIP_TRIM_MIN &&
+	    !evtimer_pending(srv->ev_trim, NULL))
+		evtimer_add(srv->ev_trim, &tv);
+}
+
+static void
+usbip_server_trimcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct usbip_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	srv->trim_hwm = srv->nconns;
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 }
 
 static void
@@ -112,11 +153,13 @@ usbip_server_new(struct vtokend *vtd)
 	srv->vtd = vtd;
 	TAILQ_INIT(&srv->conns);
 	srv->ev_resume = evtimer_new(vtd->base, usbip_server_resumecb, srv);
+	srv->ev_trim = evtimer_new(vtd->base, usbip_server_trimcb, srv);
 	srv->listener = evconnlistener_new_bind(vtd->base,
 	    usbip_server_acceptcb, srv, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
 	    (const struct sockaddr *)&cfg->usbip.addr, (int)cfg->usbip.addrlen);
-	if (srv->listener == NULL || srv->ev_resume == NULL) {
+	if (srv->listener == NULL || srv->ev_resume == NULL ||
+	    srv->ev_trim == NULL) {
 		log_warn("usbip: cannot listen on %s", cfg->usbip.listen);
 		usbip_server_free(srv);
 		return NULL;
@@ -142,5 +185,7 @@ usbip_server_free(struct usbip_server *srv)
 		evconnlistener_free(srv->listener);
 	if (srv->ev_resume != NULL)
 		event_free(srv->ev_resume);
+	if (srv->ev_trim != NULL)
+		event_free(srv->ev_trim);
 	free(srv);
 }

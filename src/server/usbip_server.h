@@ -26,6 +26,8 @@ struct usbip_server {
 	struct event *ev_resume;	/* re-enables accept after EMFILE */
 	struct usbip_conn_list conns;
 	unsigned nconns;
+	struct event *ev_trim;		/* returns freed heap after a burst */
+	unsigned trim_hwm;		/* most connections since last trim */
 	struct usbip_server_stats stats;
 	struct sockaddr_storage bound;	/* actual address (port 0 resolved) */
 };
@@ -34,6 +36,11 @@ struct usbip_server {
 struct usbip_server *usbip_server_new(struct vtokend *vtd);
 /* Closes every connection and the listener. */
 void usbip_server_free(struct usbip_server *srv);
+/*
+ * Called after nconns changed (usbip_conn_new/_free): returns freed heap
+ * to the system once a burst of connections has ended.
+ */
+void usbip_server_conns_changed(struct usbip_server *srv);
 /* Number of live connections from the same address as sa. */
 unsigned usbip_server_count_peer(const struct usbip_server *srv,
     const struct sockaddr *sa);
