@@ -4,12 +4,14 @@
 #include "server/api.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -241,6 +243,42 @@ api_tls_setup(struct api_server *api, const struct vtd_config *cfg)
 	return 0;
 }
 
+static void
+api_resumecb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept() failed.  evhttp sets no error callback, and libevent's default
+ * only logs: out of descriptors, the listening socket stays readable and
+ * the loop would spin, logging each turn.  Pause for a second instead, as
+ * the USB/IP listener does.  The callback's argument is evhttp's, not
+ * ours, hence the one-shot timer on the listener itself (freed with the
+ * base if still pending at shutdown, when the loop no longer runs).
+ */
+static void
+api_accept_errorcb(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 1, 0 };
+
+	(void)arg;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		log_warnx("api: accept: %s; pausing new connections for 1 s",
+		    strerror(err));
+		evconnlistener_disable(l);
+		if (event_base_once(evconnlistener_get_base(l), -1,
+		    EV_TIMEOUT, api_resumecb, l, &tv) < 0)
+			evconnlistener_enable(l);
+		return;
+	}
+	log_warnx("api: accept: %s", strerror(err));
+}
+
 static int
 api_bind(struct api_server *api, const struct vtd_config *cfg)
 {
@@ -263,6 +301,8 @@ api_bind(struct api_server *api, const struct vtd_config *cfg)
 		evutil_closesocket(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
+	    api->sock), api_accept_errorcb);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	netaddr_format((struct sockaddr *)&ss, api->bound, sizeof(api->bound));
 	return 0;

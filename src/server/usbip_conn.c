@@ -327,7 +327,7 @@ usbip_conn_timercb(evutil_socket_t fd, short what, void *arg)
 	struct usbip_conn *c = arg;
 	struct timespec now;
 	struct timeval tv = { 0, 0 };
-	double age, limit = conn_cfg(c)->usbip.pdu_timeout;
+	double age, left, limit = conn_cfg(c)->usbip.pdu_timeout;
 
 	(void)fd;
 	(void)what;
@@ -345,7 +345,13 @@ usbip_conn_timercb(evutil_socket_t fd, short what, void *arg)
 		    age);
 		return;
 	}
-	/* Progress since arming: wait for the rest of the deadline. */
-	tv.tv_sec = (time_t)(limit - age) + 1;
+	/*
+	 * Early by our clock: libevent times from its cached (and coarse)
+	 * loop time, a little behind partial_since.  Wait exactly for the
+	 * rest (plus 1 ms), not a whole second more.
+	 */
+	left = limit - age;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1000;
 	evtimer_add(c->ev_timer, &tv);
 }

@@ -128,13 +128,50 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 	return 0;
 }
 
+/*
+ * Applies the command-line options over cfg: they win over the file, at
+ * start and on every reload (else a reload would see --listen or
+ * --data-dir "changed" back to the file's value and be refused).  0, or
+ * -1 with the reason on stderr.
+ */
+static int
+apply_args(struct vtd_config *cfg, const struct vtd_args *a)
+{
+	const char *why;
+
+	if (a->listen != NULL && config_set_listen(cfg, a->listen, &why) < 0) {
+		fprintf(stderr, "--listen %s: %s\n", a->listen, why);
+		return -1;
+	}
+	if (a->api_listen != NULL &&
+	    config_set_api_listen(cfg, a->api_listen, &why) < 0) {
+		fprintf(stderr, "--api-listen %s: %s\n", a->api_listen, why);
+		return -1;
+	}
+	if (a->data_dir != NULL)
+		config_set_data_dir(cfg, a->data_dir);
+	for (size_t i = 0; i < a->nimages; i++) {
+		struct config_image ci;
+
+		if (config_image_parse(a->images[i], &ci, &why) < 0) {
+			fprintf(stderr, "--serve-image %s: %s\n", a->images[i],
+			    why);
+			return -1;
+		}
+		config_add_image(cfg, ci.path, ci.writable);
+		free(ci.path);
+	}
+	if (a->debug)
+		cfg->log_level = LOG_LEVEL_DEBUG;
+	return 0;
+}
+
 /* Builds the effective configuration: file (or defaults) + options. */
 static struct vtd_config *
 build_config(const struct vtd_args *a)
 {
 	struct vtd_config *cfg;
 	char *errors = NULL;
-	const char *why;
 
 	if (a->config != NULL) {
 		cfg = config_load(a->config, &errors);
@@ -145,33 +182,10 @@ build_config(const struct vtd_args *a)
 		}
 	} else
 		cfg = config_default();
-	if (a->listen != NULL && config_set_listen(cfg, a->listen, &why) < 0) {
-		fprintf(stderr, "--listen %s: %s\n", a->listen, why);
+	if (apply_args(cfg, a) < 0) {
 		config_free(cfg);
 		return NULL;
 	}
-	if (a->api_listen != NULL &&
-	    config_set_api_listen(cfg, a->api_listen, &why) < 0) {
-		fprintf(stderr, "--api-listen %s: %s\n", a->api_listen, why);
-		config_free(cfg);
-		return NULL;
-	}
-	if (a->data_dir != NULL)
-		config_set_data_dir(cfg, a->data_dir);
-	for (size_t i = 0; i < a->nimages; i++) {
-		struct config_image ci;
-
-		if (config_image_parse(a->images[i], &ci, &why) < 0) {
-			fprintf(stderr, "--serve-image %s: %s\n", a->images[i],
-			    why);
-			config_free(cfg);
-			return NULL;
-		}
-		config_add_image(cfg, ci.path, ci.writable);
-		free(ci.path);
-	}
-	if (a->debug)
-		cfg->log_level = LOG_LEVEL_DEBUG;
 	return cfg;
 }
 
@@ -191,6 +205,12 @@ vtokend_reload(struct vtokend *vtd)
 		log_error("reload failed, keeping the running configuration:"
 		    "\n%s", errors);
 		free(errors);
+		return;
+	}
+	if (apply_args(ncfg, vtd->args) < 0) {
+		log_error("reload failed, keeping the running configuration: "
+		    "the command-line options do not apply");
+		config_free(ncfg);
 		return;
 	}
 	key = config_restart_key(vtd->cfg, ncfg);
@@ -332,6 +352,7 @@ main(int argc, char **argv)
 	log_set_level(vtd.cfg->log_level);
 	if (args.config != NULL)
 		vtd.config_path = xstrdup(args.config);
+	vtd.args = &args;
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	if (vtokend_setup(&vtd, args.demo) == 0) {

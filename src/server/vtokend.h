@@ -16,11 +16,13 @@ struct event;
 struct usbip_server;
 struct ctl;
 struct api_server;
+struct vtd_args;
 
 struct vtokend {
 	struct event_base *base;
 	struct vtd_config *cfg;		/* owned; replaced on reload */
 	char *config_path;		/* NULL: built-in defaults */
+	const struct vtd_args *args;	/* command line; wins on reload too */
 	struct registry reg;
 	struct ctl *ctl;
 	struct usbip_server *usbip;

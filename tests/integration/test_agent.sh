@@ -8,8 +8,8 @@
 #     it FAILING (revoked), the policy runs once within grace+interval,
 #     a new assignment brings it back to AUTHENTICATED, SIGTERM stops it;
 #  5. --once after the revoke: exit 1 "revoked";
-#  6. HTTPS: a pinned certificate (ca_sha256) works, a wrong pin and an
-#     untrusted certificate fail, ca_file works, a pin with http:// is
+#  6. HTTPS: a pinned certificate (ca_sha256, from the config or from
+#     TOKEN.JSON) works, a wrong pin and an untrusted certificate fail, ca_file works, a pin with http:// is
 #     refused;
 #  7. no private key, signature or nonce in any log, output or the audit.
 # Every wait is bounded.  Needs python3, curl(1) and openssl(1).
@@ -263,8 +263,14 @@ rc=0
     2> "$W/badpin.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "does not match the pinned ca_sha256" \
     "$W/badpin.err" || fail "wrong pin: exit $rc"
+# The server writes its certificate's pin into TOKEN.JSON: no config.
+"$AGENT" --once --device "$W/t3.img" > "$W/ownpin.out" \
+    2> "$W/ownpin.err" || fail "the token's own pin: exit $?"
+grep -q "token $T3 authenticated" "$W/ownpin.out" || fail "own pin"
+# A token without a pin (from the plain-HTTP daemon) trusts nothing.
 rc=0
-"$AGENT" --once --device "$W/t3.img" 2> "$W/untrusted.err" || rc=$?
+"$AGENT" --once --device "$W/t1.img" --controller "$API" \
+    2> "$W/untrusted.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "controller unreachable" "$W/untrusted.err" ||
     fail "untrusted certificate accepted (exit $rc)"
 printf 'ca_file: %s\n' "$W/tls.crt" > "$W/cafile.yaml"
@@ -278,7 +284,7 @@ rc=0
     --controller "http://127.0.0.1:$P_API" 2> "$W/pinhttp.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "ca_sha256 is set but the controller URL is not" \
     "$W/pinhttp.err" || fail "pin over http: exit $rc"
-ok "https: pin ok, wrong pin refused, untrusted refused, ca_file ok"
+ok "https: pin ok, token's own pin ok, wrong pin refused, untrusted refused, ca_file ok"
 
 # ---- 7. no secrets anywhere ----
 api GET '/v1/audit?after=0&limit=1000' > "$W/audit-tls.json"

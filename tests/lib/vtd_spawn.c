@@ -236,6 +236,52 @@ vtd_pick_port(uint16_t *port)
 	return 0;
 }
 
+/* The VTD_WRAPPER command prefix, or NULL when unset or empty. */
+static const char *
+vtd_wrapper(void)
+{
+	const char *w = getenv("VTD_WRAPPER");
+
+	return w != NULL && w[strspn(w, " \t")] != '\0' ? w : NULL;
+}
+
+static int
+vtd_start_timeout_ms(void)
+{
+	return vtd_wrapper() != NULL ? VTD_WRAPPED_TIMEOUT_MS :
+	    VTD_START_TIMEOUT_MS;
+}
+
+static int
+vtd_stop_timeout_ms(void)
+{
+	return vtd_wrapper() != NULL ? VTD_WRAPPED_TIMEOUT_MS :
+	    VTD_STOP_TIMEOUT_MS;
+}
+
+/*
+ * Splits VTD_WRAPPER into argv (words point into buf); returns the
+ * count, or -1 when there are too many words.
+ */
+static int
+vtd_wrapper_split(char *buf, size_t len, char **argv)
+{
+	const char *w = vtd_wrapper();
+	char *p, *save = NULL;
+	int n = 0;
+
+	if (w == NULL)
+		return 0;
+	snprintf(buf, len, "%s", w);
+	for (p = strtok_r(buf, " \t", &save); p != NULL;
+	    p = strtok_r(NULL, " \t", &save)) {
+		if (n == VTD_MAX_WRAPPER_ARGS)
+			return -1;
+		argv[n++] = p;
+	}
+	return n;
+}
+
 /* Child side of the fork: only async-signal-safe calls. */
 static void
 vtd_exec(int logfd, char *const *argv, pid_t parent)
@@ -253,22 +299,28 @@ vtd_exec(int logfd, char *const *argv, pid_t parent)
 		dup2(null, 0);
 	dup2(logfd, 1);
 	dup2(logfd, 2);
-	execv(argv[0], argv);
+	/* A name without a slash (a VTD_WRAPPER word) is looked up in PATH. */
+	execvp(argv[0], argv);
 	_exit(127);
 }
 
 static int
 vtd_fork(struct vtd *d, const char *const *args)
 {
-	char listen[32], api[32], var[300];
-	char *argv[VTD_MAX_ARGS + 8];
+	char listen[32], api[32], var[300], wrap[1024];
+	char *argv[VTD_MAX_WRAPPER_ARGS + VTD_MAX_ARGS + 8];
 	size_t n = 0;
 	pid_t parent = getpid();
-	int logfd;
+	int logfd, nwrap;
 
 	snprintf(listen, sizeof(listen), "%s:%u", d->host, d->port);
 	snprintf(api, sizeof(api), "%s:%u", d->host, d->api_port);
 	snprintf(var, sizeof(var), "%s/var", d->dir);
+	nwrap = vtd_wrapper_split(wrap, sizeof(wrap), argv);
+	if (nwrap < 0)
+		return vtd_fail(d, "VTD_WRAPPER: more than %d words",
+		    VTD_MAX_WRAPPER_ARGS);
+	n = (size_t)nwrap;
 	argv[n++] = (char *)(uintptr_t)VTOKEND_PATH;
 	argv[n++] = (char *)(uintptr_t)"--listen";
 	argv[n++] = listen;
@@ -305,7 +357,7 @@ static int
 vtd_await(struct vtd *d, int before)
 {
 	int lost = vtd_log_count(d, "cannot listen");
-	int64_t deadline = vtd_now_ms() + VTD_START_TIMEOUT_MS;
+	int64_t deadline = vtd_now_ms() + vtd_start_timeout_ms();
 	int status;
 	pid_t r;
 
@@ -324,7 +376,7 @@ vtd_await(struct vtd *d, int before)
 		vtd_sleep_ms(5);
 	}
 	return vtd_fail(d, "vtokend not ready after %d ms; see %s",
-	    VTD_START_TIMEOUT_MS, d->log);
+	    vtd_start_timeout_ms(), d->log);
 }
 
 int
@@ -365,10 +417,10 @@ vtd_stop(struct vtd *d)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	exited = vtd_wait_pid(d->pid, VTD_STOP_TIMEOUT_MS, &status);
+	exited = vtd_wait_pid(d->pid, vtd_stop_timeout_ms(), &status);
 	if (!exited) {
 		kill(d->pid, SIGKILL);
-		(void)vtd_wait_pid(d->pid, VTD_STOP_TIMEOUT_MS, &status);
+		(void)vtd_wait_pid(d->pid, vtd_stop_timeout_ms(), &status);
 	}
 	d->pid = 0;
 	vtd_live_pid(d, 0);

@@ -11,6 +11,16 @@
  * With VTD_KEEP set in the environment, directories are kept (and named
  * on stderr) for a post-mortem.
  *
+ * VTD_WRAPPER in the environment prefixes the daemon's command line with
+ * its whitespace-separated words (no quoting), the first looked up in
+ * PATH: VTD_WRAPPER="valgrind --error-exitcode=99" or
+ * "prlimit --nofile=32:32".  The wrapper must exec the daemon in the same
+ * process (valgrind, prlimit and "ip netns exec" do), since the pid is
+ * what vtd_stop signals.  While it is set, vtd_start and vtd_stop wait up
+ * to VTD_WRAPPED_TIMEOUT_MS (valgrind starts and exits slowly).  A test
+ * may setenv() it around vtd_start, or it can be set for a whole run:
+ *   VTD_WRAPPER="valgrind --error-exitcode=99" ctest -R integration
+ *
  * Also here: deterministic image content for data checks (a pattern
  * image, where every byte is a function of seed, sector and offset) and a
  * FAT image built with mkfs.vfat and mcopy.
@@ -25,6 +35,8 @@
 
 #define VTD_START_TIMEOUT_MS	10000
 #define VTD_STOP_TIMEOUT_MS	10000
+#define VTD_WRAPPED_TIMEOUT_MS	90000	/* start/stop under VTD_WRAPPER */
+#define VTD_MAX_WRAPPER_ARGS	32
 
 struct vtd {
 	pid_t pid;		/* 0 when not running */
@@ -49,8 +61,9 @@ int vtd_write_file(const struct vtd *d, const char *name, const char *text);
  */
 int vtd_start(struct vtd *d, const char *const *args);
 /*
- * SIGTERM, then waits; SIGKILL after VTD_STOP_TIMEOUT_MS.  Returns the
- * exit status, 128 + signal for a killed daemon, -1 if none was running.
+ * SIGTERM, then waits; SIGKILL after VTD_STOP_TIMEOUT_MS (with a wrapper,
+ * VTD_WRAPPED_TIMEOUT_MS).  Returns the exit status, 128 + signal for a
+ * killed daemon, -1 if none was running.
  */
 int vtd_stop(struct vtd *d);
 /* Stops the daemon if needed and removes the directory. */
