@@ -5,6 +5,7 @@
 #include "server/ctl.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -124,6 +125,44 @@ ctl_load_assignment(void *arg, const struct store_assignment *row)
 	return 0;
 }
 
+/*
+ * Removes what a crash between writing an image and committing its row
+ * leaves behind: *.img.tmp files, and images no token row names (they
+ * hold private keys nobody can use or revoke).  Logged, never fatal.
+ */
+static void
+ctl_sweep_images(struct ctl *ctl)
+{
+	DIR *dir = opendir(ctl->token_dir);
+	struct dirent *de;
+	char id[ENCODE_ID_LEN + 1], *path;
+	size_t n;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		n = strlen(de->d_name);
+		if (n > 8 && strcmp(de->d_name + n - 8, ".img.tmp") == 0)
+			;	/* always a leftover */
+		else if (n == ENCODE_ID_LEN + 4 &&
+		    strcmp(de->d_name + ENCODE_ID_LEN, ".img") == 0) {
+			memcpy(id, de->d_name, ENCODE_ID_LEN);
+			id[ENCODE_ID_LEN] = '\0';
+			if (ctl_token_find(ctl, id) != NULL)
+				continue;
+		} else
+			continue;
+		path = xasprintf("%s/%s", ctl->token_dir, de->d_name);
+		if (unlink(path) == 0)
+			log_warnx("removed %s: left by an interrupted token "
+			    "create", path);
+		else
+			log_warn("removing %s", path);
+		free(path);
+	}
+	closedir(dir);
+}
+
 static int
 ctl_load(struct ctl *ctl)
 {
@@ -135,6 +174,7 @@ ctl_load(struct ctl *ctl)
 		log_error("loading state: %s", store_error(st));
 		return -1;
 	}
+	ctl_sweep_images(ctl);
 	/* Sessions of an earlier run of this host are gone. */
 	if (st->ops->session_clear(st, ctl->host) < 0) {
 		log_error("clearing sessions: %s", store_error(st));

@@ -55,9 +55,12 @@ usbip_conn_strstate(enum usbip_conn_state s)
 }
 
 /*
- * A vanished peer must free its session within 30 s: keepalive probes
- * after 10 s idle, every 5 s, 3 tries; TCP_USER_TIMEOUT bounds unacked
- * data.  TCP_NODELAY because every PDU is a request/response step.
+ * A vanished peer must free its session within about 30 s.  Keepalive
+ * probes an idle connection after 10 s, every 5 s; with TCP_USER_TIMEOUT
+ * set, Linux ends the connection when probes (or unacknowledged data)
+ * have gone unanswered for 30 s, instead of counting TCP_KEEPCNT probes
+ * (measured in tests/fault: about 30.5 s for both).  TCP_NODELAY
+ * because every PDU is a request/response step.
  */
 static void
 usbip_conn_sockopts(int fd)
