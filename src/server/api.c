@@ -202,23 +202,12 @@ api_gencb(struct evhttp_request *req, void *arg)
 	snprintf(r.peer, sizeof(r.peer), "%s:%u", host ? host : "?", port);
 	snprintf(r.peer_host, sizeof(r.peer_host), "%s", host ? host : "?");
 	api_peer_sockaddr(r.peer_host, &r.peer_sa);
+	api_guard_dispatched(api, req);
 	api_dispatch(&r);
 	if (!r.answered) {	/* a handler bug must not hang the client */
 		log_error("api %s: handler gave no answer", r.peer);
 		api_reply_error(&r, 500, "internal", "no answer");
 	}
-}
-
-static struct bufferevent *
-api_bevcb(struct event_base *base, void *arg)
-{
-	struct api_server *api = arg;
-	SSL *ssl = SSL_new(api->ssl_ctx);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static int
@@ -327,8 +316,9 @@ api_server_new(struct vtokend *vtd)
 	if (api->http == NULL || (tls && api_tls_setup(api, cfg) < 0) ||
 	    apikey_load(&api->keys, vtd->ctl->store, cfg->data_dir) < 0)
 		goto fail;
-	if (tls)
-		evhttp_set_bevcb(api->http, api_bevcb, api);
+	if (api_guard_init(api) < 0)
+		goto fail;
+	evhttp_set_bevcb(api->http, api_guard_bevcb, api);
 	evhttp_set_gencb(api->http, api_gencb, api);
 	evhttp_set_max_body_size(api->http, cfg->api.max_body);
 	evhttp_set_max_headers_size(api->http, 16384);
@@ -356,6 +346,7 @@ api_server_free(struct api_server *api)
 		return;
 	if (api->http != NULL)
 		evhttp_free(api->http);
+	api_guard_clear(api);
 	if (api->ssl_ctx != NULL)
 		SSL_CTX_free(api->ssl_ctx);
 	apikey_clear(&api->keys);

@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "server/api_guard.h"
 #include "server/apikey.h"
 #include "server/vterr.h"
 
@@ -31,6 +32,8 @@ struct api_server {
 	struct evhttp_bound_socket *sock;
 	void *ssl_ctx;			/* SSL_CTX *, or NULL for HTTP */
 	struct apikey_set keys;
+	struct api_guard_list guards;	/* one per open connection */
+	struct event *ev_sweep;		/* reclaims guards of closed ones */
 	struct api_stats stats;
 	char bound[64];			/* actual listen address */
 };
@@ -60,10 +63,10 @@ void api_reply_vterr(struct api_req *r, const struct vt_error *err);
 void api_reply_empty(struct api_req *r, int status);
 
 /*
- * Decodes the request body as a JSON object whose keys are all in
- * `allowed` (NULL-terminated).  On failure answers 400 and returns NULL.
+ * The request body, *len bytes (borrowed from the request; not
+ * NUL-terminated), for the decoders in api_decode.h.
  */
-json_t *api_body_object(struct api_req *r, const char *const *allowed);
+const char *api_body(struct api_req *r, size_t *len);
 
 /* Handlers (api_*.c). */
 void api_tokens_list(struct api_req *r);

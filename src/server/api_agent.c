@@ -9,21 +9,16 @@
 #include "common/encode.h"
 #include "common/log.h"
 #include "server/api.h"
+#include "server/api_decode.h"
 #include "server/ctl.h"
 #include "server/vtokend.h"
 
+/* Looks up the decoded token; answers 404 itself when unknown. */
 static struct ctl_token *
-api_agent_token(struct api_req *r, json_t *body)
+api_agent_token(struct api_req *r, const char *id)
 {
-	json_t *jt = json_object_get(body, "token");
-	struct ctl_token *tok;
+	struct ctl_token *tok = ctl_token_find(r->vtd->ctl, id);
 
-	if (!json_is_string(jt)) {
-		api_reply_error(r, 400, "bad_request", "token: a string is "
-		    "required");
-		return NULL;
-	}
-	tok = ctl_token_find(r->vtd->ctl, json_string_value(jt));
 	if (tok == NULL)
 		api_reply_error(r, 404, "not_found", "no such token");
 	return tok;
@@ -32,17 +27,21 @@ api_agent_token(struct api_req *r, json_t *body)
 void
 api_agent_challenge(struct api_req *r)
 {
-	static const char *const fields[] = { "token", NULL };
-	json_t *body = api_body_object(r, fields);
+	struct api_agent_req ar;
 	uint8_t nonce[AUTH_NONCE_LEN];
-	char when[ENCODE_TIME_LEN + 1], *b64;
+	char when[ENCODE_TIME_LEN + 1], *b64, why[512];
 	struct ctl_token *tok;
+	const char *body;
 	time_t expires;
+	size_t len;
 
-	if (body == NULL)
+	body = api_body(r, &len);
+	if (api_decode_agent_challenge(body, len, &ar, why, sizeof(why)) < 0) {
+		api_reply_error(r, 400, "bad_request", "%s", why);
 		return;
-	tok = api_agent_token(r, body);
-	json_decref(body);
+	}
+	tok = api_agent_token(r, ar.token);
+	api_agent_req_clear(&ar);
 	if (tok == NULL)
 		return;
 	if (ctl_agent_challenge(r->vtd->ctl, tok, r->peer_host, nonce,
@@ -57,47 +56,35 @@ api_agent_challenge(struct api_req *r)
 	free(b64);
 }
 
-/* Decodes a base64 field of at most cap bytes; -1 after a 400. */
-static long
-api_agent_b64(struct api_req *r, json_t *body, const char *key,
-    uint8_t *out, size_t cap)
-{
-	json_t *v = json_object_get(body, key);
-	long n;
-
-	if (!json_is_string(v) || (n = decode_base64(json_string_value(v),
-	    out, cap)) < 0) {
-		api_reply_error(r, 400, "bad_request", "%s: base64 of at most "
-		    "%zu bytes is required", key, cap);
-		return -1;
-	}
-	return n;
-}
-
 void
 api_agent_verify(struct api_req *r)
 {
-	static const char *const fields[] = { "token", "nonce", "signature",
-	    NULL };
-	json_t *body = api_body_object(r, fields);
-	uint8_t nonce[64], sig[128];
-	long nlen, slen;
+	struct api_agent_req ar;
 	struct ctl_token *tok;
 	enum auth_result res;
+	const char *body;
+	char why[512];
+	size_t len;
+	int rc;
 
-	if (body == NULL)
-		return;
-	tok = api_agent_token(r, body);
-	if (tok == NULL || (nlen = api_agent_b64(r, body, "nonce", nonce,
-	    sizeof(nonce))) < 0 || (slen = api_agent_b64(r, body,
-	    "signature", sig, sizeof(sig))) < 0) {
-		json_decref(body);
+	body = api_body(r, &len);
+	rc = api_decode_agent_verify(body, len, &ar, why, sizeof(why));
+	/* An unknown token is a 404 even when the rest is also bad. */
+	if (ar.token == NULL) {
+		api_reply_error(r, 400, "bad_request", "%s", why);
 		return;
 	}
-	json_decref(body);
+	tok = api_agent_token(r, ar.token);
+	if (tok != NULL && rc < 0)
+		api_reply_error(r, 400, "bad_request", "%s", why);
+	if (tok == NULL || rc < 0) {
+		api_agent_req_clear(&ar);
+		return;
+	}
 	res = ctl_agent_verify(r->vtd->ctl, tok, r->peer_host,
-	    (const struct sockaddr *)&r->peer_sa, nonce, (size_t)nlen, sig,
-	    (size_t)slen);
+	    (const struct sockaddr *)&r->peer_sa, ar.nonce, ar.nonce_len,
+	    ar.sig, ar.sig_len);
+	api_agent_req_clear(&ar);
 	if (res == AUTH_OK) {
 		api_reply_json(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1,
 		    "token", tok->id, "vm", tok->vm->name));

@@ -2,6 +2,7 @@
  * api_assign: /v1/assignments and /v1/sessions.
  */
 #include "server/api.h"
+#include "server/api_decode.h"
 #include "server/api_view.h"
 #include "server/vtokend.h"
 
@@ -20,31 +21,29 @@ api_assign_list(struct api_req *r)
 void
 api_assign_create(struct api_req *r)
 {
-	static const char *const fields[] = { "token", "vm", NULL };
-	json_t *body = api_body_object(r, fields), *jt, *jv;
+	struct api_assign_create ac;
 	struct ctl *ctl = r->vtd->ctl;
 	struct ctl_token *tok;
 	struct ctl_vm *vm;
 	struct vt_error err;
+	const char *body;
+	char why[512];
+	size_t len;
 
-	if (body == NULL)
-		return;
-	jt = json_object_get(body, "token");
-	jv = json_object_get(body, "vm");
-	if (!json_is_string(jt) || !json_is_string(jv))
-		api_reply_error(r, 400, "bad_request", "token and vm: strings "
-		    "are required");
-	else if ((tok = ctl_token_find(ctl, json_string_value(jt))) == NULL)
+	body = api_body(r, &len);
+	if (api_decode_assign_create(body, len, &ac, why, sizeof(why)) < 0)
+		api_reply_error(r, 400, "bad_request", "%s", why);
+	else if ((tok = ctl_token_find(ctl, ac.token)) == NULL)
 		api_reply_error(r, 404, "not_found", "no token \"%.64s\"",
-		    json_string_value(jt));
-	else if ((vm = ctl_vm_find(ctl, json_string_value(jv))) == NULL)
+		    ac.token);
+	else if ((vm = ctl_vm_find(ctl, ac.vm)) == NULL)
 		api_reply_error(r, 404, "not_found", "no VM \"%.64s\"",
-		    json_string_value(jv));
+		    ac.vm);
 	else if (ctl_assign(ctl, r->actor, tok, vm, &err) < 0)
 		api_reply_vterr(r, &err);
 	else
 		api_reply_json(r, 201, api_view_assignment(tok));
-	json_decref(body);
+	api_assign_create_clear(&ac);
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * api_json: replies and strict request-body decoding.
+ * api_json: replies, and the request body for the decoders in
+ * api_decode.c.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -10,6 +11,7 @@
 
 #include "common/log.h"
 #include "server/api.h"
+#include "server/api_decode.h"
 
 static void
 api_count(struct api_req *r, int status)
@@ -72,6 +74,11 @@ api_reply_error(struct api_req *r, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * Messages quote request bytes (a path segment, a key): invalid or
+	 * cut UTF-8 would make json_pack fail and the answer a 500.
+	 */
+	api_decode_utf8_fix(msg);
 	api_reply_json(r, status, json_pack("{s:{s:s, s:s}}", "error",
 	    "code", code, "message", msg));
 }
@@ -102,47 +109,14 @@ api_reply_vterr(struct api_req *r, const struct vt_error *err)
 	api_reply_error(r, 500, "internal", "%s", err->msg);
 }
 
-json_t *
-api_body_object(struct api_req *r, const char *const *allowed)
+const char *
+api_body(struct api_req *r, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(in);
-	const char *key;
-	json_error_t jerr;
-	json_t *o, *v;
 
 	/* evhttp enforces api.max_body before we get here (413). */
-	if (len == 0) {
-		api_reply_error(r, 400, "bad_request", "a JSON body is "
-		    "required");
-		return NULL;
-	}
-	o = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL) {
-		api_reply_error(r, 400, "bad_request", "malformed JSON at "
-		    "line %d column %d: %s", jerr.line, jerr.column,
-		    jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		api_reply_error(r, 400, "bad_request", "the body must be a "
-		    "JSON object");
-		return NULL;
-	}
-	json_object_foreach(o, key, v) {
-		size_t i;
-
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			api_reply_error(r, 400, "bad_request", "unknown field "
-			    "\"%.64s\"", key);
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	return (const char *)evbuffer_pullup(in, -1);
 }

@@ -10,6 +10,7 @@
 #include "common/xmalloc.h"
 #include "server/audit.h"
 #include "server/api.h"
+#include "server/api_decode.h"
 #include "server/api_view.h"
 #include "server/vtokend.h"
 
@@ -45,67 +46,25 @@ api_tokens_show(struct api_req *r)
 		api_reply_json(r, 200, api_view_token(t));
 }
 
-/* Accepts 4194304 or "4M" / "4096K"; 0, or -1 after answering 400. */
-static int
-api_token_size(struct api_req *r, json_t *v, uint64_t *size)
-{
-	if (v == NULL)
-		*size = CTL_TOKEN_SIZE_DEFAULT;
-	else if (json_is_integer(v) && json_integer_value(v) > 0)
-		*size = (uint64_t)json_integer_value(v);
-	else if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		char *end;
-		unsigned long long n = strtoull(s, &end, 10);
-
-		if (end == s || *s == '-' || *s == '+' || n > 1u << 20)
-			goto bad;
-		if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0)
-			n <<= 20;
-		else if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0)
-			n <<= 10;
-		else if (*end != '\0')
-			goto bad;
-		*size = n;
-	} else
-		goto bad;
-	if (*size >= CTL_TOKEN_SIZE_MIN && *size <= CTL_TOKEN_SIZE_MAX &&
-	    *size % 512 == 0)
-		return 0;
-bad:
-	api_reply_error(r, 400, "bad_request", "size must be 1M..64M bytes, "
-	    "a multiple of 512 (an integer or a string like \"4M\")");
-	return -1;
-}
-
 void
 api_tokens_create(struct api_req *r)
 {
-	static const char *const fields[] = { "name", "size", "writable",
-	    NULL };
-	json_t *body = api_body_object(r, fields), *name, *w;
+	struct api_token_create tc;
 	struct ctl_token *tok;
 	struct vt_error err;
-	uint64_t size;
+	const char *body;
+	char why[512];
+	size_t len;
 
-	if (body == NULL)
-		return;
-	name = json_object_get(body, "name");
-	w = json_object_get(body, "writable");
-	if (!json_is_string(name))
-		api_reply_error(r, 400, "bad_request", "name: a string is "
-		    "required");
-	else if (w != NULL && !json_is_boolean(w))
-		api_reply_error(r, 400, "bad_request", "writable: expected "
-		    "true or false");
-	else if (api_token_size(r, json_object_get(body, "size"), &size) < 0)
-		;	/* answered */
-	else if (ctl_token_create(r->vtd->ctl, r->actor,
-	    json_string_value(name), size, json_is_true(w), &tok, &err) < 0)
+	body = api_body(r, &len);
+	if (api_decode_token_create(body, len, &tc, why, sizeof(why)) < 0)
+		api_reply_error(r, 400, "bad_request", "%s", why);
+	else if (ctl_token_create(r->vtd->ctl, r->actor, tc.name, tc.size,
+	    tc.writable, &tok, &err) < 0)
 		api_reply_vterr(r, &err);
 	else
 		api_reply_json(r, 201, api_view_token(tok));
-	json_decref(body);
+	api_token_create_clear(&tc);
 }
 
 void

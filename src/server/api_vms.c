@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "server/api.h"
+#include "server/api_decode.h"
 #include "server/api_view.h"
 #include "server/vtokend.h"
 
@@ -41,43 +42,22 @@ api_vms_show(struct api_req *r)
 void
 api_vms_create(struct api_req *r)
 {
-	static const char *const fields[] = { "name", "addresses", NULL };
-	json_t *body = api_body_object(r, fields), *name, *addrs, *a;
-	const char *list[CTL_VM_MAX_ADDRS];
+	struct api_vm_create vc;
 	struct ctl_vm *vm;
 	struct vt_error err;
-	size_t i;
+	const char *body;
+	char why[512];
+	size_t len;
 
-	if (body == NULL)
-		return;
-	name = json_object_get(body, "name");
-	addrs = json_object_get(body, "addresses");
-	if (!json_is_string(name)) {
-		api_reply_error(r, 400, "bad_request", "name: a string is "
-		    "required");
-		goto out;
-	}
-	if (!json_is_array(addrs) || json_array_size(addrs) == 0 ||
-	    json_array_size(addrs) > CTL_VM_MAX_ADDRS) {
-		api_reply_error(r, 400, "bad_request", "addresses: a list of "
-		    "1 to %d strings is required", CTL_VM_MAX_ADDRS);
-		goto out;
-	}
-	json_array_foreach(addrs, i, a) {
-		if (!json_is_string(a)) {
-			api_reply_error(r, 400, "bad_request", "addresses[%zu]:"
-			    " expected a string", i);
-			goto out;
-		}
-		list[i] = json_string_value(a);
-	}
-	if (ctl_vm_add(r->vtd->ctl, r->actor, json_string_value(name), list,
-	    json_array_size(addrs), &vm, &err) < 0)
+	body = api_body(r, &len);
+	if (api_decode_vm_create(body, len, &vc, why, sizeof(why)) < 0)
+		api_reply_error(r, 400, "bad_request", "%s", why);
+	else if (ctl_vm_add(r->vtd->ctl, r->actor, vc.name,
+	    (const char *const *)vc.addrs, vc.naddrs, &vm, &err) < 0)
 		api_reply_vterr(r, &err);
 	else
 		api_reply_json(r, 201, api_view_vm(r->vtd->ctl, vm));
-out:
-	json_decref(body);
+	api_vm_create_clear(&vc);
 }
 
 void

@@ -111,6 +111,10 @@ cfg_err(struct cfg_errs *e, const yaml_mark_t *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A quoted key may hold a newline: keep one message per line. */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	line = xasprintf("%s%s%s:%zu:%zu: %s", e->text ? e->text : "",
 	    e->text ? "\n" : "", e->file, m ? m->line + 1 : 0,
 	    m ? m->column + 1 : 0, msg);

@@ -74,12 +74,30 @@ op_import_refuse(struct usbip_conn *c, uint32_t status, const char *busid,
 	ctl_on_denied(c->srv->vtd->ctl, busid, c->peer_str, why);
 }
 
+/*
+ * The busid as the log and the audit show it: the peer chose those
+ * bytes, so anything but printable ASCII (a newline forging a log line,
+ * invalid UTF-8 the audit's JSON refuses) becomes '?'.
+ */
+static void
+op_busid_printable(const char *busid, char out[USBIP_BUSID_SIZE])
+{
+	size_t i;
+
+	for (i = 0; i < USBIP_BUSID_SIZE - 1 && busid[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)busid[i];
+
+		out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	out[i] = '\0';
+}
+
 static void
 op_import(struct usbip_conn *c, const uint8_t *body)
 {
 	struct registry *reg = &c->srv->vtd->reg;
 	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
-	char busid[USBIP_BUSID_SIZE];
+	char busid[USBIP_BUSID_SIZE], shown[USBIP_BUSID_SIZE];
 	uint8_t rec[USBIP_OP_COMMON_SIZE + USBIP_DEV_SIZE];
 	struct usbip_op_common op = { USBIP_VERSION, USBIP_OP_IMPORT, 0 };
 	struct usbip_dev_info info;
@@ -91,18 +109,19 @@ op_import(struct usbip_conn *c, const uint8_t *body)
 		return;
 	}
 	d = registry_find_busid(reg, busid);
+	op_busid_printable(busid, shown);
 	/* Never reveal that a device exists to a peer that may not use it. */
 	if (d == NULL) {
-		op_import_refuse(c, USBIP_ST_NODEV, busid, "no such device");
+		op_import_refuse(c, USBIP_ST_NODEV, shown, "no such device");
 		return;
 	}
 	if (!registry_peer_allowed(reg, d, sa)) {
-		op_import_refuse(c, USBIP_ST_NODEV, busid,
+		op_import_refuse(c, USBIP_ST_NODEV, shown,
 		    "not assigned to this peer");
 		return;
 	}
 	if (d->session != NULL) {
-		op_import_refuse(c, USBIP_ST_DEV_BUSY, busid,
+		op_import_refuse(c, USBIP_ST_DEV_BUSY, shown,
 		    "already attached");
 		return;
 	}

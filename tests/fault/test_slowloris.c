@@ -346,8 +346,14 @@ START_TEST(slowloris_api)
 	    "POST /v1/tokens HTTP/1.1\r\nHost: vtokend\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
 	    "{\"na";
+	/* A byte every 300 ms: never silent long enough for evhttp's own
+	 * timeout; only the per-request deadline (api_guard) ends it. */
+	static const char trickle_req[] =
+	    "GET /healthz HTTP/1.1\r\nHost: vtokend\r\nX-Pad: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
 	unsigned round = 0;
 	int64_t end, next_good, t0;
+	struct slow *tr;
 
 	sl_start();
 	sl_raw("silent", vtd.api_port, NULL, 0, NULL);
@@ -356,11 +362,15 @@ START_TEST(slowloris_api)
 	    sizeof(half_headers) - 1, NULL);
 	sl_raw("part_body", vtd.api_port, part_body, sizeof(part_body) - 1,
 	    NULL);
+	tr = sl_raw("trickle_http", vtd.api_port, NULL, 0, NULL);
+	sl_set_trickle(tr, (const uint8_t *)trickle_req,
+	    sizeof(trickle_req) - 1, 300);
 	end = fu_now_ms() + RUN_MS;
 	next_good = fu_now_ms();
 	while (fu_now_ms() < end) {
 		if (sl_poll(20) == 0)
 			break;
+		sl_trickle(tr, true);
 		if (fu_now_ms() >= next_good) {
 			t0 = fu_now_ms();
 			ck_assert_int_eq(fu_http_status(vtd.host, vtd.api_port,

@@ -1,0 +1,44 @@
+/*
+ * api_guard: an absolute deadline for each REST request.
+ *
+ * evhttp's timeout measures silence only, so a client that trickles a
+ * request a byte at a time would hold its connection forever (slowloris).
+ * Each API connection's bufferevent gets a guard: a callback on its input
+ * buffer notices the first byte of a request and arms a deadline of
+ * api.timeout seconds; the dispatch of the complete request disarms it
+ * until the reply is written.  A request still incomplete at its deadline
+ * has its socket shut down, which evhttp sees as the end of the
+ * connection.
+ *
+ * evhttp owns the bufferevent and offers no close hook before a request
+ * exists, so the guard holds a reference on it and a sweep every second
+ * reclaims the guards of connections evhttp has freed (bufferevent_free
+ * clears all callbacks).  The socket itself closes at that reference's
+ * release, at most a second later; evhttp has already shut it down.
+ */
+#ifndef VTOKEN_API_GUARD_H
+#define VTOKEN_API_GUARD_H
+
+#include <sys/queue.h>
+
+struct api_server;
+struct bufferevent;
+struct event_base;
+struct evhttp_request;
+
+struct api_guard;
+TAILQ_HEAD(api_guard_list, api_guard);
+
+/* Starts the sweep; 0 or -1. */
+int api_guard_init(struct api_server *api);
+/* Releases every guard; after evhttp_free. */
+void api_guard_clear(struct api_server *api);
+/*
+ * The evhttp_set_bevcb callback: a new connection's bufferevent (TLS when
+ * the server has an SSL_CTX) with its guard.
+ */
+struct bufferevent *api_guard_bevcb(struct event_base *base, void *arg);
+/* Marks req's request complete (called by the dispatcher). */
+void api_guard_dispatched(struct api_server *api, struct evhttp_request *req);
+
+#endif
