@@ -13,15 +13,28 @@
 #include "server/ctl.h"
 #include "server/vtokend.h"
 
-/* Looks up the decoded token; answers 404 itself when unknown. */
+/*
+ * Looks up the token by id only: these endpoints need no key, so they
+ * must not let anyone test which names exist.  Unknown ids cost the
+ * address a request from its rate bucket (429 once empty), so ids cannot
+ * be probed at speed either.  Answers 404/429 itself when unknown.
+ */
 static struct ctl_token *
 api_agent_token(struct api_req *r, const char *id)
 {
-	struct ctl_token *tok = ctl_token_find(r->vtd->ctl, id);
+	struct ctl *ctl = r->vtd->ctl;
+	struct ctl_token *tok = encode_is_id(id) ? ctl_token_find(ctl, id) :
+	    NULL;
 
-	if (tok == NULL)
+	if (tok != NULL && strcmp(tok->id, id) != 0)
+		tok = NULL;	/* a name that happens to match */
+	if (tok != NULL)
+		return tok;
+	if (!ctl_agent_rate_address(ctl, r->peer_host))
+		api_reply_error(r, 429, "too_many_requests", "rate limited");
+	else
 		api_reply_error(r, 404, "not_found", "no such token");
-	return tok;
+	return NULL;
 }
 
 void

@@ -451,6 +451,12 @@ ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok, const char *peer,
 	return r;
 }
 
+bool
+ctl_agent_rate_address(struct ctl *ctl, const char *peer)
+{
+	return auth_rate_address(&ctl->auth, ctl_now(), peer);
+}
+
 enum auth_result
 ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok, const char *peer,
     uint8_t nonce[AUTH_NONCE_LEN], time_t *expires)

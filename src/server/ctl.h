@@ -129,6 +129,9 @@ enum auth_result ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok,
     const char *peer, const struct sockaddr *sa, const uint8_t *nonce,
     size_t nonce_len, const uint8_t *sig, size_t sig_len);
 
+/* Takes one request from peer's agent rate bucket; false when empty. */
+bool ctl_agent_rate_address(struct ctl *ctl, const char *peer);
+
 /* Issues a nonce for tok to peer; *expires is wall-clock time. */
 enum auth_result ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok,
     const char *peer, uint8_t nonce[AUTH_NONCE_LEN], time_t *expires);

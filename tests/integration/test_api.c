@@ -299,6 +299,44 @@ START_TEST(refuse_plain_public)
 }
 END_TEST
 
+/*
+ * The agent endpoints need no key: they resolve ids only (a token name is
+ * not found), and probing unknown ids runs into the per-address limit.
+ */
+START_TEST(agent_no_probe)
+{
+	struct vtd d;
+	struct fx_token t;
+	struct vt_http_resp r;
+	char url[256], body[128];
+	int n404 = 0, n429 = 0;
+
+	fx_start(&d);
+	fx_token(&d, "secret-name", false, &t);
+	vt_api_url(&d, "/v1/agent/challenge", url, sizeof(url));
+	ck_assert_int_eq(vt_http("POST", url, NULL,
+	    "{\"token\": \"secret-name\"}", &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	vt_http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", t.id);
+	ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(json_object_get(r.json, "nonce"));
+	vt_http_resp_free(&r);
+	for (int i = 0; i < 60; i++) {
+		snprintf(body, sizeof(body), "{\"token\": \"%016X\"}", i);
+		ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);
+		n404 += r.status == 404;
+		n429 += r.status == 429;
+		vt_http_resp_free(&r);
+	}
+	ck_assert_int_ge(n404, 10);
+	ck_assert_int_ge(n429, 20);
+	ck_assert_int_eq(n404 + n429, 60);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -312,6 +350,7 @@ api_suite(void)
 	tcase_add_test(tc, authentication);
 	tcase_add_test(tc, tls);
 	tcase_add_test(tc, refuse_plain_public);
+	tcase_add_test(tc, agent_no_probe);
 	suite_add_tcase(s, tc);
 	return s;
 }
