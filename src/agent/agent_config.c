@@ -3,19 +3,17 @@
  */
 #include "agent/agent_config.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/yamlconf.h"
 #include "common/xmalloc.h"
 
 enum acfg_type {
@@ -51,65 +49,16 @@ static const struct acfg_key acfg_keys[] = {
 
 #define ACFG_NKEYS	(sizeof(acfg_keys) / sizeof(acfg_keys[0]))
 
-/* The errors of one load. */
-struct acfg_errs {
-	const char *file;
-	char *text;		/* "\n"-separated, or NULL */
-};
 
-static void acfg_err(struct acfg_errs *e, const yaml_mark_t *m,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int acfg_parse_uint(const char *s, unsigned long *out);
 static const char *acfg_check_url(const char *v);
 static const char *acfg_set(struct agent_config *cfg,
     const struct acfg_key *k, const char *v);
 static const struct acfg_key *acfg_find(const char *name);
 static void acfg_pair(struct agent_config *cfg, yaml_node_t *kn,
-    yaml_node_t *vn, bool *seen, struct acfg_errs *e);
-static char *acfg_read_file(const char *path, size_t *len,
-    struct acfg_errs *e);
-static void acfg_document(struct agent_config *cfg, yaml_document_t *doc,
-    struct acfg_errs *e);
+    yaml_node_t *vn, bool *seen, struct yamlconf_errs *e);
+static yamlconf_root_fn acfg_document;
 
-static void
-acfg_err(struct acfg_errs *e, const yaml_mark_t *m, const char *fmt, ...)
-{
-	char msg[512], *line;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	line = xasprintf("%s%s%s:%zu:%zu: %s", e->text ? e->text : "",
-	    e->text ? "\n" : "", e->file, m ? m->line + 1 : 0,
-	    m ? m->column + 1 : 0, msg);
-	free(e->text);
-	e->text = line;
-}
-
-/* Decimal or 0x-hex digits only (no sign, blanks or suffix). */
-static int
-acfg_parse_uint(const char *s, unsigned long *out)
-{
-	const char *digits = "0123456789";
-	unsigned long v;
-	char *end;
-	int base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		digits = "0123456789abcdefABCDEF";
-		s += 2;
-	}
-	if (s[0] == '\0' || strspn(s, digits) != strlen(s))
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
 
 /* NULL when v is "" or an http(s) URL of printable ASCII. */
 static const char *
@@ -157,7 +106,7 @@ acfg_set(struct agent_config *cfg, const struct acfg_key *k, const char *v)
 				*p = (char)(*p - 'A' + 'a');
 		return NULL;
 	case ACFG_UINT:
-		if (acfg_parse_uint(v, &u) < 0)
+		if (yamlconf_parse_uint(v, false, &u) < 0)
 			return "expected a non-negative integer";
 		if (u < k->min || u > k->max)
 			return "value out of range";
@@ -220,120 +169,75 @@ agent_config_free(struct agent_config *cfg)
 
 static void
 acfg_pair(struct agent_config *cfg, yaml_node_t *kn, yaml_node_t *vn,
-    bool *seen, struct acfg_errs *e)
+    bool *seen, struct yamlconf_errs *e)
 {
 	const struct acfg_key *k;
 	const char *name, *why;
 
 	if (kn->type != YAML_SCALAR_NODE) {
-		acfg_err(e, &kn->start_mark, "expected a key name");
+		yamlconf_err(e, &kn->start_mark, "expected a key name");
 		return;
 	}
 	name = (const char *)kn->data.scalar.value;
 	if ((k = acfg_find(name)) == NULL) {
-		acfg_err(e, &kn->start_mark, "unknown key \"%s\"", name);
+		yamlconf_err(e, &kn->start_mark, "unknown key \"%s\"", name);
 		return;
 	}
 	if (seen[k - acfg_keys]) {
-		acfg_err(e, &kn->start_mark, "duplicate key \"%s\"", name);
+		yamlconf_err(e, &kn->start_mark, "duplicate key \"%s\"", name);
 		return;
 	}
 	seen[k - acfg_keys] = true;
 	if (vn->type != YAML_SCALAR_NODE) {
-		acfg_err(e, &vn->start_mark, "%s: expected a single value",
+		yamlconf_err(e, &vn->start_mark, "%s: expected a single value",
 		    name);
 		return;
 	}
 	if (strlen((const char *)vn->data.scalar.value) !=
 	    vn->data.scalar.length) {
-		acfg_err(e, &vn->start_mark, "%s: NUL in value", name);
+		yamlconf_err(e, &vn->start_mark, "%s: NUL in value", name);
 		return;
 	}
 	why = acfg_set(cfg, k, (const char *)vn->data.scalar.value);
 	if (why != NULL)
-		acfg_err(e, &vn->start_mark, "%s: %s", name, why);
+		yamlconf_err(e, &vn->start_mark, "%s: %s", name, why);
 }
 
-/* The whole file with a size cap; NULL after an error. */
-static char *
-acfg_read_file(const char *path, size_t *len, struct acfg_errs *e)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	char *buf;
 
-	if (f == NULL) {
-		acfg_err(e, NULL, "%s", strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > AGENT_CONFIG_MAX_FILE) {
-		acfg_err(e, NULL, "not a regular file of at most %d bytes",
-		    AGENT_CONFIG_MAX_FILE);
-		fclose(f);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	*len = fread(buf, 1, (size_t)st.st_size, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
+/* yamlconf_root_fn: every key is top-level. */
 static void
-acfg_document(struct agent_config *cfg, yaml_document_t *doc,
-    struct acfg_errs *e)
+acfg_document(yaml_document_t *doc, yaml_node_t *root, void *arg,
+    struct yamlconf_errs *e)
 {
-	yaml_node_t *root = yaml_document_get_root_node(doc);
 	bool seen[ACFG_NKEYS] = { false };
 	yaml_node_pair_t *p;
 
-	if (root == NULL || (root->type == YAML_SCALAR_NODE &&
-	    root->data.scalar.length == 0))
-		return;		/* an empty file: all defaults */
-	if (root->type != YAML_MAPPING_NODE) {
-		acfg_err(e, &root->start_mark, "expected a mapping of keys");
-		return;
-	}
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
 
 		if (kn != NULL && vn != NULL)
-			acfg_pair(cfg, kn, vn, seen, e);
+			acfg_pair(arg, kn, vn, seen, e);
 	}
 }
 
 struct agent_config *
 agent_config_load(const char *path, char **errors)
 {
-	struct acfg_errs e = { .file = path, .text = NULL };
+	struct yamlconf_errs e = { .file = path };
 	struct agent_config *cfg = agent_config_default();
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	size_t len = 0;
 	char *buf;
 
 	*errors = NULL;
-	if ((buf = acfg_read_file(path, &len, &e)) == NULL)
-		goto fail;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		acfg_err(&e, &parser.problem_mark, "%s", parser.problem ?
-		    parser.problem : "YAML syntax error");
-		yaml_parser_delete(&parser);
+	buf = yamlconf_read_file(path, AGENT_CONFIG_MAX_FILE, &len, &e);
+	if (buf != NULL) {
+		yamlconf_parse(buf, len, acfg_document, cfg, &e);
 		free(buf);
-		goto fail;
 	}
-	acfg_document(cfg, &doc, &e);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	free(buf);
-	if (e.text == NULL)
+	if (e.n == 0)
 		return cfg;
-fail:
 	agent_config_free(cfg);
 	*errors = e.text;
 	return NULL;

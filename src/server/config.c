@@ -7,15 +7,14 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 #include "common/netaddr.h"
+#include "common/yamlconf.h"
 #include "common/xmalloc.h"
 
 enum cfg_type {
@@ -92,75 +91,9 @@ static const struct cfg_key cfg_keys[] = {
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
-/* Collected errors of one load. */
-struct cfg_errs {
-	const char *file;
-	char *text;
-	size_t n;
-};
 
-static void cfg_err(struct cfg_errs *e, const yaml_mark_t *m,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void
-cfg_err(struct cfg_errs *e, const yaml_mark_t *m, const char *fmt, ...)
-{
-	char msg[512], *line;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* A quoted key may hold a newline: keep one message per line. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	line = xasprintf("%s%s%s:%zu:%zu: %s", e->text ? e->text : "",
-	    e->text ? "\n" : "", e->file, m ? m->line + 1 : 0,
-	    m ? m->column + 1 : 0, msg);
-	free(e->text);
-	e->text = line;
-	e->n++;
-}
-
-static int
-parse_uint(const char *s, unsigned long *out, bool size_suffix)
-{
-	char *end;
-	unsigned long v, mul = 1;
-	int base = 10;
-	size_t digits;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	/*
-	 * Digits only: strtoul would also skip blanks, take a sign (even
-	 * after "0x") and a second "0x" prefix.
-	 */
-	digits = strspn(s, base == 16 ? "0123456789abcdefABCDEF" :
-	    "0123456789");
-	if (digits == 0)
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno != 0 || end != s + digits)
-		return -1;
-	if (size_suffix && base == 10 && *end != '\0' && end[1] == '\0') {
-		if (*end == 'K' || *end == 'k')
-			mul = 1024;
-		else if (*end == 'M' || *end == 'm')
-			mul = 1024 * 1024;
-		else
-			return -1;
-		end++;
-	}
-	if (*end != '\0' || v > ULONG_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
 
 int
 config_image_parse(const char *spec, struct config_image *out,
@@ -247,7 +180,7 @@ cfg_set_scalar(struct vtd_config *cfg, const struct cfg_key *k,
 		return NULL;
 	case CFG_UINT:
 	case CFG_SIZE:
-		if (parse_uint(v, &u, k->type == CFG_SIZE) < 0)
+		if (yamlconf_parse_uint(v, k->type == CFG_SIZE, &u) < 0)
 			return k->type == CFG_SIZE ?
 			    "expected a size such as 65536, 64K or 1M" :
 			    "expected a non-negative integer";
@@ -336,12 +269,12 @@ config_free(struct vtd_config *cfg)
 
 static void
 cfg_images(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *seq,
-    struct cfg_errs *e)
+    struct yamlconf_errs *e)
 {
 	yaml_node_item_t *it;
 
 	if (seq->type != YAML_SEQUENCE_NODE) {
-		cfg_err(e, &seq->start_mark, "serve_images: expected a list");
+		yamlconf_err(e, &seq->start_mark, "serve_images: expected a list");
 		return;
 	}
 	for (it = seq->data.sequence.items.start;
@@ -351,13 +284,13 @@ cfg_images(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *seq,
 		const char *why;
 
 		if (n == NULL || n->type != YAML_SCALAR_NODE) {
-			cfg_err(e, n ? &n->start_mark : NULL,
+			yamlconf_err(e, n ? &n->start_mark : NULL,
 			    "serve_images: expected \"PATH[:rw]\"");
 			continue;
 		}
 		if (config_image_parse((const char *)n->data.scalar.value,
 		    &img, &why) < 0) {
-			cfg_err(e, &n->start_mark, "serve_images: %s", why);
+			yamlconf_err(e, &n->start_mark, "serve_images: %s", why);
 			continue;
 		}
 		config_add_image(cfg, img.path, img.writable);
@@ -366,18 +299,18 @@ cfg_images(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *seq,
 }
 
 static void cfg_mapping(struct vtd_config *, yaml_document_t *,
-    yaml_node_t *, const char *, struct cfg_errs *);
+    yaml_node_t *, const char *, struct yamlconf_errs *);
 
 static void
 cfg_pair(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *kn,
-    yaml_node_t *vn, const char *prefix, struct cfg_errs *e)
+    yaml_node_t *vn, const char *prefix, struct yamlconf_errs *e)
 {
 	char path[256];
 	const struct cfg_key *k;
 	const char *why;
 
 	if (kn->type != YAML_SCALAR_NODE) {
-		cfg_err(e, &kn->start_mark, "expected a key name");
+		yamlconf_err(e, &kn->start_mark, "expected a key name");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
@@ -385,14 +318,14 @@ cfg_pair(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *kn,
 	k = cfg_find(path);
 	if (k == NULL && cfg_is_section(path)) {
 		if (vn->type != YAML_MAPPING_NODE)
-			cfg_err(e, &vn->start_mark, "%s: expected a mapping",
+			yamlconf_err(e, &vn->start_mark, "%s: expected a mapping",
 			    path);
 		else
 			cfg_mapping(cfg, doc, vn, path, e);
 		return;
 	}
 	if (k == NULL) {
-		cfg_err(e, &kn->start_mark, "unknown key \"%s\"", path);
+		yamlconf_err(e, &kn->start_mark, "unknown key \"%s\"", path);
 		return;
 	}
 	if (k->type == CFG_IMAGES) {
@@ -400,18 +333,18 @@ cfg_pair(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *kn,
 		return;
 	}
 	if (vn->type != YAML_SCALAR_NODE) {
-		cfg_err(e, &vn->start_mark, "%s: expected a single value",
+		yamlconf_err(e, &vn->start_mark, "%s: expected a single value",
 		    path);
 		return;
 	}
 	why = cfg_set_scalar(cfg, k, (const char *)vn->data.scalar.value);
 	if (why != NULL)
-		cfg_err(e, &vn->start_mark, "%s: %s", path, why);
+		yamlconf_err(e, &vn->start_mark, "%s: %s", path, why);
 }
 
 static void
 cfg_mapping(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *map,
-    const char *prefix, struct cfg_errs *e)
+    const char *prefix, struct yamlconf_errs *e)
 {
 	yaml_node_pair_t *p;
 
@@ -425,62 +358,26 @@ cfg_mapping(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *map,
 	}
 }
 
-/* Reads the whole file with a size cap; NULL and an error otherwise. */
-static char *
-cfg_read_file(const char *path, size_t *len, struct cfg_errs *e)
-{
-	FILE *f = fopen(path, "r");
-	struct stat st;
-	char *buf;
 
-	if (f == NULL) {
-		cfg_err(e, NULL, "%s", strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONFIG_MAX_FILE_SIZE) {
-		cfg_err(e, NULL, "not a regular file of at most %d bytes",
-		    CONFIG_MAX_FILE_SIZE);
-		fclose(f);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	*len = fread(buf, 1, (size_t)st.st_size, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
+/* yamlconf_root_fn: the top-level keys. */
+static void
+cfg_root(yaml_document_t *doc, yaml_node_t *root, void *arg,
+    struct yamlconf_errs *e)
+{
+	cfg_mapping(arg, doc, root, "", e);
 }
 
 struct vtd_config *
 config_load_buffer(const char *name, const char *buf, size_t len,
     char **errors)
 {
-	struct cfg_errs e = { .file = name };
+	struct yamlconf_errs e = { .file = name };
 	struct vtd_config *cfg = config_default();
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
 
 	*errors = NULL;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		cfg_err(&e, &parser.problem_mark, "%s", parser.problem ?
-		    parser.problem : "YAML syntax error");
-		yaml_parser_delete(&parser);
-		goto fail;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root != NULL && root->type == YAML_MAPPING_NODE)
-		cfg_mapping(cfg, &doc, root, "", &e);
-	else if (root != NULL &&
-	    !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-		cfg_err(&e, &root->start_mark, "expected a mapping of keys");
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yamlconf_parse(buf, len, cfg_root, cfg, &e);
 	if (e.n == 0)
 		return cfg;
-fail:
 	config_free(cfg);
 	*errors = e.text;
 	return NULL;
@@ -489,13 +386,13 @@ fail:
 struct vtd_config *
 config_load(const char *path, char **errors)
 {
-	struct cfg_errs e = { .file = path };
+	struct yamlconf_errs e = { .file = path };
 	struct vtd_config *cfg;
 	size_t len = 0;
 	char *buf;
 
 	*errors = NULL;
-	buf = cfg_read_file(path, &len, &e);
+	buf = yamlconf_read_file(path, CONFIG_MAX_FILE_SIZE, &len, &e);
 	if (buf == NULL) {
 		*errors = e.text;
 		return NULL;
