@@ -156,6 +156,14 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* evhttp is freeing a connection that had a request: release now. */
+static void
+api_guard_closed(struct evhttp_connection *c, void *arg)
+{
+	(void)c;
+	api_guard_release(arg);
+}
+
 static void
 api_guard_replied(struct evhttp_request *req, void *arg)
 {
@@ -179,6 +187,7 @@ api_guard_dispatched(struct api_server *api, struct evhttp_request *req)
 		evtimer_del(g->deadline);
 		g->busy = true;
 		evhttp_request_set_on_complete_cb(req, api_guard_replied, g);
+		evhttp_connection_set_closecb(c, api_guard_closed, g);
 		return;
 	}
 }

@@ -10,11 +10,13 @@
  * has its socket shut down, which evhttp sees as the end of the
  * connection.
  *
- * evhttp owns the bufferevent and offers no close hook before a request
- * exists, so the guard holds a reference on it and a sweep every second
- * reclaims the guards of connections evhttp has freed (bufferevent_free
- * clears all callbacks).  The socket itself closes at that reference's
- * release, at most a second later; evhttp has already shut it down.
+ * evhttp owns the bufferevent, so the guard holds a reference on it.  A
+ * connection that has had a request releases its guard from evhttp's
+ * close callback, at once.  One that never completed a request has no
+ * such hook: a sweep every second reclaims the guards of connections
+ * evhttp has freed (bufferevent_free clears all callbacks), and their
+ * sockets close then, at most a second late; evhttp has already shut
+ * them down.
  */
 #ifndef VTOKEN_API_GUARD_H
 #define VTOKEN_API_GUARD_H
