@@ -102,6 +102,21 @@ api_match(const char *pattern, const char *const *seg, int n,
 	return true;
 }
 
+/*
+ * A peer-chosen string made safe for a log line: bytes outside printable
+ * ASCII become '?', and it is cut to fit.
+ */
+static const char *
+api_printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 /* Checks the bearer key; on failure answers 401 and audits it. */
 static bool
 api_authenticate(struct api_req *r)
@@ -111,6 +126,7 @@ api_authenticate(struct api_req *r)
 	const struct apikey_entry *k = NULL;
 	const char *reason = "missing Authorization: Bearer header";
 	const char *path;
+	char shown[128];
 	struct ctl *ctl = r->vtd->ctl;
 	json_t *detail;
 
@@ -124,8 +140,9 @@ api_authenticate(struct api_req *r)
 	}
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
 	r->api->stats.auth_failed++;
-	log_warnx("api %s: %s: %s", r->peer, path, reason);
-	detail = json_pack("{s:s, s:s}", "reason", reason, "path", path);
+	log_warnx("api %s: %s: %s", r->peer, api_printable(path, shown,
+	    sizeof(shown)), reason);
+	detail = json_pack("{s:s, s:s}", "reason", reason, "path", shown);
 	if (audit_event(ctl->store, "api", "api.auth_failed", r->peer,
 	    detail) < 0)
 		log_error("audit api.auth_failed: %s", store_error(ctl->store));
