@@ -458,7 +458,7 @@ python3 "$MOCK" set "$URL" verify=ok
 name="audit --follow"
 python3 "$MOCK" set "$URL" grow=1
 before=$(count)
-timeout -k 5 -s INT --preserve-status 4 "$CTL" --url "$URL" \
+timeout -k 20 -s INT --preserve-status 4 "$CTL" --url "$URL" \
     --api-key-file "$T/admin.key" audit --follow --limit 2 \
     >"$T/out" 2>"$T/err"
 rc=$?
@@ -480,7 +480,7 @@ checks=$((checks + 1))
 grep -v 'limit=2$' "$T/paths" && fail "a poll without limit=2"
 
 name="audit --follow -o json"
-timeout -k 5 -s INT --preserve-status 3 "$CTL" --url "$URL" \
+timeout -k 20 -s INT --preserve-status 3 "$CTL" --url "$URL" \
     --api-key-file "$T/admin.key" -o json audit --follow --after 9 \
     >"$T/out" 2>"$T/err"
 rc=$?
