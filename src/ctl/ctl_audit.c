@@ -216,6 +216,13 @@ audit_follow(struct ctl_ctx *ctx, const struct ctl_args *a)
 			break;
 		}
 	}
+	/*
+	 * Take the duplicates too (timeout(1) and terminals signal the group
+	 * as well): a signal left pending at exit can hang LeakSanitizer's
+	 * stop-the-world in sanitizer builds.  They stay blocked.
+	 */
+	for (int i = 0; st == CTL_OK && i < 8 && audit_wait(&set, 0); i++)
+		;
 	ctl_output_table_free(tbl);
 	if (st != CTL_OK)
 		sigprocmask(SIG_SETMASK, &old, NULL);
