@@ -167,7 +167,7 @@ audit_once(struct ctl_ctx *ctx, const struct ctl_args *a)
  * sigtimedwait(), so an interrupt ends the loop cleanly (exit 0, the key
  * wiped) instead of killing the process between two writes; a pending one
  * also aborts a request in flight (ctl_http's progress callback).  After
- * an interrupt they stay blocked until exit: a terminal or timeout(1)
+ * an interrupt they are ignored until exit: a terminal or timeout(1)
  * signals the whole process group too, and that second copy must not
  * kill the process on its way out.  -o json prints one compact record per
  * line.
@@ -217,15 +217,16 @@ audit_follow(struct ctl_ctx *ctx, const struct ctl_args *a)
 		}
 	}
 	/*
-	 * Take the duplicates too (timeout(1) and terminals signal the group
-	 * as well): a signal left pending at exit can hang LeakSanitizer's
-	 * stop-the-world in sanitizer builds.  They stay blocked.
+	 * Interrupted: ignore further copies (timeout(1) and terminals
+	 * signal the group too) and unblock, which discards any pending
+	 * one, so nothing is left pending on the way out.
 	 */
-	for (int i = 0; st == CTL_OK && i < 8 && audit_wait(&set, 0); i++)
-		;
+	if (st == CTL_OK) {
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	ctl_output_table_free(tbl);
-	if (st != CTL_OK)
-		sigprocmask(SIG_SETMASK, &old, NULL);
 	return st;
 }
 

@@ -455,10 +455,13 @@ python3 "$MOCK" set "$URL" verify=ok
 
 # Follow: the mock adds a record per poll (up to 12); pages of 2 must
 # arrive in order, each record once, and SIGINT must end it with 0.
+# --foreground: without it timeout(1) also sends SIGCONT, and a SIGCONT
+# that lands while LeakSanitizer's exit-time stop-the-world attaches
+# cancels its SIGSTOP and hangs the ASan build (seen under load).
 name="audit --follow"
 python3 "$MOCK" set "$URL" grow=1
 before=$(count)
-timeout -k 20 -s INT --preserve-status 4 "$CTL" --url "$URL" \
+timeout --foreground -k 20 -s INT --preserve-status 4 "$CTL" --url "$URL" \
     --api-key-file "$T/admin.key" audit --follow --limit 2 \
     >"$T/out" 2>"$T/err"
 rc=$?
@@ -480,7 +483,7 @@ checks=$((checks + 1))
 grep -v 'limit=2$' "$T/paths" && fail "a poll without limit=2"
 
 name="audit --follow -o json"
-timeout -k 20 -s INT --preserve-status 3 "$CTL" --url "$URL" \
+timeout --foreground -k 20 -s INT --preserve-status 3 "$CTL" --url "$URL" \
     --api-key-file "$T/admin.key" -o json audit --follow --after 9 \
     >"$T/out" 2>"$T/err"
 rc=$?
