@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "ctl/ctl_output.h"
 
 struct ctl_http;
@@ -42,6 +44,16 @@ struct ctl_args {
 	unsigned limit;		/* --limit, default 100 */
 	bool follow;		/* --follow */
 };
+
+/* ctl_list.c: a list command (GET path, print doc[key] as a table). */
+struct ctl_list_spec {
+	const char *path;		/* e.g. "/v1/tokens" */
+	const char *key;		/* the array in the answer */
+	const char *const *cols;	/* table headers */
+	size_t ncols;
+	void (*row)(struct ctl_output_table *, const json_t *);
+};
+enum ctl_status ctl_list(struct ctl_ctx *, const struct ctl_list_spec *);
 
 /* ctl_token.c */
 enum ctl_status ctl_token_create(struct ctl_ctx *, const struct ctl_args *);

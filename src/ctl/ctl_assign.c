@@ -103,27 +103,11 @@ ctl_assign_revoke(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_assign_sessions(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	struct ctl_output_table *tbl;
-	enum ctl_status st = CTL_FAIL;
-	const json_t *s;
-	size_t i;
+	static const struct ctl_list_spec spec = {
+		"/v1/sessions", "sessions", assign_session_cols,
+		ASSIGN_SESSION_NCOLS, assign_session_row,
+	};
 
 	(void)a;
-	if (ctl_http_call(ctx->http, "GET", "/v1/sessions", NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else if (ctx->format == CTL_OUTPUT_JSON)
-		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
-	else {
-		tbl = ctl_output_table_new(assign_session_cols,
-		    ASSIGN_SESSION_NCOLS);
-		json_array_foreach(json_object_get(res.json, "sessions"), i, s)
-			assign_session_row(tbl, s);
-		ctl_output_table_print(tbl, ctx->out);
-		ctl_output_table_free(tbl);
-		st = CTL_OK;
-	}
-	ctl_http_result_clear(&res);
-	return st;
+	return ctl_list(ctx, &spec);
 }

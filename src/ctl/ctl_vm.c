@@ -106,28 +106,12 @@ ctl_vm_add(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	struct ctl_output_table *tbl;
-	enum ctl_status st = CTL_FAIL;
-	const json_t *vm;
-	size_t i;
+	static const struct ctl_list_spec spec = {
+		"/v1/vms", "vms", vm_cols, VM_NCOLS, vm_row,
+	};
 
 	(void)a;
-	if (ctl_http_call(ctx->http, "GET", "/v1/vms", NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else if (ctx->format == CTL_OUTPUT_JSON)
-		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
-	else {
-		tbl = ctl_output_table_new(vm_cols, VM_NCOLS);
-		json_array_foreach(json_object_get(res.json, "vms"), i, vm)
-			vm_row(tbl, vm);
-		ctl_output_table_print(tbl, ctx->out);
-		ctl_output_table_free(tbl);
-		st = CTL_OK;
-	}
-	ctl_http_result_clear(&res);
-	return st;
+	return ctl_list(ctx, &spec);
 }
 
 enum ctl_status
