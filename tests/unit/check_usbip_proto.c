@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/usbip_proto.h"
@@ -18,8 +19,8 @@ static void
 fill_dev(struct usbip_dev_info *d)
 {
 	memset(d, 0, sizeof(*d));
-	strcpy(d->path, "/sys/devices/vtoken/1-3");
-	strcpy(d->busid, "1-3");
+	snprintf(d->path, sizeof(d->path), "/sys/devices/vtoken/1-3");
+	snprintf(d->busid, sizeof(d->busid), "1-3");
 	d->busnum = 1;
 	d->devnum = 3;
 	d->speed = 3;
