@@ -176,6 +176,29 @@ netaddr_prefix_equal(const unsigned char *a, const unsigned char *b,
 	return (a[full] & mask) == (b[full] & mask);
 }
 
+/*
+ * Peers are matched as IPv4 after v4-mapped IPv6 is unwrapped (netaddr_raw),
+ * so a rule written as ::ffff:a.b.c.d/N must become a.b.c.d/(N-96) or it
+ * would never match anyone.  Called after the host-bit check, which has
+ * already refused a mapped address with a prefix under /96 (its ffff bits
+ * would be host bits).
+ */
+static void
+netaddr_cidr_unmap(struct netaddr_cidr *c)
+{
+	struct in6_addr a6;
+
+	if (c->family != AF_INET6)
+		return;
+	memcpy(&a6, c->addr, sizeof(a6));
+	if (!IN6_IS_ADDR_V4MAPPED(&a6) || c->prefix < 96)
+		return;
+	memmove(c->addr, c->addr + 12, 4);
+	memset(c->addr + 4, 0, sizeof(c->addr) - 4);
+	c->family = AF_INET;
+	c->prefix -= 96;
+}
+
 int
 netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, const char **why)
 {
@@ -231,6 +254,7 @@ netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, const char **why)
 			return -1;
 		}
 	}
+	netaddr_cidr_unmap(out);
 	return 0;
 }
 

@@ -315,6 +315,36 @@ START_TEST(cidr_match_v4_mapped)
 }
 END_TEST
 
+START_TEST(cidr_v4_mapped_rule)
+{
+	struct netaddr_cidr c = cidr("::ffff:192.168.0.0/112");
+	struct netaddr_cidr host = cidr("::ffff:10.0.0.1");
+	struct sockaddr_storage m = v6("::ffff:192.168.4.5", 3240);
+	struct sockaddr_storage p = v4("192.168.4.5", 3240);
+	struct sockaddr_storage o = v4("192.169.4.5", 3240);
+	struct sockaddr_storage ten = v4("10.0.0.1", 1);
+	char buf[64];
+
+	/* A mapped rule is stored and matched as the IPv4 it names. */
+	ck_assert_int_eq(c.family, AF_INET);
+	ck_assert_uint_eq(c.prefix, 16);
+	netaddr_cidr_format(&c, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "192.168.0.0/16");
+	ck_assert(netaddr_cidr_match(&c, SA(m)));
+	ck_assert(netaddr_cidr_match(&c, SA(p)));
+	ck_assert(!netaddr_cidr_match(&c, SA(o)));
+	netaddr_cidr_format(&host, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "10.0.0.1/32");
+	ck_assert(netaddr_cidr_match(&host, SA(ten)));
+	c = cidr("::ffff:0.0.0.0/96");
+	ck_assert_uint_eq(c.prefix, 0);
+	ck_assert_str_eq(cidr_bad("::ffff:0.0.0.0/80"),
+	    "host bits set after the prefix");
+	ck_assert_str_eq(cidr_bad("::ffff:10.0.0.1/104"),
+	    "host bits set after the prefix");
+}
+END_TEST
+
 START_TEST(cidr_match_v6)
 {
 	struct netaddr_cidr c = cidr("fd00:1234::/33");
@@ -359,6 +389,7 @@ netaddr_suite(void)
 	tcase_add_test(cd, cidr_bad_address);
 	tcase_add_test(cd, cidr_match_v4);
 	tcase_add_test(cd, cidr_match_v4_mapped);
+	tcase_add_test(cd, cidr_v4_mapped_rule);
 	tcase_add_test(cd, cidr_match_v6);
 	suite_add_tcase(s, cd);
 	return s;
