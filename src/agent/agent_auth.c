@@ -136,8 +136,12 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
 
 	*vm = *reason = NULL;
 	o.ca_file = cfg->ca_file;
+	/*
+	 * The disk's pin only ever goes with the disk's URL: with a configured
+	 * controller, a forged token disk must not choose its trust anchor.
+	 */
 	o.pin = cfg->ca_sha256[0] != '\0' ? cfg->ca_sha256 :
-	    t->info.ca_sha256;
+	    cfg->controller[0] == '\0' ? t->info.ca_sha256 : NULL;
 	if (cancel != NULL) {
 		o.cancel = cancel->fn;
 		o.cancel_arg = cancel->arg;

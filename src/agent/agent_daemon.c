@@ -328,6 +328,10 @@ agent_daemon_run(struct agent *a)
 	log_info("started: interval %u s, grace %u s, policy %s; state %s",
 	    a->cfg->interval, a->cfg->grace, a->cfg->policy[0] != '\0' ?
 	    "set" : "none", agent_state_name(d.st.st));
+	if (a->cfg->controller[0] == '\0')
+		log_warnx("no controller configured: the token disk names it, "
+		    "so a forged disk could name its own (set controller "
+		    "and ca_sha256 or ca_file)");
 	agent_source_scan(a);
 	d.next_auth = agent_now();
 	while (!d.stop) {

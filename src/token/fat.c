@@ -568,6 +568,8 @@ fat_read_file(struct fat *fs, const char *name, size_t max, uint8_t **data,
 	if ((buf = malloc((size_t)ent.size + 1)) == NULL)
 		return cause_set(cause, "%s: out of memory", name);
 	if (ent.size > 0 && fat_read_chain(fs, &ent, buf, cause) != 0) {
+		/* A part of TOKEN.KEY may already be in it. */
+		explicit_bzero(buf, (size_t)ent.size + 1);
 		free(buf);
 		return -1;
 	}

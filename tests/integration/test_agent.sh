@@ -9,7 +9,7 @@
 #     a new assignment brings it back to AUTHENTICATED, SIGTERM stops it;
 #  5. --once after the revoke: exit 1 "revoked";
 #  6. HTTPS: a pinned certificate (ca_sha256, from the config or from
-#     TOKEN.JSON) works, a wrong pin and an untrusted certificate fail, ca_file works, a pin with http:// is
+#     TOKEN.JSON, only with its own URL) works, a wrong pin and an untrusted certificate fail, ca_file works, a pin with http:// is
 #     refused;
 #  7. no private key, signature or nonce in any log, output or the audit.
 # Every wait is bounded.  Needs python3, curl(1) and openssl(1).
@@ -267,6 +267,13 @@ rc=0
 "$AGENT" --once --device "$W/t3.img" > "$W/ownpin.out" \
     2> "$W/ownpin.err" || fail "the token's own pin: exit $?"
 grep -q "token $T3 authenticated" "$W/ownpin.out" || fail "own pin"
+# ... but only with the token's own URL: a configured controller never
+# takes its trust anchor from the disk (a forged disk could pin anything).
+rc=0
+"$AGENT" --once --device "$W/t3.img" --controller "$API" \
+    2> "$W/diskpin.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "controller unreachable" "$W/diskpin.err" ||
+    fail "disk pin used with a configured controller (exit $rc)"
 # A token without a pin (from the plain-HTTP daemon) trusts nothing.
 rc=0
 "$AGENT" --once --device "$W/t1.img" --controller "$API" \
@@ -284,7 +291,7 @@ rc=0
     --controller "http://127.0.0.1:$P_API" 2> "$W/pinhttp.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "ca_sha256 is set but the controller URL is not" \
     "$W/pinhttp.err" || fail "pin over http: exit $rc"
-ok "https: pin ok, token's own pin ok, wrong pin refused, untrusted refused, ca_file ok"
+ok "https: pin ok, token's own pin ok (not with another URL), wrong pin refused, untrusted refused, ca_file ok"
 
 # ---- 7. no secrets anywhere ----
 api GET '/v1/audit?after=0&limit=1000' > "$W/audit-tls.json"
