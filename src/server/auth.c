@@ -3,6 +3,8 @@
  */
 #include "server/auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdbool.h>
@@ -15,12 +17,18 @@
 #include "common/xmalloc.h"
 #include "token/token_cred.h"
 
-#define AUTH_BUCKETS_MAX	200000
+#define AUTH_NONCE_KEY_LEN	44	/* base64 of AUTH_NONCE_LEN bytes */
 
 struct auth_nonce {
 	char token_id[ENCODE_ID_LEN + 1];
 	double expires;
 	bool used;
+};
+
+/* A token's newest nonces, oldest at next once the ring has gone round. */
+struct auth_ring {
+	char key[AUTH_NONCES_PER_TOKEN][AUTH_NONCE_KEY_LEN + 1];
+	unsigned next;
 };
 
 struct auth_bucket {
@@ -35,15 +43,18 @@ auth_init(struct auth *a, const struct auth_limits *lim)
 {
 	a->lim = *lim;
 	a->nonces = strmap_new(lim->max_nonces, free);
+	a->rings = strmap_new(lim->max_nonces, free);
 	a->buckets = strmap_new(AUTH_BUCKETS_MAX, free);
+	a->buckets_pruned = -1e300;
 }
 
 void
 auth_clear(struct auth *a)
 {
 	strmap_free(a->nonces);
+	strmap_free(a->rings);
 	strmap_free(a->buckets);
-	a->nonces = a->buckets = NULL;
+	a->nonces = a->rings = a->buckets = NULL;
 }
 
 const char *
@@ -84,12 +95,59 @@ auth_nonce_stale(void *value, void *arg)
 	return now > n->expires;
 }
 
+/* A bucket that has refilled completely is the same as no bucket. */
+static bool
+auth_bucket_idle(void *value, void *arg)
+{
+	const struct auth_bucket *b = value;
+	double now = *(const double *)arg;
+
+	return now >= b->last && b->level + (now - b->last) * b->per_sec >=
+	    b->burst;
+}
+
+/*
+ * Adds a bucket; when the table is full, drops the idle ones first (at
+ * most once a second: a sweep is O(table)).  Still full means that many
+ * clients are active right now: refuse, and stay bounded.
+ */
+static int
+auth_bucket_add(struct auth *a, const char *key, struct auth_bucket *b,
+    double now)
+{
+	if (strmap_put(a->buckets, key, b) == 0)
+		return 0;
+	if (now >= a->buckets_pruned && now - a->buckets_pruned < 1.0)
+		return -1;
+	a->buckets_pruned = now;
+	strmap_prune(a->buckets, auth_bucket_idle, &now);
+	return strmap_put(a->buckets, key, b);
+}
+
+/* The rate-limit identity of an address: IPv6 by /64 (see auth.h). */
+static void
+auth_addr_key(const char *peer, char *out, size_t outlen)
+{
+	struct in6_addr a6;
+	char host[INET6_ADDRSTRLEN];
+
+	if (strchr(peer, ':') != NULL && inet_pton(AF_INET6, peer, &a6) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(a6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a6, host, sizeof(host)) != NULL) {
+			snprintf(out, outlen, "%s/64", host);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", peer);
+}
+
 /* Takes one request from key's bucket; false when it is empty. */
 static bool
 auth_take(struct auth *a, const char *kind, const char *id, unsigned per_min,
     double now)
 {
-	char key[128];
+	char key[160];
 	struct auth_bucket *b;
 
 	snprintf(key, sizeof(key), "%s:%s", kind, id);
@@ -100,9 +158,9 @@ auth_take(struct auth *a, const char *kind, const char *id, unsigned per_min,
 		b->burst = per_min < 6 ? per_min : per_min / 6.0 + 5;
 		b->level = b->burst;
 		b->last = now;
-		if (strmap_put(a->buckets, key, b) < 0) {
+		if (auth_bucket_add(a, key, b, now) < 0) {
 			free(b);
-			return false;	/* table full: refuse, stay bounded */
+			return false;
 		}
 	}
 	if (now > b->last) {	/* never drain on a clock step back */
@@ -126,17 +184,53 @@ static bool
 auth_rate_ok(struct auth *a, double now, const char *token_id,
     const char *peer_addr)
 {
-	char pair[96];
+	char addr[80], pair[128];
 
-	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
-	return auth_take(a, "a", peer_addr, a->lim.per_address, now) &&
+	auth_addr_key(peer_addr, addr, sizeof(addr));
+	snprintf(pair, sizeof(pair), "%s@%s", token_id, addr);
+	return auth_take(a, "a", addr, a->lim.per_address, now) &&
 	    auth_take(a, "t", pair, a->lim.per_token, now);
 }
 
 bool
 auth_rate_address(struct auth *a, double now, const char *peer_addr)
 {
-	return auth_take(a, "a", peer_addr, a->lim.per_address, now);
+	char addr[80];
+
+	auth_addr_key(peer_addr, addr, sizeof(addr));
+	return auth_take(a, "a", addr, a->lim.per_address, now);
+}
+
+/* A ring none of whose nonces is still in the table can go. */
+static bool
+auth_ring_dead(void *value, void *arg)
+{
+	const struct auth_ring *r = value;
+	const struct auth *a = arg;
+
+	for (unsigned i = 0; i < AUTH_NONCES_PER_TOKEN; i++)
+		if (r->key[i][0] != '\0' && strmap_get(a->nonces, r->key[i]))
+			return false;
+	return true;
+}
+
+/* The token's ring, made if need be; NULL when the table is full. */
+static struct auth_ring *
+auth_ring_get(struct auth *a, const char *token_id)
+{
+	struct auth_ring *r = strmap_get(a->rings, token_id);
+
+	if (r != NULL)
+		return r;
+	r = xcalloc(1, sizeof(*r));
+	if (strmap_put(a->rings, token_id, r) < 0) {
+		strmap_prune(a->rings, auth_ring_dead, a);
+		if (strmap_put(a->rings, token_id, r) < 0) {
+			free(r);
+			return NULL;
+		}
+	}
+	return r;
 }
 
 enum auth_result
@@ -144,14 +238,18 @@ auth_challenge(struct auth *a, double now, const char *token_id,
     const char *peer_addr, uint8_t nonce[AUTH_NONCE_LEN], double *expires)
 {
 	struct auth_nonce *n;
+	struct auth_ring *ring;
 	char *key;
 
 	if (!auth_rate_ok(a, now, token_id, peer_addr))
 		return AUTH_RATE_LIMITED;
 	if (strmap_count(a->nonces) >= a->lim.max_nonces)
 		strmap_prune(a->nonces, auth_nonce_stale, &now);
-	if (RAND_bytes(nonce, AUTH_NONCE_LEN) != 1)
+	if ((ring = auth_ring_get(a, token_id)) == NULL ||
+	    RAND_bytes(nonce, AUTH_NONCE_LEN) != 1)
 		return AUTH_RATE_LIMITED;
+	if (ring->key[ring->next][0] != '\0')
+		(void)strmap_del(a->nonces, ring->key[ring->next]);
 	n = xcalloc(1, sizeof(*n));
 	snprintf(n->token_id, sizeof(n->token_id), "%s", token_id);
 	n->expires = now + a->lim.nonce_ttl;
@@ -161,6 +259,8 @@ auth_challenge(struct auth *a, double now, const char *token_id,
 		free(key);
 		return AUTH_RATE_LIMITED;
 	}
+	snprintf(ring->key[ring->next], sizeof(ring->key[0]), "%s", key);
+	ring->next = (ring->next + 1) % AUTH_NONCES_PER_TOKEN;
 	free(key);
 	*expires = n->expires;
 	return AUTH_OK;

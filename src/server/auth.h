@@ -21,6 +21,8 @@
 #define AUTH_CONTEXT		"vtoken-auth-v1"
 #define AUTH_NONCE_LEN		32
 #define AUTH_SIG_LEN		64
+#define AUTH_NONCES_PER_TOKEN	32
+#define AUTH_BUCKETS_MAX	200000
 
 struct strmap;
 
@@ -31,10 +33,17 @@ struct auth_limits {
 	unsigned max_nonces;		/* outstanding nonces, all tokens */
 };
 
+/*
+ * Addresses are rate-limited as given, except IPv6 ones, which count per
+ * /64: one host usually owns a whole /64, and per-/128 buckets would let
+ * it mint addresses to skip the limit and fill the table.
+ */
 struct auth {
 	struct auth_limits lim;
 	struct strmap *nonces;		/* base64 nonce -> struct auth_nonce */
-	struct strmap *buckets;		/* "t:ID" / "a:ADDR" -> bucket */
+	struct strmap *rings;		/* token id -> its newest nonces */
+	struct strmap *buckets;		/* "t:ID@ADDR" / "a:ADDR" -> bucket */
+	double buckets_pruned;		/* when idle buckets were last dropped */
 };
 
 enum auth_result {
@@ -58,7 +67,9 @@ const char *auth_result_reason(enum auth_result r);
 /*
  * Issues a nonce for token_id to a peer.  Returns AUTH_OK (nonce and its
  * monotonic expiry filled) or AUTH_RATE_LIMITED (also when the nonce
- * table is full).
+ * table is full).  A token keeps at most AUTH_NONCES_PER_TOKEN live
+ * nonces; a new one retires its oldest, so nobody who knows one token id
+ * can fill the table that every token shares.
  */
 enum auth_result auth_challenge(struct auth *a, double now,
     const char *token_id, const char *peer_addr,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/strmap.h"
 #include "server/auth.h"
 #include "token/token_cred.h"
 
@@ -175,15 +176,87 @@ START_TEST(nonce_table_bounded)
 
 	/* max_nonces 64: once full of live nonces, challenges are refused. */
 	for (int i = 0; i < 200; i++) {
-		char addr[32];
+		char addr[32], tok[17];
 
 		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250);
-		ok += auth_challenge(&a, 0, TOK, addr, nonce, &exp) == AUTH_OK;
+		snprintf(tok, sizeof(tok), "%016X", i);
+		ok += auth_challenge(&a, 0, tok, addr, nonce, &exp) == AUTH_OK;
 	}
 	ck_assert_int_eq(ok, 64);
 	/* Expired ones are pruned to make room. */
 	ck_assert_int_eq(auth_challenge(&a, 31, TOK, "10.9.9.9", nonce, &exp),
 	    AUTH_OK);
+}
+END_TEST
+
+START_TEST(nonces_per_token_capped)
+{
+	uint8_t first[AUTH_NONCE_LEN], nonce[AUTH_NONCE_LEN], sig[64];
+	double exp;
+
+	/*
+	 * One token id, many addresses: the token's oldest nonce is retired
+	 * instead of the shared table filling up (it holds 64 here).
+	 */
+	for (int i = 0; i < 200; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 250, i % 250);
+		ck_assert_int_eq(auth_challenge(&a, 0, TOK, addr,
+		    i == 0 ? first : nonce, &exp), AUTH_OK);
+	}
+	ck_assert_uint_eq(strmap_count(a.nonces), AUTH_NONCES_PER_TOKEN);
+	ck_assert_int_eq(auth_challenge(&a, 0, "FEDCBA9876543210", "10.2.0.1",
+	    nonce, &exp), AUTH_OK);
+	/* The retired nonce is unknown; the newest still works. */
+	sign(TOK, first, sig);
+	ck_assert_int_eq(auth_verify(&a, 1, TOK, "10.1.0.0", pub, first,
+	    AUTH_NONCE_LEN, sig, 64), AUTH_UNKNOWN_NONCE);
+	ck_assert_int_eq(auth_challenge(&a, 1, TOK, "10.3.0.1", nonce, &exp),
+	    AUTH_OK);
+	sign(TOK, nonce, sig);
+	ck_assert_int_eq(auth_verify(&a, 1, TOK, "10.3.0.1", pub, nonce,
+	    AUTH_NONCE_LEN, sig, 64), AUTH_OK);
+}
+END_TEST
+
+START_TEST(ipv6_limited_per_64)
+{
+	int ok = 0;
+
+	/* 120/min per address, burst 25: the whole /64 shares it. */
+	for (int i = 0; i < 60; i++) {
+		char addr[64];
+
+		snprintf(addr, sizeof(addr), "2001:db8:0:7::%x", i + 1);
+		ok += auth_rate_address(&a, 0, addr);
+	}
+	ck_assert_int_eq(ok, 25);
+	ck_assert(auth_rate_address(&a, 0, "2001:db8:0:8::1"));
+	/* v4-mapped peers are IPv4: each address on its own. */
+	for (int i = 0; i < 30; i++)
+		(void)auth_rate_address(&a, 0, "::ffff:10.0.0.1");
+	ck_assert(!auth_rate_address(&a, 0, "::ffff:10.0.0.1"));
+	ck_assert(auth_rate_address(&a, 0, "::ffff:10.0.0.2"));
+}
+END_TEST
+
+START_TEST(idle_buckets_forgotten)
+{
+	char addr[32];
+
+	/* Fill the bucket table with one request from each of many peers. */
+	for (int i = 0; i < AUTH_BUCKETS_MAX; i++) {
+		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16,
+		    (i >> 8) & 255, i & 255);
+		ck_assert(auth_rate_address(&a, 0, addr));
+	}
+	ck_assert(!auth_rate_address(&a, 0, "192.0.2.1"));
+	/* Still all active a moment later: still refused, table bounded. */
+	ck_assert(!auth_rate_address(&a, 0.2, "192.0.2.1"));
+	/* Once they have refilled they are forgotten, and newcomers fit. */
+	ck_assert(auth_rate_address(&a, 60, "192.0.2.1"));
+	ck_assert_uint_le(strmap_count(a.buckets), 2);
 }
 END_TEST
 
@@ -202,6 +275,9 @@ main(void)
 	tcase_add_test(tc, nonce_binding_and_expiry);
 	tcase_add_test(tc, rate_limits);
 	tcase_add_test(tc, nonce_table_bounded);
+	tcase_add_test(tc, nonces_per_token_capped);
+	tcase_add_test(tc, ipv6_limited_per_64);
+	tcase_add_test(tc, idle_buckets_forgotten);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
