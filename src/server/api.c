@@ -143,10 +143,8 @@ api_authenticate(struct api_req *r)
 	log_warnx("api %s: %s: %s", r->peer, api_printable(path, shown,
 	    sizeof(shown)), reason);
 	detail = json_pack("{s:s, s:s}", "reason", reason, "path", shown);
-	if (audit_event(ctl->store, "api", "api.auth_failed", r->peer,
-	    detail) < 0)
-		log_error("audit api.auth_failed: %s", store_error(ctl->store));
-	json_decref(detail);
+	ctl_audit_refusal(ctl, r->peer_host, "api", "api.auth_failed", r->peer,
+	    detail);
 	evhttp_add_header(evhttp_request_get_output_headers(r->req),
 	    "WWW-Authenticate", "Bearer");
 	api_reply_error(r, 401, "unauthorized", "%s", reason);

@@ -107,6 +107,11 @@ api_agent_verify(struct api_req *r)
 		api_reply_error(r, 429, "too_many_requests", "rate limited");
 		return;
 	}
+	if (res == AUTH_STORE_ERROR) {	/* logged where it failed */
+		api_reply_error(r, 500, "internal", "%s",
+		    auth_result_reason(res));
+		return;
+	}
 	log_info("api %s: agent authentication of token %s failed: %s",
 	    r->peer, tok->id, auth_result_reason(res));
 	api_reply_error(r, 403, "auth_failed", "%s", auth_result_reason(res));

@@ -57,6 +57,9 @@ api_metrics(struct api_req *r)
 	metric(b, "vtoken_attach_denied_total", "counter",
 	    "Imports refused (not assigned, unknown, busy).",
 	    ctl->stats.denials);
+	metric(b, "vtoken_audit_suppressed_total", "counter",
+	    "Refusal audit records over the per-address rate, counted only.",
+	    ctl->stats.audit_suppressed);
 	metric(b, "vtoken_usbip_refused_total", "counter",
 	    "Connections refused at accept (limits).", srv->stats.refused);
 	metric(b, "vtoken_usbip_bad_input_total", "counter",

@@ -3,8 +3,6 @@
  */
 #include "server/auth.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdbool.h>
@@ -31,12 +29,6 @@ struct auth_ring {
 	unsigned next;
 };
 
-struct auth_bucket {
-	double level;		/* requests available */
-	double last;		/* refill time */
-	double per_sec;
-	double burst;
-};
 
 void
 auth_init(struct auth *a, const struct auth_limits *lim)
@@ -44,8 +36,7 @@ auth_init(struct auth *a, const struct auth_limits *lim)
 	a->lim = *lim;
 	a->nonces = strmap_new(lim->max_nonces, free);
 	a->rings = strmap_new(lim->max_nonces, free);
-	a->buckets = strmap_new(AUTH_BUCKETS_MAX, free);
-	a->buckets_pruned = -1e300;
+	ratelimit_init(&a->rate, AUTH_BUCKETS_MAX);
 }
 
 void
@@ -53,8 +44,8 @@ auth_clear(struct auth *a)
 {
 	strmap_free(a->nonces);
 	strmap_free(a->rings);
-	strmap_free(a->buckets);
-	a->nonces = a->rings = a->buckets = NULL;
+	ratelimit_clear(&a->rate);
+	a->nonces = a->rings = NULL;
 }
 
 const char *
@@ -81,6 +72,8 @@ auth_result_reason(enum auth_result r)
 		return "wrong address";
 	case AUTH_UNKNOWN_TOKEN:
 		return "unknown token";
+	case AUTH_STORE_ERROR:
+		return "cannot record the outcome";
 	}
 	return "?";
 }
@@ -95,84 +88,15 @@ auth_nonce_stale(void *value, void *arg)
 	return now > n->expires;
 }
 
-/* A bucket that has refilled completely is the same as no bucket. */
-static bool
-auth_bucket_idle(void *value, void *arg)
-{
-	const struct auth_bucket *b = value;
-	double now = *(const double *)arg;
-
-	return now >= b->last && b->level + (now - b->last) * b->per_sec >=
-	    b->burst;
-}
-
-/*
- * Adds a bucket; when the table is full, drops the idle ones first (at
- * most once a second: a sweep is O(table)).  Still full means that many
- * clients are active right now: refuse, and stay bounded.
- */
-static int
-auth_bucket_add(struct auth *a, const char *key, struct auth_bucket *b,
-    double now)
-{
-	if (strmap_put(a->buckets, key, b) == 0)
-		return 0;
-	if (now >= a->buckets_pruned && now - a->buckets_pruned < 1.0)
-		return -1;
-	a->buckets_pruned = now;
-	strmap_prune(a->buckets, auth_bucket_idle, &now);
-	return strmap_put(a->buckets, key, b);
-}
-
-/* The rate-limit identity of an address: IPv6 by /64 (see auth.h). */
-static void
-auth_addr_key(const char *peer, char *out, size_t outlen)
-{
-	struct in6_addr a6;
-	char host[INET6_ADDRSTRLEN];
-
-	if (strchr(peer, ':') != NULL && inet_pton(AF_INET6, peer, &a6) == 1 &&
-	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memset(a6.s6_addr + 8, 0, 8);
-		if (inet_ntop(AF_INET6, &a6, host, sizeof(host)) != NULL) {
-			snprintf(out, outlen, "%s/64", host);
-			return;
-		}
-	}
-	snprintf(out, outlen, "%s", peer);
-}
-
-/* Takes one request from key's bucket; false when it is empty. */
+/* Takes one request from the bucket kind:id; false when it is empty. */
 static bool
 auth_take(struct auth *a, const char *kind, const char *id, unsigned per_min,
     double now)
 {
 	char key[160];
-	struct auth_bucket *b;
 
 	snprintf(key, sizeof(key), "%s:%s", kind, id);
-	b = strmap_get(a->buckets, key);
-	if (b == NULL) {
-		b = xcalloc(1, sizeof(*b));
-		b->per_sec = per_min / 60.0;
-		b->burst = per_min < 6 ? per_min : per_min / 6.0 + 5;
-		b->level = b->burst;
-		b->last = now;
-		if (auth_bucket_add(a, key, b, now) < 0) {
-			free(b);
-			return false;
-		}
-	}
-	if (now > b->last) {	/* never drain on a clock step back */
-		b->level += (now - b->last) * b->per_sec;
-		if (b->level > b->burst)
-			b->level = b->burst;
-		b->last = now;
-	}
-	if (b->level < 1.0)
-		return false;
-	b->level -= 1.0;
-	return true;
+	return ratelimit_take(&a->rate, now, key, per_min, NULL);
 }
 
 /*
@@ -186,7 +110,7 @@ auth_rate_ok(struct auth *a, double now, const char *token_id,
 {
 	char addr[80], pair[128];
 
-	auth_addr_key(peer_addr, addr, sizeof(addr));
+	ratelimit_addr_key(peer_addr, addr, sizeof(addr));
 	snprintf(pair, sizeof(pair), "%s@%s", token_id, addr);
 	return auth_take(a, "a", addr, a->lim.per_address, now) &&
 	    auth_take(a, "t", pair, a->lim.per_token, now);
@@ -197,7 +121,7 @@ auth_rate_address(struct auth *a, double now, const char *peer_addr)
 {
 	char addr[80];
 
-	auth_addr_key(peer_addr, addr, sizeof(addr));
+	ratelimit_addr_key(peer_addr, addr, sizeof(addr));
 	return auth_take(a, "a", addr, a->lim.per_address, now);
 }
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/ratelimit.h"
+
 #define AUTH_CONTEXT		"vtoken-auth-v1"
 #define AUTH_NONCE_LEN		32
 #define AUTH_SIG_LEN		64
@@ -33,17 +35,12 @@ struct auth_limits {
 	unsigned max_nonces;		/* outstanding nonces, all tokens */
 };
 
-/*
- * Addresses are rate-limited as given, except IPv6 ones, which count per
- * /64: one host usually owns a whole /64, and per-/128 buckets would let
- * it mint addresses to skip the limit and fill the table.
- */
+/* Addresses are rate-limited by ratelimit_addr_key() (IPv6 per /64). */
 struct auth {
 	struct auth_limits lim;
 	struct strmap *nonces;		/* base64 nonce -> struct auth_nonce */
 	struct strmap *rings;		/* token id -> its newest nonces */
-	struct strmap *buckets;		/* "t:ID@ADDR" / "a:ADDR" -> bucket */
-	double buckets_pruned;		/* when idle buckets were last dropped */
+	struct ratelimit rate;		/* "t:ID@ADDR" and "a:ADDR" */
 };
 
 enum auth_result {
@@ -57,6 +54,7 @@ enum auth_result {
 	AUTH_REVOKED,
 	AUTH_WRONG_ADDRESS,
 	AUTH_UNKNOWN_TOKEN,
+	AUTH_STORE_ERROR,	/* the outcome could not be audited */
 };
 
 void auth_init(struct auth *a, const struct auth_limits *lim);

@@ -245,6 +245,7 @@ ctl_open(struct vtokend *vtd)
 	lim.per_address = vtd->cfg->agent.rate_per_address;
 	lim.max_nonces = vtd->cfg->agent.max_nonces;
 	auth_init(&ctl->auth, &lim);
+	ratelimit_init(&ctl->refusal_rate, CTL_REFUSAL_BUCKETS);
 	TAILQ_INIT(&ctl->tokens);
 	TAILQ_INIT(&ctl->vms);
 	ctl->token_dir = xasprintf("%s/tokens", data_dir);
@@ -294,6 +295,7 @@ ctl_close(struct ctl *ctl)
 	}
 	store_close(ctl->store);
 	auth_clear(&ctl->auth);
+	ratelimit_clear(&ctl->refusal_rate);
 	free(ctl->token_dir);
 	free(ctl);
 }
@@ -322,20 +324,51 @@ ctl_tx_end(struct ctl *ctl, int r, const char *what, const char *id)
 	return r;
 }
 
-/* Audits a session event; a store failure is logged, never fatal. */
-static void
+/* Audits an event (consuming detail); -1 after logging a store failure. */
+static int
 ctl_audit_event(struct ctl *ctl, const char *actor, const char *action,
     const char *subject, json_t *detail)
 {
-	if (audit_event(ctl->store, actor, action, subject, detail) < 0) {
+	int r = audit_event(ctl->store, actor, action, subject, detail);
+
+	if (r < 0) {
 		ctl->stats.store_errors++;
 		log_error("audit %s %s: %s", action, subject,
 		    store_error(ctl->store));
 	}
 	json_decref(detail);
+	return r < 0 ? -1 : 0;
+}
+
+static double
+ctl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void
+ctl_audit_refusal(struct ctl *ctl, const char *peer_host, const char *actor,
+    const char *action, const char *subject, json_t *detail)
+{
+	char key[96];
+	unsigned missed = 0;
+
+	ratelimit_addr_key(peer_host, key, sizeof(key));
+	if (!ratelimit_take(&ctl->refusal_rate, ctl_now(), key,
+	    CTL_REFUSALS_PER_MIN, &missed)) {
+		ctl->stats.audit_suppressed++;
+		json_decref(detail);
+		return;
+	}
+	if (missed > 0 && detail != NULL)
+		json_object_set_new(detail, "suppressed", json_integer(missed));
+	(void)ctl_audit_event(ctl, actor, action, subject, detail);
+}
+
+int
 ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c)
 {
@@ -346,11 +379,12 @@ ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
 	int r;
 
 	if (ctl == NULL)
-		return;
+		return 0;
 	st = ctl->store;
-	ctl->stats.attaches++;
-	if (tok == NULL)
-		return;		/* --serve-image device: no controller state */
+	if (tok == NULL) {
+		ctl->stats.attaches++;
+		return 0;	/* --serve-image device: no controller state */
+	}
 	memset(&s, 0, sizeof(s));
 	snprintf(s.token_id, sizeof(s.token_id), "%s", tok->id);
 	s.peer = c->peer_str;
@@ -362,7 +396,10 @@ ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
 	if (r == 0)
 		r = st->ops->session_insert(st, &s);
 	r = ctl_tx_audit(ctl, r, actor, "attach", subject, NULL);
-	(void)ctl_tx_end(ctl, r, "recording the attach of", tok->id);
+	if (ctl_tx_end(ctl, r, "recording the attach of", tok->id) != 0)
+		return -1;
+	ctl->stats.attaches++;
+	return 0;
 }
 
 void
@@ -398,7 +435,7 @@ ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
 
 void
 ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
-    const char *reason)
+    const char *peer_host, const char *reason)
 {
 	char actor[96], subject[64];
 
@@ -407,17 +444,8 @@ ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
 	ctl->stats.denials++;
 	snprintf(actor, sizeof(actor), "usbip:%s", peer);
 	snprintf(subject, sizeof(subject), "busid:%s", busid);
-	ctl_audit_event(ctl, actor, "attach.denied", subject,
+	ctl_audit_refusal(ctl, peer_host, actor, "attach.denied", subject,
 	    json_pack("{s:s}", "reason", reason));
-}
-
-static double
-ctl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 enum auth_result
@@ -446,8 +474,10 @@ ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok, const char *peer,
 		ctl->stats.auth_ok++;
 	else
 		ctl->stats.auth_fail++;
-	ctl_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" : "auth.fail",
-	    subject, detail);
+	/* A success that cannot be recorded is not granted. */
+	if (ctl_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" :
+	    "auth.fail", subject, detail) < 0 && r == AUTH_OK)
+		return AUTH_STORE_ERROR;
 	return r;
 }
 

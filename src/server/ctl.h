@@ -16,6 +16,7 @@
 #ifndef VTOKEN_CTL_H
 #define VTOKEN_CTL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -24,6 +25,7 @@
 
 #include "common/encode.h"
 #include "server/auth.h"
+#include "server/ratelimit.h"
 #include "server/registry.h"
 #include "server/store.h"
 #include "server/vterr.h"
@@ -67,7 +69,12 @@ struct ctl_stats {
 	unsigned long long bytes_in, bytes_out;	/* of ended sessions */
 	unsigned long long store_errors;
 	unsigned long long auth_ok, auth_fail;
+	unsigned long long audit_suppressed;	/* see ctl_audit_refusal */
 };
+
+/* Audit records of refused requests, per source address (IPv6 /64). */
+#define CTL_REFUSALS_PER_MIN	60
+#define CTL_REFUSAL_BUCKETS	100000
 
 struct ctl {
 	struct vtokend *vtd;
@@ -80,6 +87,7 @@ struct ctl {
 	unsigned ntokens, nvms;
 	struct ctl_stats stats;
 	struct auth auth;		/* agent challenge-response state */
+	struct ratelimit refusal_rate;	/* see ctl_audit_refusal */
 };
 
 /*
@@ -112,13 +120,31 @@ int ctl_assign(struct ctl *ctl, const char *actor, struct ctl_token *tok,
 int ctl_revoke(struct ctl *ctl, const char *actor, struct ctl_token *tok,
     struct vt_error *err);
 
-/* USB/IP hooks: audit and session bookkeeping (never fail the caller). */
-void ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
+/*
+ * USB/IP hooks: audit and session bookkeeping.  ctl_on_attach records the
+ * session and its "attach" record before the import is answered: -1 (after
+ * logging) means it could not, and the import must be refused, since a
+ * token served without its record would be an unaudited use.  The others
+ * never fail the caller.
+ */
+int ctl_on_attach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c);
 void ctl_on_detach(struct ctl *ctl, struct vt_device *dev,
     const struct usbip_conn *c);
 void ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
-    const char *reason);
+    const char *peer_host, const char *reason);
+
+/*
+ * Audits a refused request (attach.denied, api.auth_failed), consuming
+ * detail, at most CTL_REFUSALS_PER_MIN a minute per source address: anyone
+ * who reaches a port can cause these, and one fsync'd record each would
+ * let them grow the database without bound and stall the event loop.
+ * Refusals past the limit are counted (metrics) and the next record
+ * written for that address carries "suppressed": N.
+ */
+void ctl_audit_refusal(struct ctl *ctl, const char *peer_host,
+    const char *actor, const char *action, const char *subject,
+    json_t *detail);
 
 /*
  * Agent authentication: checks an answer to a challenge, then that the

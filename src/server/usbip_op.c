@@ -67,11 +67,15 @@ static void
 op_import_refuse(struct usbip_conn *c, uint32_t status, const char *busid,
     const char *why)
 {
+	char host[INET6_ADDRSTRLEN];
+
 	op_reply_status(c, USBIP_OP_IMPORT, status);
 	c->state = USBIP_CONN_FLUSH;
 	log_info("usbip %s: import of %s refused: %s", c->peer_str, busid,
 	    why);
-	ctl_on_denied(c->srv->vtd->ctl, busid, c->peer_str, why);
+	netaddr_format_host((const struct sockaddr *)&c->peer, host,
+	    sizeof(host));
+	ctl_on_denied(c->srv->vtd->ctl, busid, c->peer_str, host, why);
 }
 
 /*
@@ -125,11 +129,19 @@ op_import(struct usbip_conn *c, const uint8_t *body)
 		    "already attached");
 		return;
 	}
+	/* Recorded before it is answered: no unaudited use of a token. */
+	if (usbip_urb_attach(c, d) < 0) {
+		op_import_refuse(c, USBIP_ST_ERROR, shown,
+		    "the attach could not be recorded");
+		return;
+	}
 	registry_dev_info(d, &info);
 	usbip_op_common_put(rec, &op);
 	usbip_dev_put(rec + USBIP_OP_COMMON_SIZE, &info);
-	bufferevent_write(c->bev, rec, sizeof(rec));
-	usbip_urb_attach(c, d);
+	if (bufferevent_write(c->bev, rec, sizeof(rec)) < 0) {
+		usbip_conn_close(c, false, "out of memory for the import reply");
+		return;
+	}
 	c->srv->stats.imports++;
 }
 

@@ -16,8 +16,12 @@ struct evbuffer;
 int usbip_op_process(struct usbip_conn *c, struct evbuffer *in, size_t *need);
 int usbip_urb_process(struct usbip_conn *c, struct evbuffer *in,
     size_t *need);
-/* Attaches c to its device as a session (after a successful import). */
-void usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev);
+/*
+ * Attaches c to its device as a session (for an import about to be
+ * answered); -1, with nothing changed, when the controller could not
+ * record the attach (see ctl_on_attach).
+ */
+int usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev);
 /* Ends the session on c's device, if any, and logs its totals. */
 void usbip_urb_detach(struct usbip_conn *c);
 

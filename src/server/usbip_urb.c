@@ -63,21 +63,23 @@ urb_complete(void *arg, const struct usb_urb *urb, int32_t status,
 	evbuffer_add(out, b, sizeof(b));
 }
 
-void
+int
 usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev)
 {
 	struct usb_sink sink = { urb_complete, c };
 
+	c->since = time(NULL);
+	if (ctl_on_attach(c->srv->vtd->ctl, dev, c) < 0)
+		return -1;
 	c->dev = dev;
 	c->devid = dev->busnum << 16 | dev->devnum;
 	c->state = USBIP_CONN_URB;
-	c->since = time(NULL);
 	dev->session = c;
 	usb_dev_attach(&dev->usb, &sink, c->srv->vtd->cfg->usbip.max_urbs);
 	evtimer_del(c->ev_timer);
 	log_info("usbip %s: attached %s (%s)", c->peer_str, dev->busid,
 	    dev->name);
-	ctl_on_attach(c->srv->vtd->ctl, dev, c);
+	return 0;
 }
 
 void

@@ -131,6 +131,22 @@ ok "--once authenticates; audit has auth.ok"
 "$AGENT" --once --device "$W/t1.img" > "$W/once1b.out" 2> "$W/once1b.err" ||
     fail "--once t1 with TOKEN.JSON's controller: exit $?"
 ok "--once uses TOKEN.JSON's controller by default"
+# A success the controller cannot record is not granted: another process
+# holds the database past vtokend's 5 s busy timeout.
+N_OK=$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' | wc -l)
+{ echo 'BEGIN EXCLUSIVE;'; sleep 7; echo 'COMMIT;'; } |
+    sqlite3 "$W/plain/vtokend.db" &
+LOCK=$!
+sleep 0.5
+rc=0
+"$AGENT" --once --device "$W/t1.img" --controller "$API" \
+    > "$W/locked.out" 2> "$W/locked.err" || rc=$?
+wait $LOCK || fail "sqlite3 lock holder failed"
+[ $rc -eq 1 ] || fail "--once with the store locked: exit $rc, want 1"
+grep -q "authenticated" "$W/locked.out" && fail "locked: authenticated"
+[ "$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' |
+    wc -l)" -eq "$N_OK" ] || fail "locked: an auth.ok was recorded"
+ok "an authentication that cannot be audited is refused"
 
 # ---- 2. wrong address ----
 setup_token t2 vm2 127.0.0.2

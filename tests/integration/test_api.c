@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/ctl_fixture.h"
 
@@ -337,6 +338,60 @@ START_TEST(agent_no_probe)
 }
 END_TEST
 
+/*
+ * Refused requests are audited at most 60 a minute per address (a burst
+ * of 15): a key-guessing flood cannot grow the database without bound.
+ * Every one is still answered 401 and counted; the next record written
+ * says how many were not.
+ */
+START_TEST(auth_failures_throttled)
+{
+	struct vtd d;
+	struct vt_http_resp r;
+	char url[256];
+	json_t *recs, *rec, *last = NULL;
+	long long written, suppressed;
+	size_t i;
+
+	fx_start(&d);
+	vt_api_url(&d, "/v1/tokens", url, sizeof(url));
+	for (int k = 0; k < 50; k++) {
+		ck_assert_int_eq(vt_http("GET", url, "vtk_guess", NULL, &r), 0);
+		ck_assert_int_eq(r.status, 401);
+		vt_http_resp_free(&r);
+	}
+	written = vt_audit_count(&d, "api.auth_failed", NULL);
+	ck_assert_msg(written >= 15 && written <= 20, "%lld written", written);
+	vt_api_url(&d, "/metrics", url, sizeof(url));
+	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "vtoken_api_auth_failed_total 50"));
+	ck_assert_ptr_nonnull(strstr(r.body, "vtoken_audit_suppressed_total"));
+	vt_http_resp_free(&r);
+	/* A second later the bucket has one again: that record says so. */
+	usleep(1200 * 1000);
+	vt_api_url(&d, "/v1/tokens", url, sizeof(url));
+	ck_assert_int_eq(vt_http("GET", url, "vtk_guess", NULL, &r), 0);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&d, "GET", "/v1/audit?after=0&limit=1000",
+	    NULL, &r), 0);
+	recs = json_object_get(r.json, "records");
+	json_array_foreach(recs, i, rec)
+		if (strcmp(json_string_value(json_object_get(rec, "action")),
+		    "api.auth_failed") == 0)
+			last = rec;
+	ck_assert_ptr_nonnull(last);
+	suppressed = json_integer_value(json_object_get(json_object_get(last,
+	    "detail"), "suppressed"));
+	ck_assert_int_eq(suppressed, 50 - written);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&d, "GET", "/v1/audit/verify", NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -351,6 +406,7 @@ api_suite(void)
 	tcase_add_test(tc, tls);
 	tcase_add_test(tc, refuse_plain_public);
 	tcase_add_test(tc, agent_no_probe);
+	tcase_add_test(tc, auth_failures_throttled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -330,6 +330,48 @@ START_TEST(audit_tamper)
 }
 END_TEST
 
+/*
+ * An attach that cannot be recorded is refused: with the database locked
+ * by someone else past the store's 5 s busy timeout, the import gets
+ * ST_ERROR and no session; once the lock is gone it works again.
+ */
+START_TEST(unrecorded_attach_refused)
+{
+	struct vtd d;
+	struct fx_token t;
+	struct usbip_client c;
+	struct usbip_client_opts o = { .src_addr = VM_A, .timeout_ms = 20000 };
+	uint32_t status = 99;
+	char db[512];
+	sqlite3 *s;
+
+	fx_start(&d);
+	fx_token(&d, "lic", false, &t);
+	fx_vm(&d, "vm-a", VM_A);
+	fx_assign(&d, "lic", "vm-a");
+	snprintf(db, sizeof(db), "%s/var/vtokend.db", d.dir);
+	ck_assert_int_eq(sqlite3_open(db, &s), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(s, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	usbip_client_init(&c);
+	ck_assert_int_eq(usbip_client_connect(&c, d.host, d.port, &o), 0);
+	ck_assert_int_eq(usbip_client_import(&c, t.busid, &status, NULL), 0);
+	ck_assert_uint_eq(status, 5);		/* ST_ERROR */
+	ck_assert(usbip_client_expect_closed(&c, 5000, NULL));
+	usbip_client_close(&c);
+	ck_assert_int_eq(sqlite3_exec(s, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(s);
+	ck_assert(vtd_log_wait(&d, "the attach could not be recorded", 1,
+	    5000));
+	ck_assert_int_eq(vt_audit_count(&d, "attach", t.id), 0);
+	ck_assert_uint_eq(fx_import(&d, VM_A, t.busid, &c), 0);
+	usbip_client_close(&c);
+	ck_assert_int_eq(vt_audit_count(&d, "attach", t.id), 1);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 controller_suite(void)
 {
@@ -343,6 +385,7 @@ controller_suite(void)
 	tcase_add_test(tc, delete_ends_session);
 	tcase_add_test(tc, restart_persists);
 	tcase_add_test(tc, audit_tamper);
+	tcase_add_test(tc, unrecorded_attach_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
