@@ -151,6 +151,15 @@ void
 msc_bot_out(struct usb_dev *dev, const struct usb_urb *urb,
     const uint8_t *data, uint32_t len)
 {
+	if (dev->wedged) {
+		/*
+		 * After an invalid CBW the host is out of step: until reset
+		 * recovery, accept and discard OUT (BOT 6.6.1), so data-phase
+		 * bytes are never run as a command.
+		 */
+		usb_dev_complete(dev, urb, 0, len, NULL);
+		return;
+	}
 	switch (dev->bot.state) {
 	case MSC_BOT_IDLE:
 		msc_bot_cbw(dev, urb, data, len);
@@ -186,8 +195,10 @@ msc_bot_data_in(struct usb_dev *dev, const struct usb_urb *urb)
 		 * the host (usb_sg) unlinks the URBs it queued behind it, so
 		 * none of those may receive the CSW.
 		 */
-		if (urb->flags & USBIP_URB_SHORT_NOT_OK)
+		if (urb->flags & USBIP_URB_SHORT_NOT_OK) {
 			usb_dev_mark_pending_stale(dev);
+			bot->drain = true;	/* and the ones still coming */
+		}
 		return true;
 	}
 	/* Filled exactly: done unless a short/zero-length end is still due. */
@@ -219,6 +230,14 @@ msc_bot_csw(struct usb_dev *dev, const struct usb_urb *urb)
 	msc_bot_reset(bot);
 }
 
+bool
+msc_bot_in_stale(const struct msc_bot *bot, const struct usb_urb *urb)
+{
+	return bot->drain && bot->state == MSC_BOT_STATUS &&
+	    (urb->flags & USBIP_URB_SHORT_NOT_OK) &&
+	    urb->length != MSC_CSW_SIZE;
+}
+
 void
 msc_bot_service_in(struct usb_dev *dev)
 {
@@ -233,8 +252,7 @@ msc_bot_service_in(struct usb_dev *dev)
 				break;
 		if (u == NULL)
 			return;
-		TAILQ_REMOVE(&dev->in_queue, u, entry);
-		dev->npending--;
+		usb_dev_dequeue(dev, u);
 		if (dev->bot.state == MSC_BOT_DATA_IN) {
 			if (msc_bot_data_in(dev, u))
 				dev->bot.state = MSC_BOT_STATUS;

@@ -39,6 +39,7 @@ struct msc_bot {
 	uint64_t done;		/* bytes moved so far */
 	bool to_scsi;		/* OUT data goes to scsi (else discarded) */
 	bool phase_error;
+	bool drain;		/* data-IN ended short under SHORT_NOT_OK */
 	uint32_t residue;
 	struct scsi_cmd cmd;
 };
@@ -52,6 +53,16 @@ void msc_bot_reset(struct msc_bot *bot);
 /* A bulk-OUT URB with its payload; always completes the URB. */
 void msc_bot_out(struct usb_dev *dev, const struct usb_urb *urb,
     const uint8_t *data, uint32_t len);
+/*
+ * True when a bulk-IN URB that arrives now belongs to a data phase that
+ * has already ended short under SHORT_NOT_OK: a host that split the phase
+ * into several URBs (Linux before 5.3, or without scatter-gather) had them
+ * on the wire before it saw the short one, and unlinks them once it has.
+ * Such a URB must wait, unanswered, rather than take the CSW.  The CSW's
+ * own URB is told apart by its flags (Linux never sets SHORT_NOT_OK on
+ * it) or by its length (13 bytes; data URBs are page-sized).
+ */
+bool msc_bot_in_stale(const struct msc_bot *bot, const struct usb_urb *urb);
 /*
  * Serves waiting bulk-IN URBs from the head of dev->in_queue while the
  * transport has something to send.

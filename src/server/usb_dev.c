@@ -33,25 +33,33 @@ usb_dev_init(struct usb_dev *dev, const struct usb_ident *ident,
 	TAILQ_INIT(&dev->in_queue);
 }
 
+void
+usb_dev_dequeue(struct usb_dev *dev, struct usb_urb *u)
+{
+	TAILQ_REMOVE(&dev->in_queue, u, entry);
+	dev->npending--;
+	dev->pending_bytes -= u->length;
+}
+
 static void
 usb_dev_drop_pending(struct usb_dev *dev)
 {
 	struct usb_urb *u;
 
 	while ((u = TAILQ_FIRST(&dev->in_queue)) != NULL) {
-		TAILQ_REMOVE(&dev->in_queue, u, entry);
+		usb_dev_dequeue(dev, u);
 		free(u);
 	}
-	dev->npending = 0;
 }
 
 void
 usb_dev_attach(struct usb_dev *dev, const struct usb_sink *sink,
-    unsigned max_pending)
+    unsigned max_pending, uint64_t max_pending_bytes)
 {
 	usb_dev_drop_pending(dev);
 	dev->sink = *sink;
 	dev->max_pending = max_pending;
+	dev->max_pending_bytes = max_pending_bytes;
 	dev->config = 0;
 	dev->halted_in = dev->halted_out = dev->wedged = false;
 	msc_bot_reset(&dev->bot);
@@ -128,8 +136,7 @@ usb_dev_stall_in(struct usb_dev *dev, bool wedge)
 		next = TAILQ_NEXT(u, entry);
 		if (u->stale)
 			continue;
-		TAILQ_REMOVE(&dev->in_queue, u, entry);
-		dev->npending--;
+		usb_dev_dequeue(dev, u);
 		usb_dev_complete(dev, u, USBIP_EPIPE, 0, NULL);
 		free(u);
 	}
@@ -154,14 +161,17 @@ usb_dev_bulk_in(struct usb_dev *dev, const struct usb_urb *urb)
 		return 0;
 	}
 	if (dev->npending >= dev->max_pending)
-		return -1;
+		return USB_DEV_TOO_MANY;
+	if (urb->length > dev->max_pending_bytes - dev->pending_bytes)
+		return USB_DEV_TOO_BIG;
 	copy = malloc(sizeof(*copy));
 	if (copy == NULL)
-		return -1;
+		return USB_DEV_TOO_MANY;
 	*copy = *urb;
-	copy->stale = false;
+	copy->stale = msc_bot_in_stale(&dev->bot, urb);
 	TAILQ_INSERT_TAIL(&dev->in_queue, copy, entry);
 	dev->npending++;
+	dev->pending_bytes += urb->length;
 	msc_bot_service_in(dev);
 	return 0;
 }
@@ -196,8 +206,7 @@ usb_dev_unlink(struct usb_dev *dev, uint32_t seqnum)
 
 	TAILQ_FOREACH(u, &dev->in_queue, entry) {
 		if (u->seqnum == seqnum) {
-			TAILQ_REMOVE(&dev->in_queue, u, entry);
-			dev->npending--;
+			usb_dev_dequeue(dev, u);
 			free(u);
 			return 1;
 		}

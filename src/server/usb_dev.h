@@ -32,7 +32,7 @@ struct usb_urb {
 	uint32_t length;	/* transfer_buffer_length (capped) */
 	uint8_t setup[8];	/* control only */
 	int32_t npackets;	/* as received; only echoed */
-	bool stale;		/* queued before a SHORT_NOT_OK short end */
+	bool stale;		/* of a data phase that ended short (msc_bot) */
 	TAILQ_ENTRY(usb_urb) entry;
 };
 TAILQ_HEAD(usb_urb_queue, usb_urb);
@@ -67,6 +67,8 @@ struct usb_dev {
 	struct usb_urb_queue in_queue;	/* waiting bulk-IN URBs */
 	unsigned npending;
 	unsigned max_pending;
+	uint64_t pending_bytes;		/* lengths of the waiting IN URBs */
+	uint64_t max_pending_bytes;
 	struct usb_sink sink;
 	bool attached;
 };
@@ -74,9 +76,14 @@ struct usb_dev {
 /* Initializes dev for img (borrowed) with the given identity. */
 void usb_dev_init(struct usb_dev *dev, const struct usb_ident *ident,
     struct image *img);
-/* Starts a session: fresh device state, completions go to sink. */
+/*
+ * Starts a session: fresh device state, completions go to sink.  At most
+ * max_pending bulk-IN URBs may wait, asking for max_pending_bytes in all:
+ * one CBW answers every waiting URB at once, so without a byte cap a few
+ * bytes of input could make max_pending x max_bulk bytes of output.
+ */
 void usb_dev_attach(struct usb_dev *dev, const struct usb_sink *sink,
-    unsigned max_pending);
+    unsigned max_pending, uint64_t max_pending_bytes);
 /* Ends the session: pending URBs are dropped without completion. */
 void usb_dev_detach(struct usb_dev *dev);
 
@@ -87,15 +94,20 @@ bool usb_dev_is_pending(const struct usb_dev *dev, uint32_t seqnum);
 
 /*
  * Processes one URB; out/out_len is the OUT payload (NULL/0 for IN).
- * Returns 0, or -1 when the URB cannot be queued (too many pending):
- * the session must then close.
+ * Returns 0, USB_DEV_TOO_MANY or USB_DEV_TOO_BIG when the URB cannot be
+ * queued (over max_pending or max_pending_bytes): the session must then
+ * close.
  */
+#define USB_DEV_TOO_MANY	(-1)
+#define USB_DEV_TOO_BIG		(-2)
 int usb_dev_submit(struct usb_dev *dev, const struct usb_urb *urb,
     const uint8_t *out, uint32_t out_len);
 /* Cancels a waiting URB: 1 if it was pending (now dropped), else 0. */
 int usb_dev_unlink(struct usb_dev *dev, uint32_t seqnum);
 
 /* Internal to usb_dev.c and msc_bot.c. */
+/* Takes u off the IN queue (the caller frees it). */
+void usb_dev_dequeue(struct usb_dev *dev, struct usb_urb *u);
 void usb_dev_complete(struct usb_dev *dev, const struct usb_urb *urb,
     int32_t status, uint32_t actual, const struct usb_payload *data);
 void usb_dev_complete_in(struct usb_dev *dev, const struct usb_urb *urb,

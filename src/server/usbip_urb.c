@@ -20,6 +20,14 @@
 #include "server/usbip_server.h"
 #include "server/vtokend.h"
 
+/*
+ * What the waiting bulk-IN URBs of a session may ask for in all.  A real
+ * host keeps one data phase (one URB, or one request split into pages)
+ * and the CSW's URB outstanding, so 4 x max_bulk leaves room for stale
+ * URBs still to be unlinked, and bounds what a single CBW can produce.
+ */
+#define URB_IN_BUDGET(max_bulk)	(4 * (uint64_t)(max_bulk))
+
 /* The usb_sink: one RET_SUBMIT, written as one contiguous PDU. */
 static void
 urb_complete(void *arg, const struct usb_urb *urb, int32_t status,
@@ -60,7 +68,9 @@ urb_complete(void *arg, const struct usb_urb *urb, int32_t status,
 	}
 	uint8_t b[USBIP_HDR_SIZE];
 	usbip_hdr_put(b, &h);
-	evbuffer_add(out, b, sizeof(b));
+	/* A lost reply would leave the host's URB waiting forever. */
+	if (evbuffer_add(out, b, sizeof(b)) < 0)
+		usbip_conn_close(c, false, "out of memory for a reply");
 }
 
 int
@@ -75,7 +85,8 @@ usbip_urb_attach(struct usbip_conn *c, struct vt_device *dev)
 	c->devid = dev->busnum << 16 | dev->devnum;
 	c->state = USBIP_CONN_URB;
 	dev->session = c;
-	usb_dev_attach(&dev->usb, &sink, c->srv->vtd->cfg->usbip.max_urbs);
+	usb_dev_attach(&dev->usb, &sink, c->srv->vtd->cfg->usbip.max_urbs,
+	    URB_IN_BUDGET(c->srv->vtd->cfg->usbip.max_bulk));
 	evtimer_del(c->ev_timer);
 	log_info("usbip %s: attached %s (%s)", c->peer_str, dev->busid,
 	    dev->name);
@@ -113,7 +124,10 @@ urb_unlink(struct usbip_conn *c, struct evbuffer *in,
 	r.u.ret_unlink.status = usb_dev_unlink(&c->dev->usb,
 	    h->u.unlink.seqnum) ? USBIP_ECONNRESET : 0;
 	usbip_hdr_put(b, &r);
-	bufferevent_write(c->bev, b, sizeof(b));
+	if (bufferevent_write(c->bev, b, sizeof(b)) < 0) {
+		usbip_conn_close(c, false, "out of memory for an unlink reply");
+		return -1;
+	}
 	return 1;
 }
 
@@ -187,7 +201,15 @@ urb_submit(struct usbip_conn *c, struct evbuffer *in,
 	memcpy(urb.setup, h->u.submit.setup, sizeof(urb.setup));
 	c->bytes_in += payload;
 	c->urbs++;
-	if (usb_dev_submit(&c->dev->usb, &urb, data, payload) < 0) {
+	switch (usb_dev_submit(&c->dev->usb, &urb, data, payload)) {
+	case 0:
+		break;
+	case USB_DEV_TOO_BIG:
+		usbip_conn_close(c, true, "bulk-IN URBs asking for more than "
+		    "%llu bytes outstanding", (unsigned long long)
+		    URB_IN_BUDGET(c->srv->vtd->cfg->usbip.max_bulk));
+		return -1;
+	default:
 		usbip_conn_close(c, true, "more than %u URBs outstanding",
 		    c->srv->vtd->cfg->usbip.max_urbs);
 		return -1;

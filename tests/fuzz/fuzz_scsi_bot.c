@@ -33,6 +33,8 @@
 
 #define NSECT		512u	/* 256 KiB image */
 #define MAX_PENDING	16u
+/* Below MAX_PENDING x MAX_BULK, so both caps get hit. */
+#define MAX_PENDING_BYTES	(4u * MAX_BULK)
 #define MAX_LIVE	(MAX_PENDING + 2)
 #define MAX_BULK	(64u << 10)
 #define MAX_CTRL_OUT	4096u
@@ -223,6 +225,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	struct usb_urb u;
 	struct live *l;
 	size_t queued = 0;
+	uint64_t queued_bytes = 0;
 	int r;
 
 	memset(&u, 0, sizeof(u));
@@ -235,7 +238,12 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 		memcpy(u.setup, setup, 8);
 	FUZZ_CHECK(!usb_dev_is_pending(&fz.dev, u.seqnum));
 	for (size_t i = 0; i < fz.nlive; i++)
-		queued += fz.live[i].in && fz.live[i].ep == EP_IN;
+		if (fz.live[i].in && fz.live[i].ep == EP_IN) {
+			queued++;
+			queued_bytes += fz.live[i].length;
+		}
+	FUZZ_CHECK(queued == fz.dev.npending);
+	FUZZ_CHECK(queued_bytes == fz.dev.pending_bytes);
 	FUZZ_CHECK(fz.nlive < MAX_LIVE);
 	l = &fz.live[fz.nlive++];
 	memset(l, 0, sizeof(*l));
@@ -255,8 +263,11 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	fz.submitting = 0;
 	fz.cbw = false;
 	if (r < 0) {
-		/* Only a bulk-IN URB over the cap may be refused. */
-		FUZZ_CHECK(ep == EP_IN && in && queued >= MAX_PENDING);
+		/* Only a bulk-IN URB over a cap may be refused. */
+		FUZZ_CHECK(ep == EP_IN && in);
+		FUZZ_CHECK(r == USB_DEV_TOO_BIG ?
+		    queued_bytes + len > MAX_PENDING_BYTES :
+		    queued >= MAX_PENDING);
 		FUZZ_CHECK(fz.completed == 0);
 		live_drop(live_find(u.seqnum));
 		return false;
@@ -376,7 +387,7 @@ attach(bool configure)
 	static const uint8_t set_config[8] = { 0x00, 0x09, 0x01, 0, 0, 0, 0,
 	    0 };
 
-	usb_dev_attach(&fz.dev, &sink, MAX_PENDING);
+	usb_dev_attach(&fz.dev, &sink, MAX_PENDING, MAX_PENDING_BYTES);
 	fz.phase_in = fz.phase_out = 0;
 	if (configure)
 		FUZZ_CHECK(submit(0, false, 0, 0, set_config, NULL, 0));

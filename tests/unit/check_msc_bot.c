@@ -257,7 +257,7 @@ dev_setup(void)
 	ndone = 0;
 	next_seq = 100;
 	usb_dev_init(&dev, &ident, img);
-	usb_dev_attach(&dev, &sink, 16);
+	usb_dev_attach(&dev, &sink, 16, 64u << 20);
 	configure();
 	ndone = 0;
 }
@@ -657,6 +657,38 @@ START_TEST(stale_urbs_survive_next_commands)
 }
 END_TEST
 
+/*
+ * A host without scatter-gather splits one data phase into page URBs and
+ * sends them back to back; those that arrive after the phase ended short
+ * under SHORT_NOT_OK belong to it, and must wait for their unlink instead
+ * of taking the CSW (which goes to the host's 13-byte CSW URB).
+ */
+START_TEST(stale_split_phase_arriving_late)
+{
+	uint32_t first, late[3], s;
+
+	/* READ(10) past the end: CHECK CONDITION with no data (case 4). */
+	CBW(70, 16384, true, 0x28, 0, 0x00, 0xff, 0xff, 0xff, 0, 0, 32, 0);
+	first = bulk_in(4096, SNOK);
+	expect_status(first, USBIP_EREMOTEIO, 0);
+	for (int i = 0; i < 3; i++)
+		late[i] = bulk_in(4096, SNOK);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_ptr_null(find(late[i]));
+		ck_assert(usb_dev_is_pending(&dev, late[i]));
+	}
+	s = bulk_in(MSC_CSW_SIZE, 0);
+	expect_csw(s, 70, 16384, MSC_CSW_FAILED);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(usb_dev_unlink(&dev, late[i]), 1);
+	ck_assert_uint_eq(dev.npending, 0);
+	/* The next command's SHORT_NOT_OK data URB is served as usual. */
+	CBW(71, SECTOR, true, 0x28, 0, 0, 0, 0, 3, 0, 0, 1, 0);
+	expect_status(bulk_in(SECTOR, SNOK), 0, SECTOR);
+	read_csw(71, 0, MSC_CSW_PASSED);
+}
+END_TEST
+
 START_TEST(unlink_pending_in)
 {
 	uint32_t x, y;
@@ -683,13 +715,13 @@ START_TEST(max_pending)
 {
 	uint32_t a, b;
 
-	usb_dev_attach(&dev, &sink, 2);
+	usb_dev_attach(&dev, &sink, 2, 64u << 20);
 	configure();
 	ndone = 0;
 	a = bulk_in(MSC_CSW_SIZE, SNOK);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
 	/* The third waiting URB is one too many: the session must close. */
-	submit(EP_IN, true, MSC_CSW_SIZE, SNOK, NULL, NULL, -1);
+	submit(EP_IN, true, MSC_CSW_SIZE, SNOK, NULL, NULL, USB_DEV_TOO_MANY);
 	ck_assert_uint_eq(ndone, 0);
 	ck_assert_uint_eq(dev.npending, 2);
 	/* The two that were queued still complete, in order. */
@@ -706,13 +738,42 @@ START_TEST(max_pending)
 }
 END_TEST
 
+/*
+ * The waiting IN URBs may ask for max_pending_bytes in all: otherwise one
+ * CBW would answer max_pending x max_bulk bytes at once.
+ */
+START_TEST(max_pending_bytes)
+{
+	uint32_t a, b, c;
+
+	usb_dev_attach(&dev, &sink, 16, 4 * SECTOR);
+	configure();
+	ndone = 0;
+	a = bulk_in(2 * SECTOR, SNOK);
+	b = bulk_in(SECTOR, SNOK);
+	submit(EP_IN, true, SECTOR + 1, SNOK, NULL, NULL, USB_DEV_TOO_BIG);
+	ck_assert_uint_eq(dev.pending_bytes, 3 * SECTOR);
+	c = bulk_in(SECTOR, 0);			/* exactly the budget */
+	ck_assert_uint_eq(dev.pending_bytes, 4 * SECTOR);
+	submit(EP_IN, true, 1, SNOK, NULL, NULL, USB_DEV_TOO_BIG);
+	ck_assert_uint_eq(ndone, 0);
+	/* Served or unlinked URBs give their bytes back. */
+	ck_assert_int_eq(usb_dev_unlink(&dev, b), 1);
+	CBW(44, 2 * SECTOR, true, 0x28, 0, 0, 0, 0, 1, 0, 0, 2, 0);
+	expect_status(a, 0, 2 * SECTOR);
+	expect_csw(c, 44, 0, MSC_CSW_PASSED);
+	ck_assert_uint_eq(dev.pending_bytes, 0);
+	ck_assert_uint_eq(dev.npending, 0);
+}
+END_TEST
+
 START_TEST(bulk_before_configuration)
 {
 	uint8_t cbw[MSC_CBW_SIZE];
 	static const uint8_t tur[6];
 	uint32_t o, i;
 
-	usb_dev_attach(&dev, &sink, 16);
+	usb_dev_attach(&dev, &sink, 16, 64u << 20);
 	ck_assert_uint_eq(dev.config, 0);
 	make_cbw(cbw, 43, 0, false, tur, sizeof(tur));
 	o = bulk_out(cbw, sizeof(cbw));
@@ -807,6 +868,29 @@ START_TEST(invalid_cbw_length)
 	ck_assert(dev.wedged);
 	ck_assert(!dev.halted_out);
 	check_wedge_recovery();
+}
+END_TEST
+
+/* Until reset recovery, OUT is discarded: a WRITE CBW does not run. */
+START_TEST(invalid_cbw_discards_out)
+{
+	uint8_t junk[30], data[SECTOR], cbw[MSC_CBW_SIZE];
+	static const uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 5, 0, 0, 1, 0 };
+
+	memset(junk, 0xa5, sizeof(junk));
+	expect_status(bulk_out(junk, sizeof(junk)), 0, sizeof(junk));
+	ck_assert(dev.wedged);
+	pattern(data, sizeof(data), 77);
+	make_cbw(cbw, 60, SECTOR, false, wr, sizeof(wr));
+	expect_status(bulk_out(cbw, sizeof(cbw)), 0, MSC_CBW_SIZE);
+	expect_status(bulk_out(data, sizeof(data)), 0, SECTOR);
+	expect_sector(5, 5);		/* untouched */
+	check_wedge_recovery();
+	/* After recovery the same write works. */
+	CBW(61, SECTOR, false, 0x2a, 0, 0, 0, 0, 5, 0, 0, 1, 0);
+	expect_status(bulk_out(data, sizeof(data)), 0, SECTOR);
+	read_csw(61, 0, MSC_CSW_PASSED);
+	ck_assert_int_eq(image_compare(img, 5 * SECTOR, data, SECTOR), 0);
 }
 END_TEST
 
@@ -1026,8 +1110,10 @@ msc_bot_suite(void)
 	tcase_add_test(queue, stale_after_short_not_ok);
 	tcase_add_test(queue, no_stale_without_short_not_ok);
 	tcase_add_test(queue, stale_urbs_survive_next_commands);
+	tcase_add_test(queue, stale_split_phase_arriving_late);
 	tcase_add_test(queue, unlink_pending_in);
 	tcase_add_test(queue, max_pending);
+	tcase_add_test(queue, max_pending_bytes);
 	tcase_add_test(queue, bulk_before_configuration);
 	tcase_add_test(queue, out_while_csw_due);
 	tcase_add_test(queue, csw_into_small_urb);
@@ -1038,6 +1124,7 @@ msc_bot_suite(void)
 
 	tcase_add_checked_fixture(bad, dev_setup, dev_teardown);
 	tcase_add_test(bad, invalid_cbw_length);
+	tcase_add_test(bad, invalid_cbw_discards_out);
 	tcase_add_test(bad, invalid_cbw_too_long);
 	tcase_add_test(bad, invalid_cbw_signature);
 	tcase_add_test(bad, invalid_cbw_cleared_by_set_configuration);

@@ -145,7 +145,7 @@ dev_setup(void)
 	ndone = 0;
 	next_seq = 0;
 	usb_dev_init(&dev, &ident, img);
-	usb_dev_attach(&dev, &sink, 8);
+	usb_dev_attach(&dev, &sink, 8, 64u << 20);
 }
 
 static void
@@ -273,7 +273,7 @@ START_TEST(string_sanitized_and_capped)
 	id.manufacturer = "A\tB\xc3\xa9";
 	id.product_name = longname;
 	usb_dev_init(&dev, &id, img);
-	usb_dev_attach(&dev, &sink, 8);
+	usb_dev_attach(&dev, &sink, 8, 64u << 20);
 	/* Non-printable and non-ASCII bytes become '?'. */
 	expect_utf16(get_descriptor(USB_DESC_STRING, 1, 0x0409, 255),
 	    "A?B??");
