@@ -15,5 +15,19 @@ double bench_now(void);
  * a negative value on failure.
  */
 double bench_tcp_mibps(uint64_t total, size_t chunk);
+/*
+ * Loopback round-trip time: microseconds per 48-byte ping-pong, the
+ * median of `n` over one connection, or negative on failure.
+ */
+double bench_tcp_rtt_us(unsigned n);
+/*
+ * The ceiling for the usb-storage access pattern on this machine: a
+ * minimal blocking server in a thread answers the three turns of each
+ * command the way the USB/IP client expects them (CBW -> 48-byte reply,
+ * data URB -> 48 bytes + payload copied from a buffer, CSW URB -> 61
+ * bytes), with no protocol work at all.  Reads `total` bytes in
+ * `payload`-byte commands; MiB/s, or negative on failure.
+ */
+double bench_tcp_turns_mibps(uint64_t total, size_t payload);
 
 #endif

@@ -1,11 +1,13 @@
 /*
- * bench_tcp: the physical baseline, raw TCP over loopback between two
- * sockets in this process (a writer thread and a reader), with the same
- * TCP_NODELAY setting the USB/IP connection uses.
+ * bench_tcp: the physical baselines, TCP over loopback between two sockets
+ * in this process, with the same TCP_NODELAY setting the USB/IP connection
+ * uses: raw streaming (a writer thread and a reader), the round-trip time,
+ * and a minimal server with the usb-storage request/response pattern.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -115,4 +117,159 @@ bench_tcp_mibps(uint64_t total, size_t chunk)
 	if (got != total || w.err)
 		return -1;
 	return (double)total / (1 << 20) / dt;
+}
+
+/* Moves exactly n bytes; 0 or -1. */
+static int
+xfer_all(int fd, void *buf, size_t n, bool rd)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t r = rd ? read(fd, p, n) : write(fd, p, n);
+
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+struct turns_srv {
+	int fd;
+	size_t payload;
+	uint64_t commands;
+	int err;
+};
+
+#define TURN_HDR	48
+#define TURN_CBW	31
+#define TURN_CSW	13
+#define TURN_SRC	(64u << 20)	/* the "image" payload is copied from */
+
+static void *
+turns_main(void *arg)
+{
+	struct turns_srv *t = arg;
+	uint8_t *src = malloc(TURN_SRC), *out = malloc(TURN_HDR + t->payload);
+	uint8_t req[TURN_HDR + TURN_CBW];
+	size_t pos = 0;
+
+	if (src == NULL || out == NULL) {
+		t->err = 1;
+		goto out;
+	}
+	memset(src, 0x5a, TURN_SRC);
+	memset(out, 0, TURN_HDR);
+	for (uint64_t i = 0; i < t->commands; i++) {
+		if (pos + t->payload > TURN_SRC)
+			pos = 0;
+		memcpy(out + TURN_HDR, src + pos, t->payload);
+		pos += t->payload;
+		if (xfer_all(t->fd, req, TURN_HDR + TURN_CBW, true) < 0 ||
+		    xfer_all(t->fd, req, TURN_HDR, false) < 0 ||
+		    xfer_all(t->fd, req, TURN_HDR, true) < 0 ||
+		    xfer_all(t->fd, out, TURN_HDR + t->payload, false) < 0 ||
+		    xfer_all(t->fd, req, TURN_HDR, true) < 0 ||
+		    xfer_all(t->fd, req, TURN_HDR + TURN_CSW, false) < 0) {
+			t->err = 1;
+			break;
+		}
+	}
+out:
+	free(src);
+	free(out);
+	return NULL;
+}
+
+double
+bench_tcp_turns_mibps(uint64_t total, size_t payload)
+{
+	struct turns_srv t = { -1, payload, total / payload, 0 };
+	uint8_t *buf = malloc(TURN_HDR + payload), req[TURN_HDR + TURN_CBW];
+	pthread_t th;
+	int fd = -1, ok = 0;
+	double t0, dt;
+
+	memset(req, 0, sizeof(req));
+	if (buf == NULL || payload == 0 || tcp_pair(&fd, &t.fd) < 0 ||
+	    pthread_create(&th, NULL, turns_main, &t) != 0) {
+		free(buf);
+		return -1;
+	}
+	t0 = bench_now();
+	for (uint64_t i = 0; i < t.commands; i++, ok++)
+		if (xfer_all(fd, req, TURN_HDR + TURN_CBW, false) < 0 ||
+		    xfer_all(fd, buf, TURN_HDR, true) < 0 ||
+		    xfer_all(fd, req, TURN_HDR, false) < 0 ||
+		    xfer_all(fd, buf, TURN_HDR + payload, true) < 0 ||
+		    xfer_all(fd, req, TURN_HDR, false) < 0 ||
+		    xfer_all(fd, buf, TURN_HDR + TURN_CSW, true) < 0)
+			break;
+	dt = bench_now() - t0;
+	shutdown(fd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(fd);
+	close(t.fd);
+	free(buf);
+	if ((uint64_t)ok != t.commands || t.err)
+		return -1;
+	return (double)t.commands * (double)payload / (1 << 20) / dt;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Echoes 48-byte messages until the peer closes. */
+static void *
+echo_main(void *arg)
+{
+	int fd = *(int *)arg;
+	uint8_t b[TURN_HDR];
+
+	while (xfer_all(fd, b, sizeof(b), true) == 0 &&
+	    xfer_all(fd, b, sizeof(b), false) == 0)
+		;
+	return NULL;
+}
+
+double
+bench_tcp_rtt_us(unsigned n)
+{
+	double *v = calloc(n, sizeof(*v)), med = -1;
+	uint8_t b[TURN_HDR];
+	int fd = -1, echo = -1;
+	pthread_t th;
+	unsigned i = 0;
+
+	if (v == NULL || n == 0 || tcp_pair(&fd, &echo) < 0 ||
+	    pthread_create(&th, NULL, echo_main, &echo) != 0) {
+		free(v);
+		return -1;
+	}
+	memset(b, 0, sizeof(b));
+	for (; i < n; i++) {
+		double t0 = bench_now();
+
+		if (xfer_all(fd, b, sizeof(b), false) < 0 ||
+		    xfer_all(fd, b, sizeof(b), true) < 0)
+			break;
+		v[i] = (bench_now() - t0) * 1e6;
+	}
+	shutdown(fd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(fd);
+	close(echo);
+	if (i == n) {
+		qsort(v, n, sizeof(*v), cmp_dbl);
+		med = v[n / 2];
+	}
+	free(v);
+	return med;
 }
