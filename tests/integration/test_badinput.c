@@ -1014,6 +1014,27 @@ START_TEST(item20_too_many_urbs)
 }
 END_TEST
 
+/*
+ * Few URBs, but asking for much: waiting bulk-IN URBs may ask for 4 x
+ * max_bulk_transfer (4 MiB by default) in all, or one CBW could make
+ * 64 MiB of replies at once.
+ */
+START_TEST(item20_too_many_in_bytes)
+{
+	struct usbip_client c;
+
+	bi_start(NULL);
+	bad_import(&c, true);
+	for (int i = 0; i < 4; i++)
+		submit(&c, 1, USBIP_DIR_IN, 1u << 20, NULL, NULL, 0);
+	expect_open(&c);
+	submit(&c, 1, USBIP_DIR_IN, 512, NULL, NULL, 0);
+	expect_bad_close(&c, 0, "bulk-IN URBs asking for more than 4194304 "
+	    "bytes outstanding");
+	bi_finish();
+}
+END_TEST
+
 START_TEST(item21_unlink_unknown)
 {
 	struct usbip_client c;
@@ -1588,6 +1609,7 @@ badinput_suite(void)
 	bi_add(s, "item18_unknown_flags", item18_unknown_flags);
 	bi_add(s, "item19_duplicate_seqnum", item19_duplicate_seqnum);
 	bi_add(s, "item20_too_many_urbs", item20_too_many_urbs);
+	bi_add(s, "item20_too_many_in_bytes", item20_too_many_in_bytes);
 	bi_add(s, "item21_unlink_unknown", item21_unlink_unknown);
 	bi_add(s, "item22_unlink_pending", item22_unlink_pending);
 	bi_add(s, "item23_peer_stops_reading", item23_peer_stops_reading);
