@@ -35,7 +35,15 @@ start() {
 	pid=$!
 	wait_up
 }
-stop() { kill "$pid"; wait "$pid" || true; pid=""; }
+# Stops vtokend and requires a clean exit (LeakSanitizer reports at exit).
+stop() {
+	kill "$pid"
+	rc=0; wait "$pid" || rc=$?
+	pid=""
+	[ $rc -eq 0 ] || fail "vtokend exited with status $rc"
+	! grep -Eq 'Sanitizer|runtime error' "$work/log" ||
+	    fail "sanitizer report in the vtokend log"
+}
 
 for n in 1 2 3; do
 	head -c $((2048 * 512)) /dev/zero > "$work/img$n"

@@ -257,7 +257,8 @@ usbip_client_expect_closed(struct usbip_client *c, int ms, size_t *nbytes)
 	ssize_t n;
 	bool closed = false;
 
-	while (c->fd >= 0) {
+	/* Bounded even against a peer that never stops sending. */
+	while (c->fd >= 0 && now_ms() < deadline) {
 		n = recv(c->fd, scratch, sizeof(scratch), 0);
 		if (n > 0) {
 			total += (size_t)n;

@@ -157,7 +157,10 @@ vt_audit_count(const struct vtd *d, const char *action, const char *needle)
 
 		snprintf(path, sizeof(path), "/v1/audit?after=%lld&limit=1000",
 		    after);
-		if (vt_api(d, "GET", path, NULL, &r) != 0 || r.json == NULL) {
+		/* An error reply must not read as "no such records". */
+		if (vt_api(d, "GET", path, NULL, &r) != 0 || r.json == NULL ||
+		    r.status != 200 ||
+		    !json_is_array(json_object_get(r.json, "records"))) {
 			vt_http_resp_free(&r);
 			return -1;
 		}
