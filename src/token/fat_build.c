@@ -106,9 +106,11 @@ fat_geometry_try(uint32_t total, uint32_t spc, enum fat_type type,
 		if (data >= total)
 			return false;
 		clusters = (total - data) / spc;
-		need = type == FAT_TYPE_12 ? ((uint64_t)clusters + 2) * 3 :
-		    ((uint64_t)clusters + 2) * 4;
-		need = (need / 2 + FAT_BUILD_SECTOR - 1) / FAT_BUILD_SECTOR;
+		/* Bytes of table, rounded up: FAT12 has 1.5 per entry. */
+		need = type == FAT_TYPE_12 ?
+		    (((uint64_t)clusters + 2) * 3 + 1) / 2 :
+		    ((uint64_t)clusters + 2) * 2;
+		need = (need + FAT_BUILD_SECTOR - 1) / FAT_BUILD_SECTOR;
 		if (need <= fatsz)
 			break;
 		fatsz = (uint32_t)need;

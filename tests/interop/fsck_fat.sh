@@ -68,13 +68,16 @@ read_back() {
 }
 
 n=0
-for mib in 1 2 3 4 8 16 32 48 64; do
+# In KiB: 1 to 64 MiB, and 1382 KiB, whose FAT12 was once one byte short.
+for kib in 1024 1382 2048 3072 4096 8192 16384 32768 49152 65536; do
+	mib=$((kib / 1024))
+	[ $((mib * 1024)) -eq "$kib" ] || mib=$kib-KiB
 	img=$TMP/token-$mib.img
-	pub=$("$MKIMAGE" "${mib}M" "$img") || fail "vt-mkimage ${mib}M"
+	pub=$("$MKIMAGE" "${kib}K" "$img") || fail "vt-mkimage ${kib}K"
 	pub=${pub#pubkey }
 	size=$(wc -c <"$img")
-	[ "$size" -eq $((mib * 1048576)) ] || fail "$img is $size bytes"
-	if [ "$mib" -le 8 ]; then bits=12; else bits=16; fi
+	[ "$size" -eq $((kib * 1024)) ] || fail "$img is $size bytes"
+	if [ "$kib" -le 8192 ]; then bits=12; else bits=16; fi
 	fsck_clean "$img" $bits
 
 	json=$(mtype -i "$img" ::TOKEN.JSON) ||
@@ -88,7 +91,7 @@ for mib in 1 2 3 4 8 16 32 48 64; do
 	mdir -i "$img" :: | grep -q 'TOKEN *KEY' ||
 	    fail "$mib MiB: no TOKEN.KEY in mdir"
 	read_back "$img" "$pub"
-	echo "ok $mib MiB: FAT$bits, fsck clean, mtype ok, read back"
+	echo "ok $kib KiB: FAT$bits, fsck clean, mtype ok, read back"
 	n=$((n + 1))
 done
 
