@@ -68,20 +68,26 @@ api_guard_expired(evutil_socket_t fd, short what, void *arg)
 		(void)shutdown(s, SHUT_RDWR);
 }
 
+/* Starts the deadline of the next request unless one is running. */
+static void
+api_guard_arm(struct api_guard *g)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (g->busy || evtimer_pending(g->deadline, NULL))
+		return;
+	tv.tv_sec = g->api->vtd->cfg->api.timeout;
+	evtimer_add(g->deadline, &tv);
+}
+
 /* Bytes arrived: the first byte of a request starts its deadline. */
 static void
 api_guard_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	struct api_guard *g = arg;
-	struct timeval tv = { 0, 0 };
-
 	(void)buf;
-	if (info->n_added == 0 || g->busy ||
-	    evtimer_pending(g->deadline, NULL))
-		return;
-	tv.tv_sec = g->api->vtd->cfg->api.timeout;
-	evtimer_add(g->deadline, &tv);
+	if (info->n_added > 0)
+		api_guard_arm(arg);
 }
 
 static void
@@ -153,6 +159,12 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	g->bev = bev;
 	bufferevent_incref(bev);
 	TAILQ_INSERT_TAIL(&api->guards, g, entry);
+	/*
+	 * From the accept on: the input buffer sees decrypted bytes only, so
+	 * a TLS handshake or record trickled a byte at a time would never
+	 * start a deadline there.
+	 */
+	api_guard_arm(g);
 	return bev;
 }
 
@@ -171,6 +183,7 @@ api_guard_replied(struct evhttp_request *req, void *arg)
 
 	(void)req;
 	g->busy = false;
+	api_guard_arm(g);	/* the next request on a kept-alive connection */
 }
 
 void

@@ -3,10 +3,12 @@
  *
  * evhttp's timeout measures silence only, so a client that trickles a
  * request a byte at a time would hold its connection forever (slowloris).
- * Each API connection's bufferevent gets a guard: a callback on its input
- * buffer notices the first byte of a request and arms a deadline of
- * api.timeout seconds; the dispatch of the complete request disarms it
- * until the reply is written.  A request still incomplete at its deadline
+ * Each API connection's bufferevent gets a guard with a deadline of
+ * api.timeout seconds, armed at the accept (so a TLS handshake counts:
+ * under TLS the input buffer sees decrypted bytes only) and again when a
+ * reply has been written, or by the first byte of a request if neither
+ * did; the dispatch of the complete request disarms it until the reply is
+ * written.  A connection still without a complete request at its deadline
  * has its socket shut down, which evhttp sees as the end of the
  * connection.
  *

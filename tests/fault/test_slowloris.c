@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,15 +88,37 @@ sl_teardown(void)
 	vtd_cleanup(&vtd);
 }
 
+/* The short-timeout config, with the API on TLS when tls is set. */
 static void
-sl_start(void)
+sl_config(bool tls)
+{
+	char crt[512], key[512], text[2048];
+
+	if (!tls) {
+		ck_assert_int_eq(vtd_write_file(&vtd, "vtokend.yaml",
+		    CFG_SHORT), 0);
+		return;
+	}
+	vtd_path(&vtd, "tls.crt", crt, sizeof(crt));
+	vtd_path(&vtd, "tls.key", key, sizeof(key));
+	ck_assert_msg(fu_sh("openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 "
+	    "-keyout '%s' -out '%s' 2>/dev/null", key, crt) == 0,
+	    "openssl req failed");
+	snprintf(text, sizeof(text), CFG_SHORT "  tls:\n    cert: %s\n"
+	    "    key: %s\n", crt, key);
+	ck_assert_int_eq(vtd_write_file(&vtd, "vtokend.yaml", text), 0);
+}
+
+static void
+sl_start_tls(bool tls)
 {
 	char img[3][512], cfg[512];
 	const char *args[12];
 	size_t n = 0;
 
 	ck_assert_msg(vtd_init(&vtd) == 0, "%s", vtd.err);
-	ck_assert_int_eq(vtd_write_file(&vtd, "vtokend.yaml", CFG_SHORT), 0);
+	sl_config(tls);
 	args[n++] = "-c";
 	args[n++] = vtd_path(&vtd, "vtokend.yaml", cfg, sizeof(cfg));
 	for (int i = 0; i < 3; i++) {
@@ -110,6 +133,12 @@ sl_start(void)
 	}
 	args[n] = NULL;
 	ck_assert_msg(vtd_start(&vtd, args) == 0, "%s", vtd.err);
+}
+
+static void
+sl_start(void)
+{
+	sl_start_tls(false);
 }
 
 /* Registers fd as slow client name; the deadline starts now. */
@@ -388,6 +417,39 @@ START_TEST(slowloris_api)
 }
 END_TEST
 
+/*
+ * The API on TLS: a handshake trickled a byte every 300 ms never puts a
+ * decrypted byte in the input buffer, so the deadline runs from the
+ * accept; a silent TLS client too.  A real client still gets answers.
+ */
+START_TEST(slowloris_api_tls)
+{
+	/* A TLS record header announcing 512 bytes, then padding. */
+	static uint8_t hello[64] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
+	char url[128];
+	int64_t end;
+	struct slow *tr;
+
+	sl_start_tls(true);
+	sl_raw("tls_silent", vtd.api_port, NULL, 0, NULL);
+	tr = sl_raw("tls_trickle", vtd.api_port, NULL, 0, NULL);
+	sl_set_trickle(tr, hello, sizeof(hello), 300);
+	end = fu_now_ms() + RUN_MS;
+	while (fu_now_ms() < end) {
+		if (sl_poll(20) == 0)
+			break;
+		sl_trickle(tr, false);
+	}
+	sl_check_closed();
+	ck_assert_uint_lt(tr->tpos, sizeof(hello));	/* cut mid-record */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/healthz",
+	    vtd.api_port);
+	ck_assert_msg(fu_sh("curl -sfk --max-time 5 -o /dev/null '%s'",
+	    url) == 0, "a real TLS client got no answer");
+	ck_assert_int_eq(vtd_stop(&vtd), 0);
+}
+END_TEST
+
 static Suite *
 slowloris_suite(void)
 {
@@ -398,6 +460,7 @@ slowloris_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, slowloris_usbip);
 	tcase_add_test(tc, slowloris_api);
+	tcase_add_test(tc, slowloris_api_tls);
 	suite_add_tcase(s, tc);
 	return s;
 }
