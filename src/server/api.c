@@ -60,8 +60,30 @@ static const struct api_route api_routes[] = {
 };
 
 /*
- * Splits a decoded path into segments.  Returns the count, or -1 when
- * the path is malformed (empty segment, "..", NUL, too long/deep).
+ * Percent-decodes one segment in place (never longer decoded); -1 when it
+ * holds an encoded NUL.  An encoded '/' stays inside its segment: the
+ * path is split before it is decoded, so "a%2Fimage" is one id, never
+ * the route ".../a/image".
+ */
+static int
+api_segment_decode(char *seg)
+{
+	size_t len;
+	char *d = evhttp_uridecode(seg, 0, &len);
+	int rv = -1;
+
+	if (d != NULL && len == strlen(d)) {
+		memcpy(seg, d, len + 1);
+		rv = 0;
+	}
+	free(d);
+	return rv;
+}
+
+/*
+ * Splits a raw (still encoded) path into decoded segments.  Returns the
+ * count, or -1 when the path is malformed (".." or an encoded NUL, too
+ * long/deep).
  */
 static int
 api_split(const char *path, char buf[API_MAX_PATH],
@@ -75,7 +97,8 @@ api_split(const char *path, char buf[API_MAX_PATH],
 	snprintf(buf, API_MAX_PATH, "%s", path + 1);
 	for (p = strtok_r(buf, "/", &save); p != NULL;
 	    p = strtok_r(NULL, "/", &save)) {
-		if (n == API_MAX_SEGMENTS || strcmp(p, "..") == 0)
+		if (n == API_MAX_SEGMENTS || api_segment_decode(p) < 0 ||
+		    strcmp(p, "..") == 0)
 			return -1;
 		seg[n++] = p;
 	}
@@ -156,11 +179,11 @@ api_dispatch(struct api_req *r)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
 	enum evhttp_cmd_type m = evhttp_request_get_command(r->req);
-	char *path = evhttp_uridecode(evhttp_uri_get_path(uri), 0, NULL);
+	const char *path = evhttp_uri_get_path(uri);
 	char buf[API_MAX_PATH];
 	const char *seg[API_MAX_SEGMENTS], *arg = NULL;
 	bool path_known = false;
-	int n = path ? api_split(path, buf, seg) : -1;
+	int n = api_split(path, buf, seg);
 
 	for (size_t i = 0; n >= 0 && i < sizeof(api_routes) /
 	    sizeof(api_routes[0]); i++) {
@@ -174,10 +197,8 @@ api_dispatch(struct api_req *r)
 		r->arg = arg;
 		if (!rt->auth || api_authenticate(r))
 			rt->fn(r);
-		free(path);
 		return;
 	}
-	free(path);
 	if (path_known)
 		api_reply_error(r, 405, "method_not_allowed",
 		    "method not allowed on this path");

@@ -392,6 +392,48 @@ START_TEST(auth_failures_throttled)
 }
 END_TEST
 
+/*
+ * Ids are decoded per segment after the path is split: an encoded '/'
+ * cannot reach another route (the key-bearing image export, say), an
+ * encoded NUL cannot cut an id short, and nothing is written.
+ */
+START_TEST(encoded_path_segments)
+{
+	struct vtd d;
+	struct fx_token t;
+	struct vt_http_resp r;
+	static const char *bad[] = {
+		"GET /v1/tokens/web01%2Fimage",
+		"DELETE /v1/tokens/web01%2F",
+		"DELETE /v1/tokens/web01%00/x",
+		"DELETE /v1/tokens/web01%00",
+		"DELETE /v1/assignments/web01%2F",
+		"GET /v1/tokens/%2E%2E",
+	};
+
+	fx_start(&d);
+	fx_token(&d, "web01", false, &t);
+	fx_vm(&d, "vm-a", "127.0.0.2");
+	fx_assign(&d, "web01", "vm-a");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char method[16], path[64];
+
+		ck_assert_int_eq(sscanf(bad[i], "%15s %63s", method, path), 2);
+		ck_assert_int_eq(vt_api(&d, method, path, NULL, &r), 0);
+		ck_assert_msg(r.status == 404, "%s: %ld", bad[i], r.status);
+		vt_http_resp_free(&r);
+	}
+	ck_assert_int_eq(vt_audit_count(&d, "token.export", NULL), 0);
+	ck_assert_int_eq(vt_audit_count(&d, "revoke", NULL), 0);
+	ck_assert_int_eq(vt_audit_count(&d, "token.delete", NULL), 0);
+	/* A plain encoded character still decodes: %77 is 'w'. */
+	ck_assert_int_eq(vt_api(&d, "GET", "/v1/tokens/%77eb01", NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -407,6 +449,7 @@ api_suite(void)
 	tcase_add_test(tc, refuse_plain_public);
 	tcase_add_test(tc, agent_no_probe);
 	tcase_add_test(tc, auth_failures_throttled);
+	tcase_add_test(tc, encoded_path_segments);
 	suite_add_tcase(s, tc);
 	return s;
 }
