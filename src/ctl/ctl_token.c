@@ -4,9 +4,11 @@
  * a one-line confirmation or the server's JSON.  Input checks beyond the
  * argument count are the server's job.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/xmalloc.h"
@@ -198,6 +200,28 @@ ctl_token_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
 }
 
 /*
+ * The image holds the token's private key: a regular file it goes to
+ * (the shell made it with the umask, often 0644) loses its group and
+ * other bits first.  Pipes and devices are left alone.
+ */
+static int
+ctl_token_private_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) == 0)
+		return 0;
+	if (fchmod(fd, st.st_mode & 0700) < 0) {
+		ctl_output_error("token image: cannot make the output file "
+		    "private (chmod 600 it, or write elsewhere): %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Streams the raw image to stdout, which must not be a terminal.  -o has
  * no effect: the output is the image.
  */
@@ -218,6 +242,8 @@ ctl_token_image(struct ctl_ctx *ctx, const struct ctl_args *a)
 		ctl_output_error("token image: cannot write the output");
 		return CTL_FAIL;
 	}
+	if (ctl_token_private_file(fd) < 0)
+		return CTL_FAIL;
 	path = ctl_http_path("/v1/tokens/", a->argv[0], "/image");
 	if (ctl_http_download(ctx->http, path, fd, &res) == -1)
 		ctl_output_error("%s", res.cause);

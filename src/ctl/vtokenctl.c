@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,12 @@ main(int argc, char **argv)
 	int first;
 
 	log_init("vtokenctl", LOG_LEVEL_WARN);
+	/*
+	 * A closed pipe (token image | head) or a peer reset under TLS is an
+	 * EPIPE error with exit 1, not death by signal: libcurl does not
+	 * ignore SIGPIPE for us (CURLOPT_NOSIGNAL).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (g.url == NULL || g.url[0] == '\0')
 		g.url = CMD_DEFAULT_URL;
 	if (g.key_file == NULL || g.key_file[0] == '\0')

@@ -294,6 +294,17 @@ check_rc 0
 check_req GET /v1/tokens/build-license/image
 checks=$((checks + 1))
 cmp -s "$T/want.img" "$T/got.img" || fail "image bytes differ"
+checks=$((checks + 1))
+[ "$(stat -c %a "$T/got.img")" = 600 ] ||
+    fail "image file mode $(stat -c %a "$T/got.img"), want 600 (key inside)"
+
+name="token image: a closed pipe is an error, not a signal"
+{ timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
+    token image build-license 2>"$T/err"; echo $? >"$T/pipe.rc"; } |
+    head -c 1 >/dev/null
+rc=$(cat "$T/pipe.rc")
+check_rc 1
+check_err "vtokenctl: "
 
 name="token image: not found writes nothing"
 timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/admin.key" \
