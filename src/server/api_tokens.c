@@ -3,6 +3,7 @@
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,26 +82,43 @@ api_tokens_delete(struct api_req *r)
 		api_reply_empty(r, 204);
 }
 
+/* evbuffer cleanup for an exported image: wipe, then free. */
+static void
+api_tokens_wipe(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	explicit_bzero((void *)(uintptr_t)data, len);
+	free((void *)(uintptr_t)data);
+}
+
 void
 api_tokens_image(struct api_req *r)
 {
 	struct ctl_token *t = api_token_arg(r);
 	struct evbuffer *b;
-	struct evbuffer_iovec v;
+	uint8_t *data;
 	char *subject;
 
 	if (t == NULL)
 		return;
+	/*
+	 * A reference, not a copy: libevent moves it to the connection and
+	 * calls the cleanup once it is sent, which wipes the copy of the
+	 * private key before freeing it.
+	 */
 	b = evbuffer_new();
-	if (b == NULL || evbuffer_reserve_space(b, (ev_ssize_t)t->size, &v,
-	    1) != 1 || ctl_token_read_image(t, 0, v.iov_base, t->size) < 0) {
+	data = malloc(t->size ? t->size : 1);
+	if (b == NULL || data == NULL ||
+	    ctl_token_read_image(t, 0, data, t->size) < 0 ||
+	    evbuffer_add_reference(b, data, t->size, api_tokens_wipe,
+	    NULL) < 0) {
+		if (data != NULL)
+			api_tokens_wipe(data, t->size, NULL);
 		if (b != NULL)
 			evbuffer_free(b);
 		api_reply_error(r, 500, "internal", "cannot read the image");
 		return;
 	}
-	v.iov_len = t->size;
-	evbuffer_commit_space(b, &v, 1);
 	/* The image holds the private key: its export is on the record. */
 	subject = xasprintf("token:%s", t->id);
 	if (audit_event(r->vtd->ctl->store, r->actor, "token.export",

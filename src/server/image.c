@@ -55,11 +55,14 @@ image_new(uint64_t size)
 	return image_alloc(size);
 }
 
+/* Token images hold private keys: a chunk is wiped before it is freed. */
 static void
 chunk_unref(struct image_chunk *c)
 {
-	if (c != NULL && --c->refs == 0)
+	if (c != NULL && --c->refs == 0) {
+		explicit_bzero(c->data, sizeof(c->data));
 		free(c);
+	}
 }
 
 void
@@ -86,10 +89,9 @@ is_zero(const uint8_t *p, size_t n)
 
 /* Reads the whole file into chunks; zero chunks stay NULL. */
 static int
-image_fill_from_fd(struct image *img, int fd, char **cause, const char *path)
+image_fill_chunks(struct image *img, int fd, char **cause, const char *path,
+    uint8_t buf[IMAGE_CHUNK_SIZE])
 {
-	uint8_t buf[IMAGE_CHUNK_SIZE];
-
 	for (size_t i = 0; i < img->nchunks; i++) {
 		uint64_t off = (uint64_t)i * IMAGE_CHUNK_SIZE;
 		size_t want = img->size - off < IMAGE_CHUNK_SIZE ?
@@ -121,6 +123,17 @@ image_fill_from_fd(struct image *img, int fd, char **cause, const char *path)
 		memcpy(img->chunks[i]->data, buf, IMAGE_CHUNK_SIZE);
 	}
 	return 0;
+}
+
+/* image_fill_chunks with a bounce buffer that is wiped (key material). */
+static int
+image_fill_from_fd(struct image *img, int fd, char **cause, const char *path)
+{
+	uint8_t buf[IMAGE_CHUNK_SIZE];
+	int rv = image_fill_chunks(img, fd, cause, path, buf);
+
+	explicit_bzero(buf, sizeof(buf));
+	return rv;
 }
 
 struct image *
