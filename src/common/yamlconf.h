@@ -20,8 +20,11 @@ struct yamlconf_errs {
 
 /*
  * Adds "FILE:LINE:COL: message" (1-based; 0:0 without a mark).  Control
- * bytes become '?', so a quoted key cannot forge a second line.
+ * bytes become '?', so a quoted key cannot forge a second line.  Past
+ * YAMLCONF_MAX_ERRS messages are only counted (one line says so): a file
+ * of nothing but bad keys must not cost quadratic time.
  */
+#define YAMLCONF_MAX_ERRS	50
 void yamlconf_err(struct yamlconf_errs *e, const yaml_mark_t *m,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -44,7 +47,9 @@ typedef void yamlconf_root_fn(yaml_document_t *doc, yaml_node_t *root,
 
 /*
  * Parses buf; calls fn(root) when the root is a mapping, accepts an empty
- * document, and reports anything else (and syntax errors) in e.
+ * document, and reports anything else in e: syntax errors, a key given
+ * twice in one mapping (the last would silently win), and a second
+ * document (it would be silently ignored).
  */
 void yamlconf_parse(const char *buf, size_t len, yamlconf_root_fn *fn,
     void *arg, struct yamlconf_errs *e);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/yamlconf.h"
 #include "server/config.h"
 
 static char datadir[PATH_MAX];
@@ -410,6 +411,66 @@ START_TEST(syntax_error)
 }
 END_TEST
 
+/* A key given twice is an error at the second one, in any mapping. */
+START_TEST(duplicate_keys)
+{
+	const char *path = fixture("duplicate_keys.yaml");
+	char *errors = load_fail(path);
+
+	expect_error_line(errors, path, 4, 3,
+	    "\"max_urbs\" given twice in one mapping");
+	expect_error_line(errors, path, 6, 1,
+	    "\"usbip\" given twice in one mapping");
+	free(errors);
+}
+END_TEST
+
+/* Only one document is read, so a second one is an error, not ignored. */
+START_TEST(two_documents)
+{
+	const char *path = fixture("two_documents.yaml");
+	char *errors = load_fail(path);
+
+	expect_error_line(errors, path, 3, 1,
+	    "a second YAML document (one is read)");
+	free(errors);
+}
+END_TEST
+
+/* A reader error (invalid UTF-8) has a real position, not 0:0 or 1:1. */
+START_TEST(bad_utf8_position)
+{
+	const char *path = fixture("bad_utf8.yaml");
+	char *errors = load_fail(path);
+	char *want;
+
+	ck_assert_int_ge(asprintf(&want, "%s:3:", path), 0);
+	ck_assert_msg(strncmp(errors, want, strlen(want)) == 0, "%s", errors);
+	free(want);
+	free(errors);
+}
+END_TEST
+
+/* Errors past the cap are counted, not collected one by one. */
+START_TEST(many_errors_capped)
+{
+	char *path, *errors;
+	FILE *f;
+
+	ck_assert_int_ge(asprintf(&path, "%s/many.yaml", tmpdir), 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "bogus_%d: 1\n", i);
+	ck_assert_int_eq(fclose(f), 0);
+	errors = load_fail(path);
+	ck_assert_uint_eq(count_lines(errors), YAMLCONF_MAX_ERRS + 1);
+	ck_assert_ptr_nonnull(strstr(errors, ": further errors not shown"));
+	free(errors);
+	free(path);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	char *path, *errors;
@@ -595,8 +656,12 @@ config_suite(void)
 	tcase_add_test(bad, section_not_mapping);
 	tcase_add_test(bad, toplevel_scalar);
 	tcase_add_test(bad, syntax_error);
+	tcase_add_test(bad, duplicate_keys);
+	tcase_add_test(bad, two_documents);
+	tcase_add_test(bad, bad_utf8_position);
 	tcase_add_test(bad, missing_file);
 	tcase_add_test(bad, file_too_large);
+	tcase_add_test(bad, many_errors_capped);
 	suite_add_tcase(s, bad);
 
 	tcase_add_unchecked_fixture(api, suite_setup, tmpdir_teardown);
