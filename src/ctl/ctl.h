@@ -45,6 +45,13 @@ struct ctl_args {
 	bool follow;		/* --follow */
 };
 
+/*
+ * ctl_delete.c: DELETE prefix+arg (arg encoded), then "KIND ARG DONE" or,
+ * with -o json, {"KIND": ARG, "DONE": true}.
+ */
+enum ctl_status ctl_delete(struct ctl_ctx *ctx, const char *prefix,
+    const char *arg, const char *kind, const char *done);
+
 /* ctl_list.c: a list command (GET path, print doc[key] as a table). */
 struct ctl_list_spec {
 	const char *path;		/* e.g. "/v1/tokens" */

@@ -82,22 +82,7 @@ ctl_assign_token(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_assign_revoke(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	enum ctl_status st = CTL_FAIL;
-	char *path;
-
-	path = ctl_http_path("/v1/assignments/", a->argv[0], "");
-	if (ctl_http_call(ctx->http, "DELETE", path, NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else {
-		if (ctx->format == CTL_OUTPUT_TABLE)
-			ctl_output_line(ctx->out, "token %s revoked",
-			    a->argv[0]);
-		st = CTL_OK;
-	}
-	ctl_http_result_clear(&res);
-	free(path);
-	return st;
+	return ctl_delete(ctx, "/v1/assignments/", a->argv[0], "token", "revoked");
 }
 
 enum ctl_status

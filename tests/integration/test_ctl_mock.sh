@@ -283,7 +283,8 @@ check_req DELETE /v1/tokens/build-license
 check_line "token build-license deleted"
 ctl -o json token rm build-license
 check_rc 0
-check_out_empty
+python3 "$MOCK" jsonfile "$T/out" \
+    'd == {"token": "build-license", "deleted": True}' || fail "json output"
 
 name="token image"
 python3 "$MOCK" image "$T/want.img"
@@ -373,6 +374,10 @@ ctl vm rm ci-1
 check_rc 0
 check_req DELETE /v1/vms/ci-1
 check_line "vm ci-1 deleted"
+ctl -o json vm rm ci-1
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'd == {"vm": "ci-1", "deleted": True}' ||
+    fail "json output"
 ctl vm rm ci-9
 check_rc 1
 check_err "vtokenctl: no vm named 'ci-9' (not_found)"
@@ -401,6 +406,10 @@ ctl revoke ci-license
 check_rc 0
 check_req DELETE /v1/assignments/ci-license
 check_line "token ci-license revoked"
+ctl -o json revoke ci-license
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd == {"token": "ci-license", "revoked": True}' || fail "json output"
 ctl revoke build-license
 check_rc 1
 check_err "is not assigned (not_found)"
