@@ -21,9 +21,11 @@ yamlconf_err(struct yamlconf_errs *e, const yaml_mark_t *m, const char *fmt,
 	va_list ap;
 
 	if (e->n >= YAMLCONF_MAX_ERRS) {
+		/* Still FILE:LINE:COL: where the first unshown one is. */
 		if (e->n++ == YAMLCONF_MAX_ERRS) {
-			line = xasprintf("%s\n%s: further errors not shown",
-			    e->text ? e->text : "", e->file);
+			line = xasprintf("%s\n%s:%zu:%zu: further errors not "
+			    "shown", e->text ? e->text : "", e->file,
+			    m ? m->line + 1 : 0, m ? m->column + 1 : 0);
 			free(e->text);
 			e->text = line;
 		}
