@@ -11,6 +11,8 @@
 
 #include "server/store.h"
 
+#define STORE_SQLITE_BUSY_MS	1000
+
 #define SQ(st) ((sqlite3 *)(st)->impl)
 
 /* Schema migrations, in order; schema_version holds how many ran. */
@@ -161,7 +163,13 @@ sq_open(struct store *st, const char *path)
 		return STORE_ERR;
 	}
 	st->impl = db;
-	sqlite3_busy_timeout(db, 5000);
+	/*
+	 * vtokend is the only writer; a lock held by another process (an
+	 * operator's sqlite3 shell) stalls the event loop, every session
+	 * with it, for as long as this: keep it short, and let the state
+	 * change fail (and be retried) instead.
+	 */
+	sqlite3_busy_timeout(db, STORE_SQLITE_BUSY_MS);
 	if (sq_exec(st, "PRAGMA journal_mode=WAL") < 0 ||
 	    sq_exec(st, "PRAGMA synchronous=FULL") < 0 ||
 	    sq_exec(st, "PRAGMA foreign_keys=ON") < 0 ||

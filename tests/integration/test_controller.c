@@ -332,7 +332,7 @@ END_TEST
 
 /*
  * An attach that cannot be recorded is refused: with the database locked
- * by someone else past the store's 5 s busy timeout, the import gets
+ * by someone else past the store's 1 s busy timeout, the import gets
  * ST_ERROR and no session; once the lock is gone it works again.
  */
 START_TEST(unrecorded_attach_refused)
