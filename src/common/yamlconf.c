@@ -221,7 +221,9 @@ yamlconf_parse(const char *buf, size_t len, yamlconf_root_fn *fn, void *arg,
 		else {
 			yaml_node_t *r2 = yaml_document_get_root_node(&next);
 
-			if (r2 != NULL)
+			/* A trailing "---" alone is an empty document. */
+			if (r2 != NULL && !(r2->type == YAML_SCALAR_NODE &&
+			    r2->data.scalar.length == 0))
 				yamlconf_err(e, &r2->start_mark, "a second "
 				    "YAML document (one is read)");
 			yaml_document_delete(&next);

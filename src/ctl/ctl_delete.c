@@ -22,8 +22,11 @@ ctl_delete(struct ctl_ctx *ctx, const char *prefix, const char *arg,
 		ctl_output_error("%s", res.cause);
 	else if (ctx->format == CTL_OUTPUT_JSON) {
 		doc = json_pack("{s:s, s:b}", kind, arg, done, 1);
-		st = doc != NULL && ctl_output_json(ctx->out, doc, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
+		if (doc != NULL && ctl_output_json(ctx->out, doc, false) == 0)
+			st = CTL_OK;
+		else
+			ctl_output_error("%s %s %s, but the JSON output failed",
+			    kind, arg, done);
 		json_decref(doc);
 	} else {
 		ctl_output_line(ctx->out, "%s %s %s", kind, arg, done);

@@ -44,6 +44,7 @@ api_agent_challenge(struct api_req *r)
 	uint8_t nonce[AUTH_NONCE_LEN];
 	char when[ENCODE_TIME_LEN + 1], *b64, why[512];
 	struct ctl_token *tok;
+	enum auth_result res;
 	const char *body;
 	time_t expires;
 	size_t len;
@@ -57,9 +58,17 @@ api_agent_challenge(struct api_req *r)
 	api_agent_req_clear(&ar);
 	if (tok == NULL)
 		return;
-	if (ctl_agent_challenge(r->vtd->ctl, tok, r->peer_host, nonce,
-	    &expires) != AUTH_OK) {
+	res = ctl_agent_challenge(r->vtd->ctl, tok, r->peer_host,
+	    (const struct sockaddr *)&r->peer_sa, nonce, &expires);
+	if (res == AUTH_RATE_LIMITED) {
 		api_reply_error(r, 429, "too_many_requests", "rate limited");
+		return;
+	}
+	if (res != AUTH_OK) {
+		log_info("api %s: agent challenge for token %s refused: %s",
+		    r->peer, tok->id, auth_result_reason(res));
+		api_reply_error(r, 403, "auth_failed", "%s",
+		    auth_result_reason(res));
 		return;
 	}
 	encode_time(expires, when);

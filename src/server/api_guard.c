@@ -60,8 +60,13 @@ api_guard_expired(evutil_socket_t fd, short what, void *arg)
 		api_guard_release(g);
 		return;
 	}
-	log_warnx("api: request incomplete after %u s; closing",
-	    g->api->vtd->cfg->api.timeout);
+	/* Nothing of a request yet: an idle (kept-alive) connection. */
+	if (evbuffer_get_length(bufferevent_get_input(g->bev)) == 0)
+		log_debug("api: connection idle for %u s; closing",
+		    g->api->vtd->cfg->api.timeout);
+	else
+		log_warnx("api: request incomplete after %u s; closing",
+		    g->api->vtd->cfg->api.timeout);
 	/* evhttp sees the end of the stream and frees the connection. */
 	s = bufferevent_getfd(g->bev);
 	if (s >= 0)

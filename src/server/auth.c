@@ -108,47 +108,52 @@ static bool
 auth_rate_ok(struct auth *a, double now, const char *token_id,
     const char *peer_addr)
 {
-	char addr[80], pair[128];
+	char pair[128];
 
-	ratelimit_addr_key(peer_addr, addr, sizeof(addr));
-	snprintf(pair, sizeof(pair), "%s@%s", token_id, addr);
-	return auth_take(a, "a", addr, a->lim.per_address, now) &&
+	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
+	return auth_take(a, "a", peer_addr, a->lim.per_address, now) &&
 	    auth_take(a, "t", pair, a->lim.per_token, now);
 }
 
 bool
 auth_rate_address(struct auth *a, double now, const char *peer_addr)
 {
-	char addr[80];
-
-	ratelimit_addr_key(peer_addr, addr, sizeof(addr));
-	return auth_take(a, "a", addr, a->lim.per_address, now);
+	return auth_take(a, "a", peer_addr, a->lim.per_address, now);
 }
 
-/* A ring none of whose nonces is still in the table can go. */
+struct auth_ring_ctx {
+	const struct auth *a;
+	double now;
+};
+
+/* A ring none of whose nonces is still live can go. */
 static bool
 auth_ring_dead(void *value, void *arg)
 {
 	const struct auth_ring *r = value;
-	const struct auth *a = arg;
+	const struct auth_ring_ctx *x = arg;
+	const struct auth_nonce *n;
 
 	for (unsigned i = 0; i < AUTH_NONCES_PER_TOKEN; i++)
-		if (r->key[i][0] != '\0' && strmap_get(a->nonces, r->key[i]))
+		if (r->key[i][0] != '\0' &&
+		    (n = strmap_get(x->a->nonces, r->key[i])) != NULL &&
+		    x->now <= n->expires)
 			return false;
 	return true;
 }
 
 /* The token's ring, made if need be; NULL when the table is full. */
 static struct auth_ring *
-auth_ring_get(struct auth *a, const char *token_id)
+auth_ring_get(struct auth *a, const char *token_id, double now)
 {
 	struct auth_ring *r = strmap_get(a->rings, token_id);
+	struct auth_ring_ctx x = { a, now };
 
 	if (r != NULL)
 		return r;
 	r = xcalloc(1, sizeof(*r));
 	if (strmap_put(a->rings, token_id, r) < 0) {
-		strmap_prune(a->rings, auth_ring_dead, a);
+		strmap_prune(a->rings, auth_ring_dead, &x);
 		if (strmap_put(a->rings, token_id, r) < 0) {
 			free(r);
 			return NULL;
@@ -169,7 +174,7 @@ auth_challenge(struct auth *a, double now, const char *token_id,
 		return AUTH_RATE_LIMITED;
 	if (strmap_count(a->nonces) >= a->lim.max_nonces)
 		strmap_prune(a->nonces, auth_nonce_stale, &now);
-	if ((ring = auth_ring_get(a, token_id)) == NULL ||
+	if ((ring = auth_ring_get(a, token_id, now)) == NULL ||
 	    RAND_bytes(nonce, AUTH_NONCE_LEN) != 1)
 		return AUTH_RATE_LIMITED;
 	if (ring->key[ring->next][0] != '\0')

@@ -35,7 +35,12 @@ struct auth_limits {
 	unsigned max_nonces;		/* outstanding nonces, all tokens */
 };
 
-/* Addresses are rate-limited by ratelimit_addr_key() (IPv6 per /64). */
+/*
+ * Addresses are rate-limited each on its own, IPv6 too: VMs on one host
+ * often share a /64, and a per-/64 bucket would let one of them starve
+ * its neighbours' agents into their policy.  The table stays bounded by
+ * forgetting idle buckets (ratelimit.h).
+ */
 struct auth {
 	struct auth_limits lim;
 	struct strmap *nonces;		/* base64 nonce -> struct auth_nonce */

@@ -448,6 +448,19 @@ ctl_on_denied(struct ctl *ctl, const char *busid, const char *peer,
 	    json_pack("{s:s}", "reason", reason));
 }
 
+/* Whether tok is assigned, and sa is an address of its VM. */
+static enum auth_result
+ctl_agent_placement(struct ctl *ctl, const struct ctl_token *tok,
+    const struct sockaddr *sa)
+{
+	if (tok->vm == NULL)
+		return tok->revoked ? AUTH_REVOKED : AUTH_NOT_ASSIGNED;
+	if (tok->dev == NULL ||
+	    !registry_peer_allowed(&ctl->vtd->reg, tok->dev, sa))
+		return AUTH_WRONG_ADDRESS;
+	return AUTH_OK;
+}
+
 enum auth_result
 ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok, const char *peer,
     const struct sockaddr *sa, const uint8_t *nonce, size_t nonce_len,
@@ -459,25 +472,22 @@ ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok, const char *peer,
 
 	r = auth_verify(&ctl->auth, ctl_now(), tok->id, peer,
 	    tok->public_key, nonce, nonce_len, sig, sig_len);
-	if (r == AUTH_OK && tok->vm == NULL)
-		r = tok->revoked ? AUTH_REVOKED : AUTH_NOT_ASSIGNED;
-	if (r == AUTH_OK && (tok->dev == NULL ||
-	    !registry_peer_allowed(&ctl->vtd->reg, tok->dev, sa)))
-		r = AUTH_WRONG_ADDRESS;
+	if (r == AUTH_OK)
+		r = ctl_agent_placement(ctl, tok, sa);
 	if (r == AUTH_RATE_LIMITED)
 		return r;	/* not audited: it would let a flood fill it */
 	snprintf(actor, sizeof(actor), "agent:%s", peer);
 	snprintf(subject, sizeof(subject), "token:%s", tok->id);
 	detail = r == AUTH_OK ? json_pack("{s:s}", "vm", tok->vm->name) :
 	    json_pack("{s:s}", "reason", auth_result_reason(r));
+	/* A success that cannot be recorded is not granted. */
+	if (ctl_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" :
+	    "auth.fail", subject, detail) < 0 && r == AUTH_OK)
+		r = AUTH_STORE_ERROR;
 	if (r == AUTH_OK)
 		ctl->stats.auth_ok++;
 	else
 		ctl->stats.auth_fail++;
-	/* A success that cannot be recorded is not granted. */
-	if (ctl_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" :
-	    "auth.fail", subject, detail) < 0 && r == AUTH_OK)
-		return AUTH_STORE_ERROR;
 	return r;
 }
 
@@ -489,11 +499,29 @@ ctl_agent_rate_address(struct ctl *ctl, const char *peer)
 
 enum auth_result
 ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok, const char *peer,
-    uint8_t nonce[AUTH_NONCE_LEN], time_t *expires)
+    const struct sockaddr *sa, uint8_t nonce[AUTH_NONCE_LEN],
+    time_t *expires)
 {
+	char actor[96], subject[64];
 	double mono_expires;
 	enum auth_result r;
 
+	/*
+	 * Only the token's VM gets nonces for it: nobody else can churn the
+	 * token's nonces (retiring its agent's) or fill the table with them.
+	 * The refusal is an auth.fail like the same answer at verify.
+	 */
+	if ((r = ctl_agent_placement(ctl, tok, sa)) != AUTH_OK) {
+		if (!auth_rate_address(&ctl->auth, ctl_now(), peer))
+			return AUTH_RATE_LIMITED;
+		ctl->stats.auth_fail++;
+		snprintf(actor, sizeof(actor), "agent:%s", peer);
+		snprintf(subject, sizeof(subject), "token:%s", tok->id);
+		ctl_audit_refusal(ctl, peer, actor, "auth.fail", subject,
+		    json_pack("{s:s, s:s}", "reason", auth_result_reason(r),
+		    "step", "challenge"));
+		return r;
+	}
 	r = auth_challenge(&ctl->auth, ctl_now(), tok->id, peer, nonce,
 	    &mono_expires);
 	*expires = time(NULL) + (time_t)ctl->auth.lim.nonce_ttl;

@@ -158,9 +158,15 @@ enum auth_result ctl_agent_verify(struct ctl *ctl, struct ctl_token *tok,
 /* Takes one request from peer's agent rate bucket; false when empty. */
 bool ctl_agent_rate_address(struct ctl *ctl, const char *peer);
 
-/* Issues a nonce for tok to peer; *expires is wall-clock time. */
+/*
+ * Issues a nonce for tok to peer (sa, the same address) when tok is
+ * assigned and peer is an address of its VM; *expires is wall-clock time.
+ * Otherwise returns why (audited as auth.fail, rate-limited) and issues
+ * nothing.
+ */
 enum auth_result ctl_agent_challenge(struct ctl *ctl, struct ctl_token *tok,
-    const char *peer, uint8_t nonce[AUTH_NONCE_LEN], time_t *expires);
+    const char *peer, const struct sockaddr *sa,
+    uint8_t nonce[AUTH_NONCE_LEN], time_t *expires);
 
 /*
  * The embedded default's demo: a token "demo" assigned to a VM "local"

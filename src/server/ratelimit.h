@@ -29,7 +29,8 @@ size_t ratelimit_count(const struct ratelimit *rl);
 /*
  * Takes one request from key's bucket; false when it is empty.  When
  * missed is not NULL and the take succeeds, *missed is the number of
- * refusals since the bucket's last success (then reset).
+ * refusals since the bucket's last success (then reset).  A bucket
+ * dropped as idle from a full table takes its missed count with it.
  */
 bool ratelimit_take(struct ratelimit *rl, double now, const char *key,
     unsigned per_min, unsigned *missed);

@@ -162,7 +162,8 @@ usb_dev_bulk_in(struct usb_dev *dev, const struct usb_urb *urb)
 	}
 	if (dev->npending >= dev->max_pending)
 		return USB_DEV_TOO_MANY;
-	if (urb->length > dev->max_pending_bytes - dev->pending_bytes)
+	/* No subtraction: a reload may lower the cap below what waits. */
+	if (dev->pending_bytes + urb->length > dev->max_pending_bytes)
 		return USB_DEV_TOO_BIG;
 	copy = malloc(sizeof(*copy));
 	if (copy == NULL)

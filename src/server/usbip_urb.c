@@ -201,13 +201,16 @@ urb_submit(struct usbip_conn *c, struct evbuffer *in,
 	memcpy(urb.setup, h->u.submit.setup, sizeof(urb.setup));
 	c->bytes_in += payload;
 	c->urbs++;
+	/* Follows a reload of max_bulk_transfer, like urb_check_submit. */
+	c->dev->usb.max_pending_bytes =
+	    URB_IN_BUDGET(c->srv->vtd->cfg->usbip.max_bulk);
 	switch (usb_dev_submit(&c->dev->usb, &urb, data, payload)) {
 	case 0:
 		break;
 	case USB_DEV_TOO_BIG:
 		usbip_conn_close(c, true, "bulk-IN URBs asking for more than "
-		    "%llu bytes outstanding", (unsigned long long)
-		    URB_IN_BUDGET(c->srv->vtd->cfg->usbip.max_bulk));
+		    "%llu bytes outstanding",
+		    (unsigned long long)c->dev->usb.max_pending_bytes);
 		return -1;
 	default:
 		usbip_conn_close(c, true, "more than %u URBs outstanding",

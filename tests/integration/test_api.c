@@ -302,7 +302,9 @@ END_TEST
 
 /*
  * The agent endpoints need no key: they resolve ids only (a token name is
- * not found), and probing unknown ids runs into the per-address limit.
+ * not found), issue nonces only to the token's VM (anyone else gets the
+ * reason, audited), and probing unknown ids runs into the per-address
+ * limit.
  */
 START_TEST(agent_no_probe)
 {
@@ -320,10 +322,26 @@ START_TEST(agent_no_probe)
 	ck_assert_int_eq(r.status, 404);
 	vt_http_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", t.id);
+	/* No nonce for a token that is not assigned to the asker's VM. */
+	ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);
+	ck_assert_int_eq(r.status, 403);
+	ck_assert_ptr_nonnull(strstr(r.body, "not assigned"));
+	ck_assert_ptr_null(json_object_get(r.json, "nonce"));
+	vt_http_resp_free(&r);
+	fx_vm(&d, "vm-other", "127.0.0.2");
+	fx_assign(&d, "secret-name", "vm-other");
+	ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);
+	ck_assert_int_eq(r.status, 403);
+	ck_assert_ptr_nonnull(strstr(r.body, "wrong address"));
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(fx_revoke(&d, "secret-name"), 204);
+	fx_vm(&d, "vm-here", "127.0.0.1");
+	fx_assign(&d, "secret-name", "vm-here");
 	ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(json_object_get(r.json, "nonce"));
 	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_audit_count(&d, "auth.fail", t.id), 2);
 	for (int i = 0; i < 60; i++) {
 		snprintf(body, sizeof(body), "{\"token\": \"%016X\"}", i);
 		ck_assert_int_eq(vt_http("POST", url, NULL, body, &r), 0);

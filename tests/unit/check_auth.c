@@ -220,20 +220,16 @@ START_TEST(nonces_per_token_capped)
 }
 END_TEST
 
-START_TEST(ipv6_limited_per_64)
+START_TEST(addresses_limited_alone)
 {
-	int ok = 0;
-
-	/* 120/min per address, burst 25: the whole /64 shares it. */
-	for (int i = 0; i < 60; i++) {
-		char addr[64];
-
-		snprintf(addr, sizeof(addr), "2001:db8:0:7::%x", i + 1);
-		ok += auth_rate_address(&a, 0, addr);
-	}
-	ck_assert_int_eq(ok, 25);
-	ck_assert(auth_rate_address(&a, 0, "2001:db8:0:8::1"));
-	/* v4-mapped peers are IPv4: each address on its own. */
+	/*
+	 * 120/min per address, burst 25.  VMs on one host often share an
+	 * IPv6 /64: one of them flooding must not starve its neighbours.
+	 */
+	for (int i = 0; i < 60; i++)
+		(void)auth_rate_address(&a, 0, "2001:db8:0:7::1");
+	ck_assert(!auth_rate_address(&a, 0, "2001:db8:0:7::1"));
+	ck_assert(auth_rate_address(&a, 0, "2001:db8:0:7::2"));
 	for (int i = 0; i < 30; i++)
 		(void)auth_rate_address(&a, 0, "::ffff:10.0.0.1");
 	ck_assert(!auth_rate_address(&a, 0, "::ffff:10.0.0.1"));
@@ -276,7 +272,7 @@ main(void)
 	tcase_add_test(tc, rate_limits);
 	tcase_add_test(tc, nonce_table_bounded);
 	tcase_add_test(tc, nonces_per_token_capped);
-	tcase_add_test(tc, ipv6_limited_per_64);
+	tcase_add_test(tc, addresses_limited_alone);
 	tcase_add_test(tc, idle_buckets_forgotten);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -429,11 +429,20 @@ END_TEST
 START_TEST(two_documents)
 {
 	const char *path = fixture("two_documents.yaml");
-	char *errors = load_fail(path);
+	char *errors = load_fail(path), *path2;
+	FILE *f;
 
 	expect_error_line(errors, path, 3, 1,
 	    "a second YAML document (one is read)");
 	free(errors);
+	/* A trailing "---" alone is fine. */
+	ck_assert_int_ge(asprintf(&path2, "%s/trailing.yaml", tmpdir), 0);
+	f = fopen(path2, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("log_level: info\n---\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	config_free(load_ok(path2));
+	free(path2);
 }
 END_TEST
 
