@@ -39,7 +39,10 @@ bool ratelimit_take(struct ratelimit *rl, double now, const char *key,
  * The rate-limit identity of a numeric address: itself, except IPv6,
  * which counts per /64 ("2001:db8:1:2::/64"): one host usually owns a
  * whole /64, and per-/128 buckets would let it mint addresses to skip a
- * limit and fill the table.  v4-mapped IPv6 stays per address.
+ * limit and fill the table.  v4-mapped IPv6 stays per address.  For
+ * limits where sharing a /64 costs nothing but records (the refusal
+ * audit); VMs on one host may share a /64, so a limit on service (the
+ * agent's) must stay per address.
  */
 void ratelimit_addr_key(const char *addr, char *out, size_t outlen);
 
