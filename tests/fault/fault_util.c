@@ -2,6 +2,7 @@
  * fault_util: see fault_util.h.
  */
 #include "fault_util.h"
+#include "../lib/vt_wait.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,10 +22,7 @@
 int64_t
 fu_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return vt_now_ms();
 }
 
 void
@@ -78,25 +76,6 @@ fu_fd_count(pid_t pid)
 	return n;
 }
 
-/* Waits for ev on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-fu_poll(int fd, short ev, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - fu_now_ms();
-		if (left < 0)
-			left = 0;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r < 0 ? -1 : r > 0;
-	}
-}
-
 int
 fu_connect(const char *host, uint16_t port, int timeout_ms)
 {
@@ -114,7 +93,7 @@ fu_connect(const char *host, uint16_t port, int timeout_ms)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno != EINPROGRESS ||
-		    fu_poll(fd, POLLOUT, fu_now_ms() + timeout_ms) != 1 ||
+		    vt_wait_fd(fd, POLLOUT, fu_now_ms() + timeout_ms) != 1 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
 		    err != 0) {
 			close(fd);
@@ -173,7 +152,7 @@ fu_wait_closed(int fd, int timeout_ms, int64_t *ms)
 	ssize_t r;
 
 	for (;;) {
-		if (fu_poll(fd, POLLIN, deadline) != 1)
+		if (vt_wait_fd(fd, POLLIN, deadline) != 1)
 			break;
 		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -208,7 +187,7 @@ fu_http_status(const char *host, uint16_t port, const char *path,
 		close(fd);
 		return -1;
 	}
-	while (got < sizeof(buf) - 1 && fu_poll(fd, POLLIN, deadline) == 1) {
+	while (got < sizeof(buf) - 1 && vt_wait_fd(fd, POLLIN, deadline) == 1) {
 		r = recv(fd, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;

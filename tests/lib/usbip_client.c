@@ -4,6 +4,7 @@
  * test can hang on a silent server.
  */
 #include "usbip_client.h"
+#include "vt_wait.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,34 +38,6 @@ client_fail(struct usbip_client *c, const char *fmt, ...)
 	return -1;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for ev on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short ev, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left < 0)
-			left = 0;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r < 0 ? -1 : r > 0;
-	}
-}
-
 void
 usbip_client_init(struct usbip_client *c)
 {
@@ -95,7 +68,7 @@ client_finish_connect(struct usbip_client *c, int fd)
 	int err = 0, r;
 	socklen_t len = sizeof(err);
 
-	r = wait_fd(fd, POLLOUT, now_ms() + c->timeout_ms);
+	r = vt_wait_fd(fd, POLLOUT, vt_now_ms() + c->timeout_ms);
 	if (r <= 0)
 		return client_fail(c, "connect: %s", r == 0 ? "timed out" :
 		    strerror(errno));
@@ -181,7 +154,7 @@ int
 usbip_client_send(struct usbip_client *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = vt_now_ms() + c->timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 
@@ -196,7 +169,7 @@ usbip_client_send(struct usbip_client *c, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(c->fd, POLLOUT, deadline) <= 0)
+			if (vt_wait_fd(c->fd, POLLOUT, deadline) <= 0)
 				return client_fail(c, "send: timed out after "
 				    "%zu of %zu bytes", off, len);
 			continue;
@@ -210,7 +183,7 @@ int
 usbip_client_recv(struct usbip_client *c, void *buf, size_t len, size_t *got)
 {
 	uint8_t *p = buf;
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = vt_now_ms() + c->timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 	int r = 0;
@@ -234,7 +207,7 @@ usbip_client_recv(struct usbip_client *c, void *buf, size_t len, size_t *got)
 			r = client_fail(c, "recv: %s", strerror(errno));
 			break;
 		}
-		if (wait_fd(c->fd, POLLIN, deadline) <= 0) {
+		if (vt_wait_fd(c->fd, POLLIN, deadline) <= 0) {
 			c->timed_out = true;
 			r = client_fail(c, "recv: timed out after %zu of %zu "
 			    "bytes", off, len);
@@ -252,13 +225,13 @@ bool
 usbip_client_expect_closed(struct usbip_client *c, int ms, size_t *nbytes)
 {
 	uint8_t scratch[65536];
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = vt_now_ms() + ms;
 	size_t total = 0;
 	ssize_t n;
 	bool closed = false;
 
 	/* Bounded even against a peer that never stops sending. */
-	while (c->fd >= 0 && now_ms() < deadline) {
+	while (c->fd >= 0 && vt_now_ms() < deadline) {
 		n = recv(c->fd, scratch, sizeof(scratch), 0);
 		if (n > 0) {
 			total += (size_t)n;
@@ -272,7 +245,7 @@ usbip_client_expect_closed(struct usbip_client *c, int ms, size_t *nbytes)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			break;
-		if (wait_fd(c->fd, POLLIN, deadline) <= 0)
+		if (vt_wait_fd(c->fd, POLLIN, deadline) <= 0)
 			break;
 	}
 	if (nbytes != NULL)
@@ -291,7 +264,7 @@ usbip_client_expect_quiet(struct usbip_client *c, int ms)
 
 	if (c->fd < 0)
 		return false;
-	r = wait_fd(c->fd, POLLIN, now_ms() + ms);
+	r = vt_wait_fd(c->fd, POLLIN, vt_now_ms() + ms);
 	if (r == 0)
 		return true;
 	if (r > 0 && recv(c->fd, &b, 1, MSG_PEEK) > 0)
