@@ -16,10 +16,10 @@
 
 static char *agent_auth_url(const char *base, const char *path);
 static int agent_auth_challenge(struct agent_http *h, const char *base,
-    const char *token_id, uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    const char *token_id, uint8_t nonce[VTAUTH_NONCE_LEN],
     char **reason);
 static int agent_auth_verify(struct agent_http *h, const char *base,
-    const struct agent_token *t, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    const struct agent_token *t, const uint8_t nonce[VTAUTH_NONCE_LEN],
     char **vm, char **reason);
 static int agent_auth_post(struct agent_http *h, const char *base,
     const char *path, const char *body, struct agent_http_reply *rep,
@@ -63,7 +63,7 @@ agent_auth_post(struct agent_http *h, const char *base, const char *path,
 
 static int
 agent_auth_challenge(struct agent_http *h, const char *base,
-    const char *token_id, uint8_t nonce[AGENT_MSG_NONCE_LEN], char **reason)
+    const char *token_id, uint8_t nonce[VTAUTH_NONCE_LEN], char **reason)
 {
 	struct agent_http_reply rep;
 	char *body = agent_msg_challenge_body(token_id);
@@ -87,16 +87,16 @@ agent_auth_challenge(struct agent_http *h, const char *base,
 
 static int
 agent_auth_verify(struct agent_http *h, const char *base,
-    const struct agent_token *t, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
+    const struct agent_token *t, const uint8_t nonce[VTAUTH_NONCE_LEN],
     char **vm, char **reason)
 {
-	uint8_t msg[AGENT_MSG_LEN], sig[AGENT_MSG_SIG_LEN];
+	uint8_t msg[VTAUTH_MSG_LEN], sig[VTAUTH_SIG_LEN];
 	struct agent_http_reply rep;
 	char *body, *why = NULL;
 	size_t mlen;
 	int rv = -1;
 
-	mlen = agent_msg_build(t->info.token_id, nonce, msg);
+	mlen = vtauth_message(t->info.token_id, nonce, VTAUTH_NONCE_LEN, msg);
 	if (mlen == 0 || token_cred_sign(t->cred, msg, mlen, sig,
 	    &why) < 0) {
 		*reason = xasprintf("cannot sign: %s", why != NULL ? why :
@@ -128,7 +128,7 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
     const struct agent_auth_cancel *cancel, char **vm, char **reason)
 {
 	struct agent_http_opts o = { .timeout = cfg->timeout };
-	uint8_t nonce[AGENT_MSG_NONCE_LEN];
+	uint8_t nonce[VTAUTH_NONCE_LEN];
 	const char *base = agent_auth_base(cfg, t);
 	struct agent_http *h;
 	char *why = NULL;

@@ -13,20 +13,6 @@
 static char *agent_msg_clean(const char *s);
 static json_t *agent_msg_load(const char *body, size_t len);
 
-size_t
-agent_msg_build(const char *token_id, const uint8_t nonce[AGENT_MSG_NONCE_LEN],
-    uint8_t out[AGENT_MSG_LEN])
-{
-	size_t cl = sizeof(AGENT_MSG_CONTEXT) - 1;
-
-	if (!encode_is_id(token_id))
-		return 0;
-	memcpy(out, AGENT_MSG_CONTEXT, cl);
-	memcpy(out + cl, token_id, ENCODE_ID_LEN);
-	memcpy(out + cl + ENCODE_ID_LEN, nonce, AGENT_MSG_NONCE_LEN);
-	return AGENT_MSG_LEN;
-}
-
 /*
  * Ids and base64 need no JSON escaping, so the bodies are formatted
  * directly; that keeps the secrets in buffers this module wipes.
@@ -39,11 +25,11 @@ agent_msg_challenge_body(const char *token_id)
 
 char *
 agent_msg_verify_body(const char *token_id,
-    const uint8_t nonce[AGENT_MSG_NONCE_LEN],
-    const uint8_t sig[AGENT_MSG_SIG_LEN])
+    const uint8_t nonce[VTAUTH_NONCE_LEN],
+    const uint8_t sig[VTAUTH_SIG_LEN])
 {
-	char *n64 = encode_base64(nonce, AGENT_MSG_NONCE_LEN);
-	char *s64 = encode_base64(sig, AGENT_MSG_SIG_LEN);
+	char *n64 = encode_base64(nonce, VTAUTH_NONCE_LEN);
+	char *s64 = encode_base64(sig, VTAUTH_SIG_LEN);
 	char *body;
 
 	body = xasprintf("{\"token\":\"%s\",\"nonce\":\"%s\","
@@ -96,10 +82,10 @@ agent_msg_load(const char *body, size_t len)
 
 int
 agent_msg_parse_challenge(const char *body, size_t len,
-    uint8_t nonce[AGENT_MSG_NONCE_LEN])
+    uint8_t nonce[VTAUTH_NONCE_LEN])
 {
 	json_t *j = agent_msg_load(body, len), *n;
-	uint8_t buf[AGENT_MSG_NONCE_LEN + 3];
+	uint8_t buf[VTAUTH_NONCE_LEN + 3];
 	long got = -1;
 
 	if (j == NULL)
@@ -108,10 +94,10 @@ agent_msg_parse_challenge(const char *body, size_t len,
 	if (json_is_string(n))
 		got = decode_base64(json_string_value(n), buf, sizeof(buf));
 	json_decref(j);
-	if (got == AGENT_MSG_NONCE_LEN)
-		memcpy(nonce, buf, AGENT_MSG_NONCE_LEN);
+	if (got == VTAUTH_NONCE_LEN)
+		memcpy(nonce, buf, VTAUTH_NONCE_LEN);
 	explicit_bzero(buf, sizeof(buf));
-	return got == AGENT_MSG_NONCE_LEN ? 0 : -1;
+	return got == VTAUTH_NONCE_LEN ? 0 : -1;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * agent_msg: the agent's side of the challenge protocol as pure
- * functions on bytes and JSON text (docs/API.md, DESIGN.md "Credential
- * and agent authentication"): the signed message, the request bodies,
- * and the meaning of the controller's answers.  No I/O, no logging.
+ * functions on bytes and JSON text (docs/API.md; the signed bytes are
+ * vtauth_message(), include/vtoken/vtauth.h): the request bodies, and
+ * the meaning of the controller's answers.  No I/O, no logging.
  *
  * Nonces and signatures are secrets for this module's callers: bodies
  * that hold them are released with agent_msg_wipe_free, and no reason
@@ -16,20 +16,9 @@
 #include <stdint.h>
 
 #include "common/encode.h"
+#include "vtoken/vtauth.h"
 
-#define AGENT_MSG_CONTEXT	"vtoken-auth-v1"
-#define AGENT_MSG_NONCE_LEN	32
-#define AGENT_MSG_SIG_LEN	64
-#define AGENT_MSG_LEN		(sizeof(AGENT_MSG_CONTEXT) - 1 + \
-				 ENCODE_ID_LEN + AGENT_MSG_NONCE_LEN)
 #define AGENT_MSG_REASON_MAX	120	/* bytes of a reason from the wire */
-
-/*
- * Writes "vtoken-auth-v1" || token_id || nonce into out: AGENT_MSG_LEN,
- * or 0 when token_id is not 16 hex digits.
- */
-size_t agent_msg_build(const char *token_id,
-    const uint8_t nonce[AGENT_MSG_NONCE_LEN], uint8_t out[AGENT_MSG_LEN]);
 
 /* {"token": ID}; the caller frees it.  token_id must be an id. */
 char *agent_msg_challenge_body(const char *token_id);
@@ -38,8 +27,8 @@ char *agent_msg_challenge_body(const char *token_id);
  * with agent_msg_wipe_free.
  */
 char *agent_msg_verify_body(const char *token_id,
-    const uint8_t nonce[AGENT_MSG_NONCE_LEN],
-    const uint8_t sig[AGENT_MSG_SIG_LEN]);
+    const uint8_t nonce[VTAUTH_NONCE_LEN],
+    const uint8_t sig[VTAUTH_SIG_LEN]);
 /* Cleanses the NUL-terminated s, then frees it; NULL is a no-op. */
 void agent_msg_wipe_free(char *s);
 
@@ -48,7 +37,7 @@ void agent_msg_wipe_free(char *s);
  * not {"nonce": base64 of 32 bytes, ...}.
  */
 int agent_msg_parse_challenge(const char *body, size_t len,
-    uint8_t nonce[AGENT_MSG_NONCE_LEN]);
+    uint8_t nonce[VTAUTH_NONCE_LEN]);
 /*
  * Checks a 200 answer to a verify: 0 when it says {"ok": true}, with
  * *vm set to the VM name (allocated, sanitised; "?" when absent), or -1.

@@ -31,12 +31,6 @@ log_set_level(enum log_level level)
 	log_cfg.level = level;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_cfg.level;
-}
-
 int
 log_level_parse(const char *s, enum log_level *out)
 {

@@ -22,7 +22,6 @@ enum log_level {
 
 void log_init(const char *ident, enum log_level level);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 /* Parses "error", "warn", "info", "debug"; returns -1 on anything else. */
 int log_level_parse(const char *s, enum log_level *out);
 

@@ -28,6 +28,16 @@ xcalloc(size_t nmemb, size_t size)
 	return p;
 }
 
+void *
+xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	void *q = reallocarray(p, nmemb ? nmemb : 1, size ? size : 1);
+
+	if (q == NULL)
+		fatalx("out of memory (%zu x %zu bytes)", nmemb, size);
+	return q;
+}
+
 char *
 xstrdup(const char *s)
 {

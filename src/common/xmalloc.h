@@ -10,6 +10,8 @@
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
+/* reallocarray(3) that aborts on out-of-memory or overflow. */
+void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,7 @@
 /*
- * serve_image: loads raw images named on the command line or in
- * serve_images into the registry, numbered 1-1, 1-2, ... in order.
+ * serve_image: publishes the raw images named on the command line or in
+ * serve_images as open devices (every peer may use them; no controller
+ * is involved), on the lowest ports of bus 1 no token uses, in order.
  */
 #include "server/serve_image.h"
 
@@ -13,7 +14,9 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "server/image.h"
+#include "server/control/control.h"
+#include "server/device/dev_image.h"
+#include "server/export/export.h"
 #include "server/vtokend.h"
 
 /*
@@ -45,10 +48,11 @@ serve_image_load_all(struct vtokend *vtd)
 	for (size_t i = 0; i < cfg->nimages; i++) {
 		const struct config_image *ci = &cfg->images[i];
 		char *cause = NULL, id[32], *copy, *base;
-		struct image *img;
-		struct vt_device *d;
+		struct dev_image *img;
+		struct export_device *d;
+		unsigned port;
 
-		img = image_load_file(ci->path, ci->writable, &cause);
+		img = dev_image_load_file(ci->path, ci->writable, &cause);
 		if (img == NULL) {
 			log_error("serve-image: %s", cause);
 			free(cause);
@@ -57,16 +61,21 @@ serve_image_load_all(struct vtokend *vtd)
 		serve_image_id(ci->path, i, id, sizeof(id));
 		copy = xstrdup(ci->path);
 		base = basename(copy);
-		d = registry_add(&vtd->reg, img, id, base, 0, true);
+		port = control_port_free(vtd->ctl);
+		d = port != 0 ? export_device_new(vtd->exp, 1, port, id, base,
+		    img) : NULL;
 		free(copy);
 		if (d == NULL) {
+			if (port == 0)
+				dev_image_free(img);
 			log_error("serve-image: %s: no free port", ci->path);
 			return -1;
 		}
+		export_publish(vtd->exp, d);
 		log_warnx("serve-image: serving %s as %s (%s, %llu bytes) to "
 		    "EVERY peer without access control; development only",
 		    ci->path, d->busid, ci->writable ? "read-write" :
-		    "read-only", (unsigned long long)image_size(img));
+		    "read-only", (unsigned long long)dev_image_size(img));
 	}
 	return 0;
 }
@@ -79,7 +88,7 @@ serve_image_check_all(const struct vtokend *vtd)
 
 	for (size_t i = 0; i < cfg->nimages; i++) {
 		char *cause = NULL;
-		struct image *img = image_load_file(cfg->images[i].path,
+		struct dev_image *img = dev_image_load_file(cfg->images[i].path,
 		    cfg->images[i].writable, &cause);
 
 		if (img == NULL) {
@@ -87,7 +96,7 @@ serve_image_check_all(const struct vtokend *vtd)
 			free(cause);
 			rc = -1;
 		}
-		image_free(img);
+		dev_image_free(img);
 	}
 	return rc;
 }

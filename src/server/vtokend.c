@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,10 +20,11 @@
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/xmalloc.h"
-#include "server/api.h"
-#include "server/ctl.h"
+#include "server/api/api.h"
+#include "server/control/control.h"
+#include "server/export/export.h"
 #include "server/serve_image.h"
-#include "server/usbip_server.h"
+#include "server/usbip/usbip_server.h"
 #include "server/vtokend.h"
 
 struct vtd_args {
@@ -104,10 +106,8 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 			a->demo = true;
 			break;
 		case 'S':
-			a->images = reallocarray(a->images, a->nimages + 1,
+			a->images = xreallocarray(a->images, a->nimages + 1,
 			    sizeof(*a->images));
-			if (a->images == NULL)
-				fatalx("out of memory");
 			a->images[a->nimages++] = optarg;
 			break;
 		case 'h':
@@ -189,10 +189,71 @@ build_config(const struct vtd_args *a)
 	return cfg;
 }
 
+/* The USB/IP layer's share of the configuration. */
+static void
+vtokend_usbip_limits(const struct vtd_config *cfg, struct usbip_limits *lim)
+{
+	lim->max_sessions = cfg->usbip.max_sessions;
+	lim->max_per_peer = cfg->usbip.max_per_peer;
+	lim->handshake_timeout = cfg->usbip.handshake_timeout;
+	lim->pdu_timeout = cfg->usbip.pdu_timeout;
+	lim->tx_timeout = cfg->usbip.tx_timeout;
+	lim->max_urbs = cfg->usbip.max_urbs;
+	lim->max_bulk = cfg->usbip.max_bulk;
+	lim->max_control = cfg->usbip.max_control;
+}
+
+/* The REST API's share. */
+static void
+vtokend_api_params(const struct vtd_config *cfg, struct api_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(&p->addr, &cfg->api.addr, sizeof(p->addr));
+	p->addrlen = cfg->api.addrlen;
+	snprintf(p->listen, sizeof(p->listen), "%s", cfg->api.listen);
+	snprintf(p->tls_cert, sizeof(p->tls_cert), "%s", cfg->api.tls_cert);
+	snprintf(p->tls_key, sizeof(p->tls_key), "%s", cfg->api.tls_key);
+	p->insecure = cfg->api.insecure;
+	p->max_body = cfg->api.max_body;
+	p->timeout = cfg->api.timeout;
+}
+
+/* The controller URL written into TOKEN.JSON for the agent. */
+static char *
+vtokend_controller_url(const struct vtd_config *cfg)
+{
+	bool tls = cfg->api.tls_cert[0] != '\0';
+
+	if (cfg->api.public_url[0] != '\0')
+		return xstrdup(cfg->api.public_url);
+	return xasprintf("%s://%s", tls ? "https" : "http", cfg->api.listen);
+}
+
+static struct control *
+vtokend_control_open(struct vtokend *vtd)
+{
+	const struct vtd_config *cfg = vtd->cfg;
+	struct control_params p;
+	struct control *ctl;
+
+	memset(&p, 0, sizeof(p));
+	p.data_dir = cfg->data_dir;
+	p.controller_url = vtokend_controller_url(cfg);
+	p.tls_cert = cfg->api.tls_cert;
+	p.agent.nonce_ttl = cfg->agent.nonce_ttl;
+	p.agent.per_token = cfg->agent.rate_per_token;
+	p.agent.per_address = cfg->agent.rate_per_address;
+	p.agent.max_nonces = cfg->agent.max_nonces;
+	ctl = control_open(&p, vtd->exp);
+	free((char *)(uintptr_t)p.controller_url);
+	return ctl;
+}
+
 static void
 vtokend_reload(struct vtokend *vtd)
 {
 	struct vtd_config *ncfg;
+	struct usbip_limits lim;
 	char *errors = NULL;
 	const char *key;
 
@@ -222,6 +283,8 @@ vtokend_reload(struct vtokend *vtd)
 	}
 	config_free(vtd->cfg);
 	vtd->cfg = ncfg;
+	vtokend_usbip_limits(ncfg, &lim);
+	usbip_server_set_limits(vtd->usbip, &lim);
 	log_set_level(ncfg->log_level);
 	log_info("reload: configuration %s applied", vtd->config_path);
 }
@@ -245,7 +308,7 @@ vtokend_signalcb(evutil_socket_t sig, short what, void *arg)
 static void
 vtokend_demo(struct vtokend *vtd)
 {
-	struct ctl_token *tok = ctl_demo_setup(vtd->ctl);
+	struct control_token *tok = control_demo_setup(vtd->ctl);
 	char host[64];
 	unsigned port;
 
@@ -266,31 +329,8 @@ vtokend_demo(struct vtokend *vtd)
 }
 
 static int
-vtokend_setup(struct vtokend *vtd, bool demo)
+vtokend_signals(struct vtokend *vtd)
 {
-	const struct vtd_config *cfg = vtd->cfg;
-
-	vtd->base = event_base_new();
-	if (vtd->base == NULL) {
-		log_error("cannot create the event loop");
-		return -1;
-	}
-	registry_init(&vtd->reg, (uint16_t)cfg->usb.vendor_id,
-	    (uint16_t)cfg->usb.product_id, cfg->usb.manufacturer,
-	    cfg->usb.product);
-	vtd->ctl = ctl_open(vtd);
-	if (vtd->ctl == NULL)
-		return -1;
-	if (serve_image_load_all(vtd) < 0)
-		return -1;
-	vtd->usbip = usbip_server_new(vtd);
-	if (vtd->usbip == NULL)
-		return -1;
-	vtd->api = api_server_new(vtd);
-	if (vtd->api == NULL)
-		return -1;
-	if (demo)
-		vtokend_demo(vtd);
 	vtd->ev_sigterm = evsignal_new(vtd->base, SIGTERM, vtokend_signalcb,
 	    vtd);
 	vtd->ev_sigint = evsignal_new(vtd->base, SIGINT, vtokend_signalcb,
@@ -307,13 +347,50 @@ vtokend_setup(struct vtokend *vtd, bool demo)
 	return 0;
 }
 
+/* Builds the layers bottom up: export, controller, USB/IP, REST API. */
+static int
+vtokend_setup(struct vtokend *vtd, bool demo)
+{
+	const struct vtd_config *cfg = vtd->cfg;
+	struct usbip_limits lim;
+	struct api_params ap;
+
+	vtd->base = event_base_new();
+	if (vtd->base == NULL) {
+		log_error("cannot create the event loop");
+		return -1;
+	}
+	vtd->exp = export_new((uint16_t)cfg->usb.vendor_id,
+	    (uint16_t)cfg->usb.product_id, cfg->usb.manufacturer,
+	    cfg->usb.product);
+	vtd->ctl = vtokend_control_open(vtd);
+	if (vtd->ctl == NULL)
+		return -1;
+	if (serve_image_load_all(vtd) < 0)
+		return -1;
+	vtokend_usbip_limits(cfg, &lim);
+	vtd->usbip = usbip_server_new(vtd->base, vtd->exp,
+	    (const struct sockaddr *)&cfg->usbip.addr, cfg->usbip.addrlen,
+	    cfg->usbip.listen, &lim);
+	if (vtd->usbip == NULL)
+		return -1;
+	vtokend_api_params(cfg, &ap);
+	vtd->api = api_server_new(vtd->base, &ap, vtd->ctl, vtd->exp);
+	if (vtd->api == NULL)
+		return -1;
+	if (demo)
+		vtokend_demo(vtd);
+	return vtokend_signals(vtd);
+}
+
+/* Top down: connections end (and are recorded) before the controller. */
 static void
 vtokend_teardown(struct vtokend *vtd)
 {
 	api_server_free(vtd->api);
 	usbip_server_free(vtd->usbip);
-	ctl_close(vtd->ctl);
-	registry_clear(&vtd->reg);
+	control_close(vtd->ctl);
+	export_free(vtd->exp);
 	if (vtd->ev_sigterm)
 		event_free(vtd->ev_sigterm);
 	if (vtd->ev_sigint)

@@ -1,7 +1,9 @@
 /*
  * vtokend: the daemon's one context.  Everything mutable that outlives a
- * single call hangs off struct vtokend; modules receive it explicitly, so
- * two daemons could run in one test process.
+ * single call hangs off struct vtokend, which only the assembling files
+ * (vtokend.c, serve_image.c) see: every layer below takes narrow
+ * parameters (docs/ARCHITECTURE.md), so two daemons could run in one
+ * test process.
  */
 #ifndef VTOKEN_VTOKEND_H
 #define VTOKEN_VTOKEND_H
@@ -9,12 +11,12 @@
 #include <stdbool.h>
 
 #include "server/config.h"
-#include "server/registry.h"
 
 struct event_base;
 struct event;
+struct export;
 struct usbip_server;
-struct ctl;
+struct control;
 struct api_server;
 struct vtd_args;
 
@@ -23,8 +25,8 @@ struct vtokend {
 	struct vtd_config *cfg;		/* owned; replaced on reload */
 	char *config_path;		/* NULL: built-in defaults */
 	const struct vtd_args *args;	/* command line; wins on reload too */
-	struct registry reg;
-	struct ctl *ctl;
+	struct export *exp;		/* devices and sessions */
+	struct control *ctl;
 	struct usbip_server *usbip;
 	struct api_server *api;
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;

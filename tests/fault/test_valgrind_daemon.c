@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/ctl_fixture.h"
+#include "../lib/control_fixture.h"
 #include "fault_util.h"
 
 #define VG_CMD \

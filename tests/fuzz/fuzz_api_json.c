@@ -2,7 +2,7 @@
  * fuzz_api_json: the REST request decoders (src/server/api_decode.c) on
  * arbitrary bodies, and the text parsers the handlers feed from them:
  * netaddr_cidr_parse (VM addresses), decode_base64 (agent nonce and
- * signature) and ctl_name_valid (token and VM names).  Every decoder runs
+ * signature) and control_name_valid (token and VM names).  Every decoder runs
  * on every input.  Checked: a decoder either succeeds with every field in
  * range or fails with a reason; a CIDR prints back to text that parses to
  * the same prefix and contains its own address; base64 decodes only when
@@ -17,8 +17,8 @@
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "fuzz.h"
-#include "server/api_decode.h"
-#include "server/ctl.h"
+#include "server/api/api_decode.h"
+#include "server/control/control.h"
 
 #define WHY_LEN	512
 
@@ -105,16 +105,16 @@ fuzz_decoders(const char *body, size_t len)
 
 	if (api_decode_token_create(body, len, &tc, why, sizeof(why)) == 0) {
 		FUZZ_CHECK(tc.name != NULL);
-		FUZZ_CHECK(tc.size >= CTL_TOKEN_SIZE_MIN &&
-		    tc.size <= CTL_TOKEN_SIZE_MAX && tc.size % 512 == 0);
-		(void)ctl_name_valid(tc.name);
+		FUZZ_CHECK(tc.size >= CONTROL_TOKEN_SIZE_MIN &&
+		    tc.size <= CONTROL_TOKEN_SIZE_MAX && tc.size % 512 == 0);
+		(void)control_name_valid(tc.name);
 	} else
 		check_why(why);
 	api_token_create_clear(&tc);
 
 	if (api_decode_vm_create(body, len, &vc, why, sizeof(why)) == 0) {
 		FUZZ_CHECK(vc.name != NULL);
-		FUZZ_CHECK(vc.naddrs >= 1 && vc.naddrs <= CTL_VM_MAX_ADDRS);
+		FUZZ_CHECK(vc.naddrs >= 1 && vc.naddrs <= CONTROL_VM_MAX_ADDRS);
 		for (size_t i = 0; i < vc.naddrs; i++) {
 			FUZZ_CHECK(vc.addrs[i] != NULL);
 			fuzz_cidr(vc.addrs[i]);
@@ -162,7 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_cidr(s);
 	fuzz_base64(s, size);
 	fuzz_base64(s, 64);
-	(void)ctl_name_valid(s);
+	(void)control_name_valid(s);
 	/* The repair gives what jansson accepts, and keeps valid text. */
 	{
 		bool was_ok = utf8_ok(s);

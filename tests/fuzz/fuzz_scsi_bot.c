@@ -1,7 +1,7 @@
 /*
  * fuzz_scsi_bot: the virtual device (usb_dev, usb_ctrl), the Bulk-Only
  * Transport (msc_bot) and SCSI (scsi, scsi_info) driven URB by URB, as
- * the USB/IP session drives them, without sockets.  A fake usb_sink
+ * the USB/IP session drives them, without sockets.  A fake dev_sink
  * checks every completion:
  *
  *  - it answers a URB that was submitted and is neither answered nor
@@ -23,10 +23,10 @@
 
 #include "common/bytes.h"
 #include "fuzz.h"
-#include "server/image.h"
-#include "server/msc_bot.h"
-#include "server/usb_dev.h"
-#include "server/usbip_proto.h"
+#include "server/device/dev_image.h"
+#include "server/device/dev_bot.h"
+#include "server/device/dev_usb.h"
+#include "server/usbip/usbip_proto.h"
 
 #define FLAG_RO		0x01	/* read-only medium */
 #define FLAG_UNCONF	0x02	/* do not SET_CONFIGURATION first */
@@ -65,12 +65,12 @@ struct rd {
 };
 
 static struct {
-	struct usb_dev dev;
-	struct image *img;
+	struct dev_usb dev;
+	struct dev_image *img;
 	struct live live[MAX_LIVE];
 	size_t nlive;
 	uint32_t seq;
-	uint32_t submitting;	/* seqnum inside usb_dev_submit, or 0 */
+	uint32_t submitting;	/* seqnum inside dev_usb_submit, or 0 */
 	unsigned completed;	/* completions of `submitting' */
 	bool cbw;		/* `submitting' is an OUT in IDLE */
 	uint64_t phase_in, phase_out;	/* data bytes of this command */
@@ -79,7 +79,7 @@ static struct {
 
 static uint8_t pattern[MAX_BULK];
 
-static const struct usb_ident ident = {
+static const struct dev_ident ident = {
 	.vendor = 0x1209,
 	.product = 0x0001,
 	.bcd_device = 0x0100,
@@ -137,10 +137,10 @@ live_drop(struct live *l)
 
 /* A CSW: the transport is in STATUS while it completes one. */
 static void
-check_csw(const struct usb_urb *urb, int32_t status, uint32_t actual,
+check_csw(const struct dev_urb *urb, int32_t status, uint32_t actual,
     const uint8_t *p)
 {
-	const struct msc_bot *bot = &fz.dev.bot;
+	const struct dev_bot *bot = &fz.dev.bot;
 
 	FUZZ_CHECK(actual == (urb->length < MSC_CSW_SIZE ? urb->length :
 	    MSC_CSW_SIZE));
@@ -157,35 +157,35 @@ check_csw(const struct usb_urb *urb, int32_t status, uint32_t actual,
 
 /* Data-phase and CSW accounting for a bulk completion. */
 static void
-check_bulk(const struct usb_urb *urb, int32_t status, uint32_t actual,
+check_bulk(const struct dev_urb *urb, int32_t status, uint32_t actual,
     const uint8_t *p)
 {
-	const struct msc_bot *bot = &fz.dev.bot;
+	const struct dev_bot *bot = &fz.dev.bot;
 
 	if (status == USBIP_EPIPE)
 		return;
 	if (!urb->in) {
 		/* Data OUT completes before the transport moves on. */
 		if (!fz.cbw) {
-			FUZZ_CHECK(bot->state == MSC_BOT_DATA_OUT);
+			FUZZ_CHECK(bot->state == DEV_BOT_DATA_OUT);
 			fz.phase_out += actual;
 			FUZZ_CHECK(fz.phase_out <= bot->h);
 		}
 		return;
 	}
-	if (bot->state == MSC_BOT_DATA_IN) {
+	if (bot->state == DEV_BOT_DATA_IN) {
 		fz.phase_in += actual;
 		FUZZ_CHECK(fz.phase_in <= bot->h);
 		FUZZ_CHECK(fz.phase_in <= bot->xfer);
 	} else {
-		FUZZ_CHECK(bot->state == MSC_BOT_STATUS);
+		FUZZ_CHECK(bot->state == DEV_BOT_STATUS);
 		check_csw(urb, status, actual, p);
 	}
 }
 
 static void
-sink_complete(void *arg, const struct usb_urb *urb, int32_t status,
-    uint32_t actual, const struct usb_payload *data)
+sink_complete(void *arg, const struct dev_urb *urb, int32_t status,
+    uint32_t actual, const struct dev_payload *data)
 {
 	struct live *l = live_find(urb->seqnum);
 
@@ -206,7 +206,7 @@ sink_complete(void *arg, const struct usb_urb *urb, int32_t status,
 		/* Exactly actual bytes: ASan sees any overrun. */
 		fz.copy = realloc(fz.copy, actual);
 		FUZZ_CHECK(fz.copy != NULL);
-		usb_payload_copy(data, fz.copy, actual);
+		dev_payload_copy(data, fz.copy, actual);
 	}
 	if (urb->ep != 0)
 		check_bulk(urb, status, actual, fz.copy);
@@ -215,14 +215,14 @@ sink_complete(void *arg, const struct usb_urb *urb, int32_t status,
 	live_drop(l);
 }
 
-static const struct usb_sink sink = { sink_complete, &fz.dev };
+static const struct dev_sink sink = { sink_complete, &fz.dev };
 
 /* Submits one URB and checks the synchronous part of its fate. */
 static bool
 submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
     const uint8_t setup[8], const uint8_t *out, uint32_t out_len)
 {
-	struct usb_urb u;
+	struct dev_urb u;
 	struct live *l;
 	size_t queued = 0;
 	uint64_t queued_bytes = 0;
@@ -236,7 +236,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	u.length = len;
 	if (setup != NULL)
 		memcpy(u.setup, setup, 8);
-	FUZZ_CHECK(!usb_dev_is_pending(&fz.dev, u.seqnum));
+	FUZZ_CHECK(!dev_usb_is_pending(&fz.dev, u.seqnum));
 	for (size_t i = 0; i < fz.nlive; i++)
 		if (fz.live[i].in && fz.live[i].ep == EP_IN) {
 			queued++;
@@ -256,16 +256,16 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	fz.submitting = u.seqnum;
 	fz.completed = 0;
 	/* An OUT in IDLE is a CBW: the next command's data phase starts. */
-	fz.cbw = ep == EP_OUT && fz.dev.bot.state == MSC_BOT_IDLE;
+	fz.cbw = ep == EP_OUT && fz.dev.bot.state == DEV_BOT_IDLE;
 	if (fz.cbw)
 		fz.phase_in = fz.phase_out = 0;
-	r = usb_dev_submit(&fz.dev, &u, out, out_len);
+	r = dev_usb_submit(&fz.dev, &u, out, out_len);
 	fz.submitting = 0;
 	fz.cbw = false;
 	if (r < 0) {
 		/* Only a bulk-IN URB over a cap may be refused. */
 		FUZZ_CHECK(ep == EP_IN && in);
-		FUZZ_CHECK(r == USB_DEV_TOO_BIG ?
+		FUZZ_CHECK(r == DEV_USB_TOO_BIG ?
 		    queued_bytes + len > MAX_PENDING_BYTES :
 		    queued >= MAX_PENDING);
 		FUZZ_CHECK(fz.completed == 0);
@@ -275,7 +275,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	FUZZ_CHECK(fz.completed <= 1);
 	if (ep != EP_IN)
 		FUZZ_CHECK(fz.completed == 1);
-	FUZZ_CHECK(usb_dev_is_pending(&fz.dev, u.seqnum) ==
+	FUZZ_CHECK(dev_usb_is_pending(&fz.dev, u.seqnum) ==
 	    (live_find(u.seqnum) != NULL));
 	return true;
 }
@@ -287,7 +287,7 @@ op_cbw(struct rd *r, uint8_t b)
 	uint32_t h = rd_u16(r), len = MSC_CBW_SIZE;
 
 	if (b & 0x80)
-		h *= IMAGE_SECTOR_SIZE;
+		h *= DEV_IMAGE_SECTOR_SIZE;
 	memset(cbw, 0, sizeof(cbw));
 	put_le32(cbw, MSC_CBW_SIGNATURE);
 	put_le32(cbw + 4, fz.seq * 3 + 1);
@@ -319,7 +319,7 @@ op_fill(struct rd *r, uint8_t b)
 	uint32_t len = rd_u16(r);
 
 	if (b & 0x80)
-		len *= IMAGE_SECTOR_SIZE;
+		len *= DEV_IMAGE_SECTOR_SIZE;
 	if (len > MAX_BULK)
 		len = MAX_BULK;
 	return submit(EP_OUT, false, len, 0, NULL, pattern, len);
@@ -331,7 +331,7 @@ op_in(struct rd *r, uint8_t b)
 	uint32_t len = rd_u16(r);
 
 	if (b & 0x40)
-		len = len * IMAGE_SECTOR_SIZE % (MAX_BULK + 1);
+		len = len * DEV_IMAGE_SECTOR_SIZE % (MAX_BULK + 1);
 	return submit(EP_IN, true, len, b & 0x80 ? USBIP_URB_SHORT_NOT_OK :
 	    0, NULL, NULL, 0);
 }
@@ -363,12 +363,12 @@ op_unlink(struct rd *r)
 {
 	uint32_t target = fz.seq - rd_u8(r);
 	struct live *l = live_find(target);
-	int was = usb_dev_unlink(&fz.dev, target);
+	int was = dev_usb_unlink(&fz.dev, target);
 
 	FUZZ_CHECK(was == (l != NULL));
 	if (l != NULL)
 		live_drop(l);
-	FUZZ_CHECK(!usb_dev_is_pending(&fz.dev, target));
+	FUZZ_CHECK(!dev_usb_is_pending(&fz.dev, target));
 }
 
 /* Session end: waiting URBs are dropped, never completed. */
@@ -377,7 +377,7 @@ detach(void)
 {
 	for (size_t i = 0; i < fz.nlive; i++)
 		FUZZ_CHECK(fz.live[i].in && fz.live[i].ep == EP_IN);
-	usb_dev_detach(&fz.dev);
+	dev_usb_detach(&fz.dev);
 	fz.nlive = 0;
 }
 
@@ -387,7 +387,7 @@ attach(bool configure)
 	static const uint8_t set_config[8] = { 0x00, 0x09, 0x01, 0, 0, 0, 0,
 	    0 };
 
-	usb_dev_attach(&fz.dev, &sink, MAX_PENDING, MAX_PENDING_BYTES);
+	dev_usb_attach(&fz.dev, &sink, MAX_PENDING, MAX_PENDING_BYTES);
 	fz.phase_in = fz.phase_out = 0;
 	if (configure)
 		FUZZ_CHECK(submit(0, false, 0, 0, set_config, NULL, 0));
@@ -429,18 +429,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(pattern); i++)
 			pattern[i] = (uint8_t)(i * 5 + 3);
 	memset(&fz, 0, sizeof(fz));
-	fz.img = image_new((uint64_t)NSECT * IMAGE_SECTOR_SIZE);
+	fz.img = dev_image_new((uint64_t)NSECT * DEV_IMAGE_SECTOR_SIZE);
 	FUZZ_CHECK(fz.img != NULL);
-	FUZZ_CHECK(image_write(fz.img, 0, pattern, 4096) == 0);
-	image_set_readonly(fz.img, flags & FLAG_RO);
-	usb_dev_init(&fz.dev, &ident, fz.img);
+	FUZZ_CHECK(dev_image_write(fz.img, 0, pattern, 4096) == 0);
+	dev_image_set_readonly(fz.img, flags & FLAG_RO);
+	dev_usb_init(&fz.dev, &ident, fz.img);
 	attach(!(flags & FLAG_UNCONF));
 	/* Bounded: every operation consumes at least its opcode byte. */
 	while (r.n > 0)
 		if (!run_op(&r))
 			break;	/* the session would close here */
 	detach();
-	image_free(fz.img);
+	dev_image_free(fz.img);
 	free(fz.copy);
 	return 0;
 }

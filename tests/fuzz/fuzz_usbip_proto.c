@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "server/usbip_proto.h"
+#include "server/usbip/usbip_proto.h"
 
 static void
 fuzz_op_common(const uint8_t *p, size_t len)

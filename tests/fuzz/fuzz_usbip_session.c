@@ -4,10 +4,13 @@
  * device, BOT and SCSI, on a fresh event loop per input.  The fuzz input
  * is what a client writes into one end of a socketpair; the server owns
  * the other end.  Everything the server sends back is checked by a
- * client-side model of the protocol (PROTOCOL.md 1.4-1.8, 3.3):
+ * client-side model of the protocol (docs/PROTOCOL.md, "USB/IP" and "Bad
+ * input").  No controller: device 1-1 is open to every peer, and 1-2 and
+ * 1-3 belong to a small policy of this harness's own (export hooks that
+ * allow one CIDR each), so the refusal paths run too:
  *
  *  - op replies carry version 0x0111 and answer the request that was
- *    sent (DEVLIST: the visible devices; IMPORT: the status the registry
+ *    sent (DEVLIST: the visible devices; IMPORT: the status the export
  *    implies, then the record of the requested busid); no reply at all to
  *    a malformed request, and nothing after a refusal;
  *  - after an import only 48-byte RET_SUBMIT / RET_UNLINK headers come;
@@ -42,13 +45,12 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "fuzz.h"
-#include "server/config.h"
-#include "server/image.h"
-#include "server/registry.h"
-#include "server/usbip_conn.h"
-#include "server/usbip_proto.h"
-#include "server/usbip_server.h"
-#include "server/vtokend.h"
+#include "common/netaddr.h"
+#include "server/device/dev_image.h"
+#include "server/export/export.h"
+#include "server/usbip/usbip_conn.h"
+#include "server/usbip/usbip_proto.h"
+#include "server/usbip/usbip_server.h"
 
 #define SLICE_SEP	"\xfeSL\xfe"
 #define SLICE_SEP_LEN	4
@@ -106,27 +108,99 @@ struct client {
 	unsigned nsubmit, nunlink;	/* RET_* checked, for FUZZ_VERBOSE */
 };
 
+/* A device of the harness's policy and the one CIDR that may use it. */
+struct owned {
+	struct export_device *dev;
+	struct netaddr_cidr cidr;
+};
+
+#define NOWNED	2
+
 struct session {
-	struct vtokend vtd;
+	struct event_base *base;
+	struct export *exp;
 	struct usbip_server *srv;
-	struct vt_acl *acl_other, *acl_lo;
+	struct owned owned[NOWNED];
 	struct client c1, c2;
 };
 
-static struct vtd_config *fuzz_cfg;
+static struct usbip_limits fuzz_lim;
+static bool fuzz_ready;
 
 static void client_idle(struct client *);
 
-static struct vt_acl *
-acl_new(const char *cidr)
+/* The policy: a device is visible to its CIDR only. */
+static bool
+owned_allows(const struct owned *o, const struct sockaddr *sa)
 {
-	struct vt_acl *acl = calloc(1, sizeof(*acl) + sizeof(acl->cidr[0]));
-	const char *why;
+	return netaddr_cidr_match(&o->cidr, sa);
+}
 
-	FUZZ_CHECK(acl != NULL);
-	FUZZ_CHECK(netaddr_cidr_parse(cidr, &acl->cidr[0], &why) == 0);
-	acl->n = 1;
-	return acl;
+static void
+policy_devlist(void *arg, const struct sockaddr *sa, export_emit_cb *emit,
+    void *emit_arg)
+{
+	struct session *s = arg;
+	struct export_devinfo info;
+
+	for (size_t i = 0; i < NOWNED; i++) {
+		if (!owned_allows(&s->owned[i], sa))
+			continue;
+		export_device_info(s->owned[i].dev, &info);
+		emit(emit_arg, &info);
+	}
+}
+
+static void
+policy_import(void *arg, struct export_import *imp, const char *busid,
+    struct export_session *es)
+{
+	struct session *s = arg;
+
+	for (size_t i = 0; i < NOWNED; i++) {
+		struct owned *o = &s->owned[i];
+
+		if (strcmp(o->dev->busid, busid) != 0)
+			continue;
+		if (!owned_allows(o, (const struct sockaddr *)&es->peer))
+			break;
+		if (o->dev->session != NULL)
+			export_import_done(imp, EXPORT_BUSY, NULL, "busy");
+		else
+			export_import_done(imp, EXPORT_OK, o->dev, NULL);
+		return;
+	}
+	export_import_done(imp, EXPORT_NODEV, NULL, "no such device");
+}
+
+static const struct export_hooks policy_hooks = {
+	.devlist = policy_devlist,
+	.import = policy_import,
+};
+
+/* The device at busid and whether the loopback peer may use it. */
+static struct export_device *
+session_find(struct session *s, const char *busid, bool *allowed)
+{
+	struct sockaddr_in sin;
+	uint32_t bus, port;
+	struct export_device *d;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*allowed = true;
+	if (export_busid_parse(busid, &bus, &port) == 0 &&
+	    (d = export_open_find(s->exp, bus, port)) != NULL)
+		return d;
+	for (size_t i = 0; i < NOWNED; i++) {
+		if (strcmp(s->owned[i].dev->busid, busid) != 0)
+			continue;
+		*allowed = owned_allows(&s->owned[i],
+		    (struct sockaddr *)&sin);
+		return s->owned[i].dev;
+	}
+	return NULL;
 }
 
 /* FUZZ_LOG=info (or debug...) shows what the server logs. */
@@ -136,30 +210,36 @@ fuzz_init(void)
 	enum log_level level = LOG_LEVEL_ERROR;
 	const char *env = getenv("FUZZ_LOG");
 
-	if (fuzz_cfg != NULL)
+	if (fuzz_ready)
 		return;
+	fuzz_ready = true;
 	signal(SIGPIPE, SIG_IGN);
 	if (env != NULL)
 		(void)log_level_parse(env, &level);
 	log_init("fuzz", level);
-	fuzz_cfg = config_default();
-	/* Small caps keep most runs fast; the checks are the same code. */
-	fuzz_cfg->usbip.max_urbs = MAX_URBS;
+	/* The daemon's defaults, but small caps keep most runs fast. */
+	fuzz_lim.max_sessions = 4096;
+	fuzz_lim.max_per_peer = 4096;
+	fuzz_lim.handshake_timeout = 10;
+	fuzz_lim.pdu_timeout = 30;
+	fuzz_lim.tx_timeout = 30;
+	fuzz_lim.max_urbs = MAX_URBS;
+	fuzz_lim.max_control = 65535;
 }
 
-static struct image *
+static struct dev_image *
 image_pattern(uint64_t size, bool ro)
 {
-	struct image *img = image_new(size);
-	uint8_t sec[IMAGE_SECTOR_SIZE];
+	struct dev_image *img = dev_image_new(size);
+	uint8_t sec[DEV_IMAGE_SECTOR_SIZE];
 
 	FUZZ_CHECK(img != NULL);
 	for (unsigned s = 0; s < 4; s++) {
 		for (size_t i = 0; i < sizeof(sec); i++)
 			sec[i] = (uint8_t)(i * 7 + s * 13 + 1);
-		FUZZ_CHECK(image_write(img, s * 4096u, sec, sizeof(sec)) == 0);
+		FUZZ_CHECK(dev_image_write(img, s * 4096u, sec, sizeof(sec)) == 0);
 	}
-	image_set_readonly(img, ro);
+	dev_image_set_readonly(img, ro);
 	return img;
 }
 
@@ -167,20 +247,27 @@ image_pattern(uint64_t size, bool ro)
 static void
 session_devices(struct session *s, bool ro)
 {
-	struct registry *reg = &s->vtd.reg;
-	struct vt_device *d;
+	static const char *const cidr[NOWNED] = { "10.0.0.0/8",
+	    "127.0.0.0/8" };
+	static const char *const id[NOWNED] = { "1111111111111111",
+	    "2222222222222222" };
+	static const char *const name[NOWNED] = { "other", "local" };
+	struct export_device *d;
+	const char *why;
 
-	registry_init(reg, 0x1209, 0x0001, "vtoken", "fuzz token");
-	FUZZ_CHECK(registry_add(reg, image_pattern(4u << 20, ro),
-	    "0123456789ABCDEF", "open", 1, true) != NULL);
-	d = registry_add(reg, image_new(64u << 10), "1111111111111111",
-	    "other", 2, false);
+	s->exp = export_new(0x1209, 0x0001, "vtoken", "fuzz token");
+	d = export_device_new(s->exp, 1, 1, "0123456789ABCDEF", "open",
+	    image_pattern(4u << 20, ro));
 	FUZZ_CHECK(d != NULL);
-	d->acl = s->acl_other = acl_new("10.0.0.0/8");
-	d = registry_add(reg, image_new(64u << 10), "2222222222222222",
-	    "local", 3, false);
-	FUZZ_CHECK(d != NULL);
-	d->acl = s->acl_lo = acl_new("127.0.0.0/8");
+	export_publish(s->exp, d);
+	for (unsigned i = 0; i < NOWNED; i++) {
+		s->owned[i].dev = export_device_new(s->exp, 1, 2 + i, id[i],
+		    name[i], dev_image_new(64u << 10));
+		FUZZ_CHECK(s->owned[i].dev != NULL);
+		FUZZ_CHECK(netaddr_cidr_parse(cidr[i], &s->owned[i].cidr,
+		    &why) == 0);
+	}
+	export_set_hooks(s->exp, &policy_hooks, s);
 }
 
 /* What the daemon's listener does: a nonblocking fd to usbip_conn_new. */
@@ -274,8 +361,7 @@ pdu_acceptable(struct client *c, const struct pdu *p)
 		return false;
 	if (p->ep != 0 && p->ep != (p->dir == USBIP_DIR_IN ? 1u : 2u))
 		return false;
-	cap = p->ep == 0 ? fuzz_cfg->usbip.max_control :
-	    fuzz_cfg->usbip.max_bulk;
+	cap = p->ep == 0 ? fuzz_lim.max_control : fuzz_lim.max_bulk;
 	return p->length <= cap && out_find(c, p->seqnum) == NULL;
 }
 
@@ -328,17 +414,13 @@ static uint32_t
 expect_import(struct session *s, const struct client *c, const uint8_t *b)
 {
 	const struct client *other = c == &s->c1 ? &s->c2 : &s->c1;
-	struct sockaddr_in sin;
-	struct vt_device *d;
+	struct export_device *d;
+	bool allowed;
 
 	if (memchr(b, '\0', USBIP_BUSID_SIZE) == NULL || b[0] == '\0')
 		return USBIP_ST_NODEV;
-	d = registry_find_busid(&s->vtd.reg, (const char *)b);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (d == NULL || !registry_peer_allowed(&s->vtd.reg, d,
-	    (struct sockaddr *)&sin))
+	d = session_find(s, (const char *)b, &allowed);
+	if (d == NULL || !allowed)
 		return USBIP_ST_NODEV;
 	if (other->phase == PH_URB && !other->eof &&
 	    strcmp(other->busid, (const char *)b) == 0)
@@ -346,19 +428,21 @@ expect_import(struct session *s, const struct client *c, const uint8_t *b)
 	return USBIP_ST_OK;
 }
 
-/* Checks one device record (312 bytes) against the registry. */
+/* Checks one device record (312 bytes) against the export. */
 static void
 check_record(struct session *s, const uint8_t *r)
 {
 	char busid[USBIP_BUSID_SIZE];
-	struct vt_device *d;
+	struct export_device *d;
+	bool allowed;
 	size_t n;
 
 	FUZZ_CHECK(memchr(r + 0x100, '\0', USBIP_BUSID_SIZE) != NULL);
 	memcpy(busid, r + 0x100, sizeof(busid));
 	n = strlen(busid);
 	FUZZ_CHECK(all_zero(r + 0x100 + n, USBIP_BUSID_SIZE - n));
-	FUZZ_CHECK((d = registry_find_busid(&s->vtd.reg, busid)) != NULL);
+	FUZZ_CHECK((d = session_find(s, busid, &allowed)) != NULL);
+	FUZZ_CHECK(allowed);
 	FUZZ_CHECK(get_be32(r + 0x120) == d->busnum);
 	FUZZ_CHECK(get_be32(r + 0x124) == d->devnum);
 	FUZZ_CHECK(get_be32(r + 0x128) == 3);		/* high speed */
@@ -576,7 +660,7 @@ session_run(struct session *s)
 	for (unsigned i = 0; i < MAX_ROUNDS && idle < IDLE_ROUNDS; i++) {
 		bool moved;
 
-		event_base_loop(s->vtd.base, EVLOOP_NONBLOCK);
+		event_base_loop(s->base, EVLOOP_NONBLOCK);
 		moved = client_io(&s->c1);
 		moved |= client_io(&s->c2);
 		client_check(s, &s->c1);
@@ -674,17 +758,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	memset(&s, 0, sizeof(s));
 	s.c1.fd = s.c2.fd = -1;
-	fuzz_cfg->usbip.max_bulk = flags & FLAG_BIG ? BIG_BULK : SMALL_BULK;
-	s.vtd.cfg = fuzz_cfg;
-	s.vtd.base = event_base_new();
-	FUZZ_CHECK(s.vtd.base != NULL);
+	fuzz_lim.max_bulk = flags & FLAG_BIG ? BIG_BULK : SMALL_BULK;
+	s.base = event_base_new();
+	FUZZ_CHECK(s.base != NULL);
 	session_devices(&s, flags & FLAG_RO);
 	/* No listener: the harness hands connections in itself. */
-	s.srv = calloc(1, sizeof(*s.srv));
+	s.srv = usbip_server_new(s.base, s.exp, NULL, 0, NULL, &fuzz_lim);
 	FUZZ_CHECK(s.srv != NULL);
-	s.srv->vtd = &s.vtd;
-	TAILQ_INIT(&s.srv->conns);
-	s.vtd.usbip = s.srv;
 
 	client_connect(&s, &s.c1);
 	client_feed(&s, size > 0 ? data + 1 : data, size > 0 ? size - 1 : 0);
@@ -708,11 +788,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(TAILQ_EMPTY(&s.srv->conns) && s.srv->nconns == 0);
 
 	usbip_server_free(s.srv);
-	registry_clear(&s.vtd.reg);
-	free(s.acl_other);
-	free(s.acl_lo);
+	for (size_t i = 0; i < NOWNED; i++)
+		export_device_free(s.owned[i].dev);
+	export_free(s.exp);
 	client_free(&s.c1);
 	client_free(&s.c2);
-	event_base_free(s.vtd.base);
+	event_base_free(s.base);
 	return 0;
 }

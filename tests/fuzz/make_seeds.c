@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 
 #include "common/bytes.h"
-#include "server/msc_bot.h"
-#include "server/usbip_proto.h"
+#include "server/device/dev_bot.h"
+#include "server/usbip/usbip_proto.h"
 #include "token/fat.h"
 #include "token/token_cred.h"
 #include "token/token_image.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/ctl_fixture.h"
+#include "../lib/control_fixture.h"
 
 /* State fingerprint: audit last_seq plus token and VM listings. */
 struct snap {

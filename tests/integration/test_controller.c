@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../lib/ctl_fixture.h"
+#include "../lib/control_fixture.h"
 
 #define VM_A "127.0.0.2"
 #define VM_B "127.0.0.3"

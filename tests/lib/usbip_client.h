@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/usbip_proto.h"
+#include "server/usbip/usbip_proto.h"
 
 #define USBIP_CLIENT_TIMEOUT_MS	5000	/* receive deadline */
 #define USBIP_CLIENT_MAX_OUT	256	/* outstanding PDUs tracked */

@@ -1,9 +1,9 @@
 /*
  * check_agent: the agent's pure pieces (src/agent): configuration
  * parsing and its errors, the state machine and grace timer on an
- * injected clock, the signed message (the same bytes as the server's
- * auth_message, and accepted by the server's auth_verify), request and
- * answer handling, reading a token image, and the policy child.  No
+ * injected clock, the signed message (vtauth_message, the one
+ * implementation both sides use, accepted by the server's
+ * control_auth_verify), request and answer handling, reading a token image, and the policy child.  No
  * network and no udev.
  */
 #include <check.h>
@@ -19,7 +19,7 @@
 #include "agent/agent_state.h"
 #include "agent/agent_token.h"
 #include "common/encode.h"
-#include "server/auth.h"
+#include "server/control/control_auth.h"
 #include "token/token_cred.h"
 #include "token/token_image.h"
 
@@ -304,61 +304,60 @@ END_TEST
 
 START_TEST(test_msg_bytes)
 {
-	uint8_t nonce[AGENT_MSG_NONCE_LEN], ours[AGENT_MSG_LEN], theirs[128];
-	size_t n, m;
+	uint8_t nonce[VTAUTH_NONCE_LEN], ours[VTAUTH_MSG_LEN];
+	size_t n;
 
 	for (size_t i = 0; i < sizeof(nonce); i++)
 		nonce[i] = (uint8_t)(i * 37 + 1);
-	n = agent_msg_build(T_ID, nonce, ours);
-	m = auth_message(T_ID, nonce, sizeof(nonce), theirs, sizeof(theirs));
-	ck_assert_uint_eq(n, AGENT_MSG_LEN);
-	ck_assert_uint_eq(n, m);
-	ck_assert_mem_eq(ours, theirs, n);
+	n = vtauth_message(T_ID, nonce, sizeof(nonce), ours);
+	ck_assert_uint_eq(n, VTAUTH_MSG_LEN);
+	ck_assert_uint_eq(n, 14 + 16 + 32);
 	ck_assert_mem_eq(ours, "vtoken-auth-v1" T_ID, 14 + 16);
-	ck_assert_str_eq(AGENT_MSG_CONTEXT, AUTH_CONTEXT);
-	ck_assert_uint_eq(AGENT_MSG_NONCE_LEN, AUTH_NONCE_LEN);
-	ck_assert_uint_eq(AGENT_MSG_SIG_LEN, AUTH_SIG_LEN);
-	/* Only real ids go into a message. */
-	ck_assert_uint_eq(agent_msg_build("9F2C4A1B3D5E6F7", nonce, ours), 0);
-	ck_assert_uint_eq(agent_msg_build("9F2C4A1B3D5E6F70X", nonce, ours),
-	    0);
-	ck_assert_uint_eq(agent_msg_build("../../etc/passwd", nonce, ours),
-	    0);
+	ck_assert_mem_eq(ours + 30, nonce, sizeof(nonce));
+	/* Only real ids and whole nonces go into a message. */
+	ck_assert_uint_eq(vtauth_message("9F2C4A1B3D5E6F7", nonce,
+	    sizeof(nonce), ours), 0);
+	ck_assert_uint_eq(vtauth_message("9F2C4A1B3D5E6F70X", nonce,
+	    sizeof(nonce), ours), 0);
+	ck_assert_uint_eq(vtauth_message("../../etc/passwd", nonce,
+	    sizeof(nonce), ours), 0);
+	ck_assert_uint_eq(vtauth_message(T_ID, nonce, sizeof(nonce) - 1,
+	    ours), 0);
 }
 END_TEST
 
 /* The server's verifier accepts what the agent signs. */
 START_TEST(test_msg_server_accepts)
 {
-	struct auth_limits lim = { 30, 600, 600, 64 };
-	uint8_t nonce[AUTH_NONCE_LEN], msg[AGENT_MSG_LEN], sig[64];
+	struct control_auth_limits lim = { 30, 600, 600, 64 };
+	uint8_t nonce[VTAUTH_NONCE_LEN], msg[VTAUTH_MSG_LEN], sig[64];
 	uint8_t pub[TOKEN_CRED_PUBKEY_LEN];
 	struct token_cred *cred = token_cred_generate(NULL);
-	struct auth a;
+	struct control_auth a;
 	double exp;
 
 	ck_assert_ptr_nonnull(cred);
 	ck_assert_int_eq(token_cred_public(cred, pub, NULL), 0);
-	auth_init(&a, &lim);
-	ck_assert_int_eq(auth_challenge(&a, 1.0, T_ID, "127.0.0.1", nonce,
+	control_auth_init(&a, &lim);
+	ck_assert_int_eq(control_auth_challenge(&a, 1.0, T_ID, "127.0.0.1", nonce,
 	    &exp), AUTH_OK);
-	ck_assert_uint_eq(agent_msg_build(T_ID, nonce, msg), AGENT_MSG_LEN);
+	ck_assert_uint_eq(vtauth_message(T_ID, nonce, sizeof(nonce), msg), VTAUTH_MSG_LEN);
 	ck_assert_int_eq(token_cred_sign(cred, msg, sizeof(msg), sig, NULL),
 	    0);
-	ck_assert_int_eq(auth_verify(&a, 2.0, T_ID, "127.0.0.1", pub, nonce,
+	ck_assert_int_eq(control_auth_verify(&a, 2.0, T_ID, "127.0.0.1", pub, nonce,
 	    sizeof(nonce), sig, sizeof(sig)), AUTH_OK);
 	/* Replayed. */
-	ck_assert_int_eq(auth_verify(&a, 3.0, T_ID, "127.0.0.1", pub, nonce,
+	ck_assert_int_eq(control_auth_verify(&a, 3.0, T_ID, "127.0.0.1", pub, nonce,
 	    sizeof(nonce), sig, sizeof(sig)), AUTH_REPLAYED_NONCE);
-	auth_clear(&a);
+	control_auth_clear(&a);
 	token_cred_free(cred);
 }
 END_TEST
 
 START_TEST(test_msg_bodies)
 {
-	uint8_t nonce[AGENT_MSG_NONCE_LEN], sig[AGENT_MSG_SIG_LEN];
-	uint8_t back[AGENT_MSG_SIG_LEN + 4];
+	uint8_t nonce[VTAUTH_NONCE_LEN], sig[VTAUTH_SIG_LEN];
+	uint8_t back[VTAUTH_SIG_LEN + 4];
 	char *body, *vm;
 
 	memset(nonce, 0xa5, sizeof(nonce));

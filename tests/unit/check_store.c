@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/audit.h"
-#include "server/store.h"
+#include "server/control/control_audit.h"
+#include "server/store/store.h"
 
 static char dir[64], db[128];
 
@@ -120,7 +120,7 @@ append_n(struct store *st, int n)
 		json_t *d = json_pack("{s:i, s:s}", "i", i, "note", "x\"y");
 
 		ck_assert_int_eq(store_begin(st), 0);
-		ck_assert_int_eq(audit_append(st, "test", "assign",
+		ck_assert_int_eq(control_audit_append(st, "test", "assign",
 		    "token:T", d), i + 1);
 		ck_assert_int_eq(store_commit(st), 0);
 		json_decref(d);
@@ -142,9 +142,9 @@ static int64_t
 verify_bad_seq(void)
 {
 	struct store *st = open_store();
-	struct audit_verify_result v;
+	struct control_audit_result v;
 
-	ck_assert_int_eq(audit_verify(st, &v), 0);
+	ck_assert_int_eq(control_audit_verify(st, &v), 0);
 	store_close(st);
 	return v.bad_seq;
 }
@@ -152,10 +152,10 @@ verify_bad_seq(void)
 START_TEST(audit_chain)
 {
 	struct store *st = open_store();
-	struct audit_verify_result v;
+	struct control_audit_result v;
 
 	append_n(st, 8);
-	ck_assert_int_eq(audit_verify(st, &v), 0);
+	ck_assert_int_eq(control_audit_verify(st, &v), 0);
 	ck_assert_int_eq(v.bad_seq, 0);
 	ck_assert_int_eq(v.records, 8);
 	store_close(st);
@@ -208,7 +208,7 @@ START_TEST(audit_rehash_detected)
 	    1);
 	ck_assert_int_eq(rec->seq, 2);
 	rec->detail = "{\"i\":9}";
-	ck_assert_int_eq(audit_hash(rec, rec->hash), 0);
+	ck_assert_int_eq(control_audit_hash(rec, rec->hash), 0);
 	store_close(st);
 	snprintf(stmt, sizeof(stmt), "UPDATE audit SET detail = '%s', "
 	    "hash = '%s' WHERE seq = 2", rec->detail, rec->hash);
@@ -232,15 +232,15 @@ START_TEST(audit_hash_canonical)
 	memset(r.prev_hash, '0', STORE_HASH_HEX);
 	/* Key order and spacing of the detail do not change the hash. */
 	r.detail = "{\"x\":1,\"y\":2}";
-	ck_assert_int_eq(audit_hash(&r, a), 0);
+	ck_assert_int_eq(control_audit_hash(&r, a), 0);
 	r.detail = "{ \"y\" : 2, \"x\" : 1 }";
-	ck_assert_int_eq(audit_hash(&r, b), 0);
+	ck_assert_int_eq(control_audit_hash(&r, b), 0);
 	ck_assert_str_eq(a, b);
 	r.detail = "{\"x\":1,\"y\":3}";
-	ck_assert_int_eq(audit_hash(&r, b), 0);
+	ck_assert_int_eq(control_audit_hash(&r, b), 0);
 	ck_assert_str_ne(a, b);
 	r.detail = "not json";
-	ck_assert_int_eq(audit_hash(&r, b), -1);
+	ck_assert_int_eq(control_audit_hash(&r, b), -1);
 }
 END_TEST
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/usbip_proto.h"
+#include "server/usbip/usbip_proto.h"
 
 /* Byte pattern that must never leak into padding. */
 #define JUNK	0xa5

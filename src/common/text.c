@@ -1,0 +1,35 @@
+/* text: printable-ASCII filters (see text.h). */
+#include "common/text.h"
+
+#include "common/xmalloc.h"
+
+static char
+text_char(char ch)
+{
+	return ch >= 0x20 && ch < 0x7f ? ch : '?';
+}
+
+char *
+text_printable(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = text_char(s[i]);
+	out[i] = '\0';
+	return out;
+}
+
+char *
+text_printable_dup(const char *s, size_t len, size_t max)
+{
+	char *out;
+
+	if (len > max)
+		len = max;
+	out = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		out[i] = text_char(s[i]);
+	out[len] = '\0';
+	return out;
+}

@@ -1,0 +1,111 @@
+/*
+ * api: the REST API (docs/API.md) on libevent's evhttp, with TLS through
+ * OpenSSL when api.tls is configured.  Routing is our own table because
+ * evhttp matches only exact paths; every handler answers through the
+ * api_reply_* helpers exactly once.
+ */
+#ifndef VTOKEN_API_H
+#define VTOKEN_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "server/api/api_guard.h"
+#include "common/vterr.h"
+
+struct control;
+struct export;
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct evhttp_bound_socket;
+
+struct api_stats {
+	unsigned long long by_class[6];	/* requests by status / 100 */
+	unsigned long long auth_failed;
+};
+
+/* What the API needs from the configuration (copied; not reloadable). */
+struct api_params {
+	struct sockaddr_storage addr;	/* where to listen */
+	socklen_t addrlen;
+	char listen[128];		/* the same as text, for messages */
+	char tls_cert[4096];		/* PEM files; both "" for plain HTTP */
+	char tls_key[4096];
+	bool insecure;			/* non-loopback without TLS allowed */
+	unsigned max_body;		/* bytes */
+	unsigned timeout;		/* seconds per request */
+};
+
+struct api_server {
+	struct event_base *base;
+	struct control *ctl;		/* borrowed */
+	struct export *exp;		/* borrowed: the session view */
+	struct api_params params;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	void *ssl_ctx;			/* SSL_CTX *, or NULL for HTTP */
+	struct api_guard_list guards;	/* one per open connection */
+	struct event *ev_sweep;		/* reclaims guards of closed ones */
+	struct api_stats stats;
+	char bound[64];			/* actual listen address */
+};
+
+/* One request being handled (lives for the handler call only). */
+struct api_req {
+	struct api_server *api;
+	struct control *ctl;		/* api->ctl */
+	struct evhttp_request *req;
+	const char *arg;		/* the path segment matched by '*' */
+	char peer[64];			/* "addr:port" of the client */
+	char peer_host[48];		/* numeric address only */
+	struct sockaddr_storage peer_sa;
+	char actor[96];			/* "api:<key name>" */
+	bool answered;
+};
+
+/*
+ * Binds p->addr (refusing non-loopback without TLS unless p->insecure);
+ * NULL after logging.
+ */
+struct api_server *api_server_new(struct event_base *base,
+    const struct api_params *p, struct control *ctl, struct export *exp);
+void api_server_free(struct api_server *api);
+
+/* Replies (each exactly once per request). */
+void api_reply_json(struct api_req *r, int status, json_t *body);
+void api_reply_error(struct api_req *r, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void api_reply_vterr(struct api_req *r, const struct vt_error *err);
+void api_reply_empty(struct api_req *r, int status);
+
+/*
+ * The request body, *len bytes (borrowed from the request; not
+ * NUL-terminated), for the decoders in api_decode.h.
+ */
+const char *api_body(struct api_req *r, size_t *len);
+
+/* Handlers (api_*.c). */
+void api_tokens_list(struct api_req *r);
+void api_tokens_create(struct api_req *r);
+void api_tokens_show(struct api_req *r);
+void api_tokens_delete(struct api_req *r);
+void api_tokens_image(struct api_req *r);
+void api_vms_list(struct api_req *r);
+void api_vms_create(struct api_req *r);
+void api_vms_show(struct api_req *r);
+void api_vms_delete(struct api_req *r);
+void api_assign_list(struct api_req *r);
+void api_assign_create(struct api_req *r);
+void api_assign_delete(struct api_req *r);
+void api_sessions_list(struct api_req *r);
+void api_audit_list(struct api_req *r);
+void api_audit_verify(struct api_req *r);
+void api_agent_challenge(struct api_req *r);
+void api_agent_verify(struct api_req *r);
+void api_healthz(struct api_req *r);
+void api_metrics(struct api_req *r);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * api_json: replies, and the request body for the decoders in
+ * api_decode.c.
+ */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "server/api/api.h"
+#include "server/api/api_decode.h"
+
+static void
+api_count(struct api_req *r, int status)
+{
+	unsigned cls = (unsigned)status / 100;
+
+	if (cls < sizeof(r->api->stats.by_class) /
+	    sizeof(r->api->stats.by_class[0]))
+		r->api->stats.by_class[cls]++;
+}
+
+void
+api_reply_json(struct api_req *r, int status, json_t *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *text;
+
+	if (r->answered) {
+		json_decref(body);
+		return;
+	}
+	r->answered = true;
+	text = body ? json_dumps(body, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	json_decref(body);
+	if (b == NULL || text == NULL) {
+		free(text);
+		if (b)
+			evbuffer_free(b);
+		api_count(r, 500);
+		evhttp_send_error(r->req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	evbuffer_add(b, "\n", 1);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Content-Type", "application/json");
+	api_count(r, status);
+	evhttp_send_reply(r->req, status, NULL, b);
+	evbuffer_free(b);
+}
+
+void
+api_reply_empty(struct api_req *r, int status)
+{
+	if (r->answered)
+		return;
+	r->answered = true;
+	api_count(r, status);
+	evhttp_send_reply(r->req, status, NULL, NULL);
+}
+
+void
+api_reply_error(struct api_req *r, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/*
+	 * Messages quote request bytes (a path segment, a key): invalid or
+	 * cut UTF-8 would make json_pack fail and the answer a 500.
+	 */
+	api_decode_utf8_fix(msg);
+	api_reply_json(r, status, json_pack("{s:{s:s, s:s}}", "error",
+	    "code", code, "message", msg));
+}
+
+void
+api_reply_vterr(struct api_req *r, const struct vt_error *err)
+{
+	static const struct {
+		enum vt_err e;
+		int status;
+		const char *code;
+	} map[] = {
+		{ VT_EINVAL, 400, "bad_request" },
+		{ VT_ENOTFOUND, 404, "not_found" },
+		{ VT_ECONFLICT, 409, "conflict" },
+		{ VT_EAUTH, 401, "unauthorized" },
+		{ VT_ERATE, 429, "too_many_requests" },
+		{ VT_EBROKEN, 409, "audit_broken" },
+		{ VT_EINTERNAL, 500, "internal" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].e == err->code) {
+			api_reply_error(r, map[i].status, map[i].code, "%s",
+			    err->msg);
+			return;
+		}
+	api_reply_error(r, 500, "internal", "%s", err->msg);
+}
+
+const char *
+api_body(struct api_req *r, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+
+	/* evhttp enforces api.max_body before we get here (413). */
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	return (const char *)evbuffer_pullup(in, -1);
+}

@@ -1,0 +1,188 @@
+/*
+ * control_key: API key storage and checking (see control_key.h).
+ */
+#include "server/control/control_key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/encode.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "server/control/control_audit.h"
+#include "server/control/control_impl.h"
+
+#define CONTROL_KEY_PREFIX	"vtk_"
+#define CONTROL_KEY_RAW	32
+#define CONTROL_KEY_TEXT_MAX	128
+
+static int
+control_key_hash(const char *key, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(key, len, out, &n, EVP_sha256(), NULL) && n == 32 ?
+	    0 : -1;
+}
+
+static int
+control_key_add_row(void *arg, const struct store_apikey *row)
+{
+	struct control_key_set *set = arg;
+	struct control_key_entry *e;
+
+	e = xreallocarray(set->keys, set->n + 1, sizeof(*e));
+	set->keys = e;
+	e = &set->keys[set->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", row->name);
+	snprintf(e->role, sizeof(e->role), "%s", row->role);
+	memcpy(e->hash, row->key_hash, sizeof(e->hash));
+	return 0;
+}
+
+/* "vtk_" + base64url without padding of 32 random bytes. */
+static int
+control_key_generate(char out[CONTROL_KEY_TEXT_MAX])
+{
+	uint8_t raw[CONTROL_KEY_RAW];
+	char *b64;
+	size_t j = 0;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	b64 = encode_base64(raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	j = (size_t)snprintf(out, CONTROL_KEY_TEXT_MAX, "%s", CONTROL_KEY_PREFIX);
+	for (size_t i = 0; b64[i] != '\0' && b64[i] != '=' &&
+	    j < CONTROL_KEY_TEXT_MAX - 1; i++)
+		out[j++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+	out[j] = '\0';
+	OPENSSL_cleanse(b64, strlen(b64));
+	free(b64);
+	return 0;
+}
+
+/* Writes the key file with O_EXCL and mode 0600, then fsyncs it. */
+static int
+control_key_write_file(const char *path, const char *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t len = strlen(key);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, key, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+	    fsync(fd) == 0;
+	close(fd);
+	if (!ok) {
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates, stores (with its audit record) and saves the admin key. */
+static int
+control_key_bootstrap(struct control_key_set *set, struct store *st,
+    const char *data_dir)
+{
+	char key[CONTROL_KEY_TEXT_MAX], *path;
+	struct store_apikey row;
+	int r;
+
+	memset(&row, 0, sizeof(row));
+	if (control_key_generate(key) < 0 || encode_random_id(row.id) < 0)
+		return -1;
+	snprintf(row.name, sizeof(row.name), "admin");
+	row.role = "admin";
+	encode_time(time(NULL), row.created);
+	control_key_hash(key, strlen(key), row.key_hash);
+	path = xasprintf("%s/admin.key", data_dir);
+	(void)unlink(path);	/* a stale file from a lost database */
+	r = store_begin(st);
+	if (r == 0)
+		r = store_apikey_insert(st, &row);
+	if (r == 0 && control_audit_append(st, "system", "apikey.create",
+	    "apikey:admin", NULL) < 0)
+		r = -1;
+	if (r == 0 && control_key_write_file(path, key) < 0) {
+		log_warn("writing %s", path);
+		r = -1;
+	}
+	if (r == 0)
+		r = store_commit(st);
+	if (r < 0) {
+		store_rollback(st);
+		(void)unlink(path);
+	} else {
+		log_warnx("created the admin API key in %s (mode 0600); it is "
+		    "shown nowhere else", path);
+		if (isatty(STDOUT_FILENO))
+			printf("admin API key: %s\n", key);
+		r = control_key_add_row(set, &row);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	free(path);
+	return r;
+}
+
+int
+control_key_load(struct control *ctl, const char *data_dir)
+{
+	struct control_key_set *set = &ctl->keys;
+	struct store *st = ctl->store;
+
+	memset(set, 0, sizeof(*set));
+	if (store_apikey_foreach(st, control_key_add_row, set) != 0) {
+		log_error("loading API keys: %s", store_error(st));
+		return -1;
+	}
+	if (set->n == 0 && control_key_bootstrap(set, st, data_dir) < 0) {
+		log_error("cannot create the admin API key: %s",
+		    store_error(st));
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_key_clear(struct control_key_set *set)
+{
+	if (set->keys != NULL)
+		OPENSSL_cleanse(set->keys, set->n * sizeof(*set->keys));
+	free(set->keys);
+	memset(set, 0, sizeof(*set));
+}
+
+const struct control_key_entry *
+control_key_check(const struct control *ctl, const char *key, size_t len)
+{
+	return control_key_match(&ctl->keys, key, len);
+}
+
+const struct control_key_entry *
+control_key_match(const struct control_key_set *set, const char *key,
+    size_t len)
+{
+	const struct control_key_entry *found = NULL;
+	uint8_t h[32];
+
+	if (len == 0 || len > CONTROL_KEY_TEXT_MAX || control_key_hash(key, len, h) < 0)
+		return NULL;
+	/* Compare with every key, no early exit. */
+	for (size_t i = 0; i < set->n; i++)
+		if (CRYPTO_memcmp(h, set->keys[i].hash, sizeof(h)) == 0)
+			found = &set->keys[i];
+	OPENSSL_cleanse(h, sizeof(h));
+	return found;
+}

@@ -1,0 +1,242 @@
+/*
+ * store: the backend front (see store.h).  Every call goes through here:
+ * it counts, checks that writes run inside a transaction and that
+ * transactions do not nest, and logs failures at debug level (the caller
+ * logs what failed once, where it handles it).
+ */
+#include "server/store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+static const struct store_ops *const store_backends[] = {
+	&store_sqlite_ops,
+};
+
+struct store *
+store_open(const char *backend, const char *location, char **cause)
+{
+	const struct store_ops *ops = NULL;
+	struct store *st;
+
+	for (size_t i = 0; i < sizeof(store_backends) /
+	    sizeof(store_backends[0]); i++)
+		if (strcmp(store_backends[i]->name, backend) == 0)
+			ops = store_backends[i];
+	if (ops == NULL) {
+		*cause = xasprintf("unknown store backend \"%s\"", backend);
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->ops = ops;
+	if (ops->open(st, location) < 0) {
+		*cause = xasprintf("%s store %s: %s", backend, location,
+		    st->err);
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->in_tx)
+		st->ops->rollback(st);
+	st->ops->close(st);
+	free(st);
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->err;
+}
+
+/* Counts a result and traces a failure; returns r. */
+static int
+store_result(struct store *st, const char *op, int r)
+{
+	st->stats.ops++;
+	if (r < 0 && r != STORE_NOTFOUND) {
+		st->stats.errors++;
+		log_debug("store %s: %s", op, st->err);
+	}
+	return r;
+}
+
+/* A write needs an open transaction: a change and its audit record. */
+static int
+store_need_tx(struct store *st, const char *op)
+{
+	if (st->in_tx)
+		return 0;
+	snprintf(st->err, sizeof(st->err), "%s: not in a transaction", op);
+	return store_result(st, op, STORE_ERR);
+}
+
+int
+store_begin(struct store *st)
+{
+	int r;
+
+	if (st->in_tx) {
+		snprintf(st->err, sizeof(st->err), "begin: a transaction is "
+		    "already open");
+		return store_result(st, "begin", STORE_ERR);
+	}
+	r = st->ops->begin(st);
+	st->in_tx = r == 0;
+	return store_result(st, "begin", r);
+}
+
+int
+store_commit(struct store *st)
+{
+	int r;
+
+	if (store_need_tx(st, "commit") < 0)
+		return STORE_ERR;
+	r = st->ops->commit(st);
+	if (r == 0) {
+		st->in_tx = false;
+		st->stats.commits++;
+	}
+	return store_result(st, "commit", r);
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!st->in_tx)
+		return;
+	st->ops->rollback(st);
+	st->in_tx = false;
+	st->stats.rollbacks++;
+}
+
+#define STORE_WRITE(name, ...) do {					\
+	if (store_need_tx(st, #name) < 0)				\
+		return STORE_ERR;					\
+	return store_result(st, #name, st->ops->name(st, __VA_ARGS__));	\
+} while (0)
+
+#define STORE_READ(name, ...)						\
+	return store_result(st, #name, st->ops->name(st, __VA_ARGS__))
+
+int
+store_token_insert(struct store *st, const struct store_token *t)
+{
+	STORE_WRITE(token_insert, t);
+}
+
+int
+store_token_delete(struct store *st, const char *id)
+{
+	STORE_WRITE(token_delete, id);
+}
+
+int
+store_token_set_revoked(struct store *st, const char *id, bool revoked)
+{
+	STORE_WRITE(token_set_revoked, id, revoked);
+}
+
+int
+store_vm_insert(struct store *st, const struct store_vm *v)
+{
+	STORE_WRITE(vm_insert, v);
+}
+
+int
+store_vm_delete(struct store *st, const char *id)
+{
+	STORE_WRITE(vm_delete, id);
+}
+
+int
+store_assignment_insert(struct store *st, const struct store_assignment *a)
+{
+	STORE_WRITE(assignment_insert, a);
+}
+
+int
+store_assignment_delete(struct store *st, const char *token_id)
+{
+	STORE_WRITE(assignment_delete, token_id);
+}
+
+int
+store_session_insert(struct store *st, const struct store_session *s)
+{
+	STORE_WRITE(session_insert, s);
+}
+
+int
+store_session_delete(struct store *st, const char *token_id)
+{
+	STORE_WRITE(session_delete, token_id);
+}
+
+int
+store_session_clear(struct store *st, const char *host)
+{
+	STORE_WRITE(session_clear, host);
+}
+
+int
+store_audit_insert(struct store *st, const struct store_audit *a)
+{
+	STORE_WRITE(audit_insert, a);
+}
+
+int
+store_apikey_insert(struct store *st, const struct store_apikey *k)
+{
+	STORE_WRITE(apikey_insert, k);
+}
+
+int
+store_token_foreach(struct store *st, store_token_cb *cb, void *arg)
+{
+	STORE_READ(token_foreach, cb, arg);
+}
+
+int
+store_vm_foreach(struct store *st, store_vm_cb *cb, void *arg)
+{
+	STORE_READ(vm_foreach, cb, arg);
+}
+
+int
+store_assignment_foreach(struct store *st, store_assignment_cb *cb,
+    void *arg)
+{
+	STORE_READ(assignment_foreach, cb, arg);
+}
+
+int
+store_audit_last(struct store *st, int64_t *seq,
+    char hash[STORE_HASH_HEX + 1])
+{
+	STORE_READ(audit_last, seq, hash);
+}
+
+int
+store_audit_foreach(struct store *st, int64_t after, unsigned limit,
+    store_audit_cb *cb, void *arg)
+{
+	STORE_READ(audit_foreach, after, limit, cb, arg);
+}
+
+int
+store_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
+{
+	STORE_READ(apikey_foreach, cb, arg);
+}
