@@ -6,11 +6,11 @@
  * REST calls that carry it are in docs/PROTOCOL.md, "Agent
  * authentication", and docs/API.md.
  *
- * The signed bytes are the context string, the token id (16 lower-case
- * hex digits, the token's USB serial) and the raw nonce, concatenated
- * with nothing between them; the signature is Ed25519 (RFC 8032) over
- * exactly those bytes.  Changing any of this is a new protocol version
- * with a new context string.
+ * The signed bytes are the context string, the token id (16 hex digits,
+ * upper-case as ids are made; also the token's USB serial) and the raw
+ * nonce, concatenated with nothing between them; the signature is
+ * Ed25519 (RFC 8032) over exactly those bytes.  Changing any of this is a
+ * new protocol version with a new context string.
  */
 #ifndef VTOKEN_VTAUTH_H
 #define VTOKEN_VTAUTH_H

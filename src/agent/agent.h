@@ -56,7 +56,4 @@ int agent_daemon_run(struct agent *a);
 /* --once: 0 authenticated, 1 not (reason on stderr). */
 int agent_once_run(struct agent *a);
 
-/* Monotonic seconds. */
-double agent_now(void);
-
 #endif

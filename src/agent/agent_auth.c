@@ -12,7 +12,9 @@
 #include "agent/agent_http.h"
 #include "agent/agent_msg.h"
 #include "agent/agent_token.h"
+#include "common/cause.h"
 #include "common/xmalloc.h"
+#include "vtoken/vtapi.h"
 
 static char *agent_auth_url(const char *base, const char *path);
 static int agent_auth_challenge(struct agent_http *h, const char *base,
@@ -55,7 +57,7 @@ agent_auth_post(struct agent_http *h, const char *base, const char *path,
 	rv = agent_http_post(h, url, body, strlen(body), rep, &why);
 	free(url);
 	if (rv < 0) {
-		*reason = xasprintf("controller unreachable: %s", why);
+		cause_set(reason, "controller unreachable: %s", why);
 		free(why);
 	}
 	return rv;
@@ -69,7 +71,7 @@ agent_auth_challenge(struct agent_http *h, const char *base,
 	char *body = agent_msg_challenge_body(token_id);
 	int rv = -1;
 
-	if (agent_auth_post(h, base, "/v1/agent/challenge", body, &rep,
+	if (agent_auth_post(h, base, VTAPI_AGENT_CHALLENGE, body, &rep,
 	    reason) < 0) {
 		free(body);
 		return -1;
@@ -78,7 +80,7 @@ agent_auth_challenge(struct agent_http *h, const char *base,
 	if (rep.status != 200)
 		*reason = agent_msg_failure(rep.status, rep.body, rep.len);
 	else if (agent_msg_parse_challenge(rep.body, rep.len, nonce) < 0)
-		*reason = xstrdup("malformed challenge from the controller");
+		cause_set(reason, "malformed challenge from the controller");
 	else
 		rv = 0;
 	agent_http_reply_clear(&rep);
@@ -99,7 +101,7 @@ agent_auth_verify(struct agent_http *h, const char *base,
 	mlen = vtauth_message(t->info.token_id, nonce, VTAUTH_NONCE_LEN, msg);
 	if (mlen == 0 || token_cred_sign(t->cred, msg, mlen, sig,
 	    &why) < 0) {
-		*reason = xasprintf("cannot sign: %s", why != NULL ? why :
+		cause_set(reason, "cannot sign: %s", why != NULL ? why :
 		    "bad token id");
 		free(why);
 		explicit_bzero(msg, sizeof(msg));
@@ -108,7 +110,8 @@ agent_auth_verify(struct agent_http *h, const char *base,
 	body = agent_msg_verify_body(t->info.token_id, nonce, sig);
 	explicit_bzero(msg, sizeof(msg));
 	explicit_bzero(sig, sizeof(sig));
-	rv = agent_auth_post(h, base, "/v1/agent/verify", body, &rep, reason);
+	rv = agent_auth_post(h, base, VTAPI_AGENT_VERIFY, body, &rep,
+	    reason);
 	agent_msg_wipe_free(body);
 	if (rv < 0)
 		return -1;
@@ -116,7 +119,7 @@ agent_auth_verify(struct agent_http *h, const char *base,
 	if (rep.status != 200)
 		*reason = agent_msg_failure(rep.status, rep.body, rep.len);
 	else if (agent_msg_parse_verify(rep.body, rep.len, vm) < 0)
-		*reason = xstrdup("malformed answer from the controller");
+		cause_set(reason, "malformed answer from the controller");
 	else
 		rv = 0;
 	agent_http_reply_clear(&rep);
@@ -147,13 +150,11 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
 		o.cancel_arg = cancel->arg;
 	}
 	if (o.pin != NULL && o.pin[0] != '\0' &&
-	    strncasecmp(base, "https://", 8) != 0) {
-		*reason = xstrdup("ca_sha256 is set but the controller URL "
-		    "is not https");
-		return -1;
-	}
+	    strncasecmp(base, "https://", 8) != 0)
+		return cause_set(reason, "ca_sha256 is set but the controller "
+		    "URL is not https");
 	if ((h = agent_http_new(&o, &why)) == NULL) {
-		*reason = xasprintf("HTTP set-up: %s", why);
+		cause_set(reason, "HTTP set-up: %s", why);
 		free(why);
 		return -1;
 	}

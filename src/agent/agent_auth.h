@@ -2,7 +2,8 @@
  * agent_auth: one authentication round for a loaded token.
  *
  *   POST BASE/v1/agent/challenge {"token": ID}  -> {"nonce": B64, ...}
- *   sign "vtoken-auth-v1" || ID || nonce with the token's Ed25519 key
+ *   sign vtauth_message(ID, nonce) (include/vtoken/vtauth.h) with the
+ *   token's Ed25519 key
  *   POST BASE/v1/agent/verify {"token", "nonce", "signature"} -> ok
  *
  * BASE is the configured controller, else TOKEN.JSON's.  The TLS pin is

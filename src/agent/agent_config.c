@@ -12,7 +12,10 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "common/cause.h"
+#include "common/encode.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/yamlconf.h"
 #include "common/xmalloc.h"
 
@@ -69,9 +72,8 @@ acfg_check_url(const char *v)
 	if (strncasecmp(v, "http://", 7) != 0 &&
 	    strncasecmp(v, "https://", 8) != 0)
 		return "expected an http:// or https:// URL";
-	for (const char *p = v; *p != '\0'; p++)
-		if (*p <= ' ' || *p > '~')
-			return "the URL may hold printable ASCII only";
+	if (!text_is_visible(v, strlen(v)))
+		return "the URL may hold printable ASCII only";
 	return NULL;
 }
 
@@ -96,8 +98,7 @@ acfg_set(struct agent_config *cfg, const struct acfg_key *k, const char *v)
 		*sp = xstrdup(v);
 		return NULL;
 	case ACFG_SHA256:
-		if (len != 0 && (len != AGENT_CONFIG_SHA256_LEN ||
-		    strspn(v, "0123456789abcdefABCDEF") != len))
+		if (len != 0 && !encode_is_hex(v, AGENT_CONFIG_SHA256_LEN))
 			return "expected 64 hex digits (SHA-256)";
 		free(*sp);
 		*sp = xstrdup(v);
@@ -144,14 +145,10 @@ agent_config_set(struct agent_config *cfg, const char *key,
 	const struct acfg_key *k = acfg_find(key);
 	const char *why;
 
-	if (k == NULL) {
-		*cause = xasprintf("unknown key \"%s\"", key);
-		return -1;
-	}
-	if ((why = acfg_set(cfg, k, value)) != NULL) {
-		*cause = xasprintf("%s: %s", key, why);
-		return -1;
-	}
+	if (k == NULL)
+		return cause_set(cause, "unknown key \"%s\"", key);
+	if ((why = acfg_set(cfg, k, value)) != NULL)
+		return cause_set(cause, "%s: %s", key, why);
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include "agent/agent_udev.h"
 #include "common/encode.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/xmalloc.h"
 
 struct agent_daemon {
@@ -119,7 +120,8 @@ daemon_gone(struct agent_daemon *d)
 {
 	enum agent_st old = d->st.st;
 
-	daemon_logstate(d, old, agent_state_token_gone(&d->st, agent_now()));
+	daemon_logstate(d, old, agent_state_token_gone(&d->st,
+	    monotime_sec()));
 }
 
 static void
@@ -127,7 +129,7 @@ daemon_fail(struct agent_daemon *d, const char *reason)
 {
 	enum agent_st old = d->st.st;
 
-	daemon_logstate(d, old, agent_state_auth_fail(&d->st, agent_now(),
+	daemon_logstate(d, old, agent_state_auth_fail(&d->st, monotime_sec(),
 	    reason));
 }
 
@@ -251,7 +253,7 @@ daemon_read_signals(struct agent_daemon *d)
 			break;
 		case SIGHUP:
 			log_info("SIGHUP: authenticating now");
-			d->next_auth = agent_now();
+			d->next_auth = monotime_sec();
 			break;
 		default:
 			break;
@@ -289,7 +291,7 @@ daemon_wait(struct agent_daemon *d)
 		pfd[1].events = POLLIN;
 		n = 2;
 	}
-	if (poll(pfd, n, daemon_timeout(d, agent_now())) < 0) {
+	if (poll(pfd, n, daemon_timeout(d, monotime_sec())) < 0) {
 		if (errno != EINTR)
 			log_warn("poll");
 		return;
@@ -302,7 +304,7 @@ daemon_wait(struct agent_daemon *d)
 	if (what & AGENT_SOURCE_GONE)
 		daemon_gone(d);
 	if (d->a->tok != NULL && (what & AGENT_SOURCE_NEW))
-		d->next_auth = agent_now();
+		d->next_auth = monotime_sec();
 }
 
 int
@@ -324,7 +326,7 @@ agent_daemon_run(struct agent *a)
 		daemon_signals_close(&d);
 		return 1;
 	}
-	agent_state_init(&d.st, agent_now(), a->cfg->grace);
+	agent_state_init(&d.st, monotime_sec(), a->cfg->grace);
 	log_info("started: interval %u s, grace %u s, policy %s; state %s",
 	    a->cfg->interval, a->cfg->grace, a->cfg->policy[0] != '\0' ?
 	    "set" : "none", agent_state_name(d.st.st));
@@ -333,13 +335,13 @@ agent_daemon_run(struct agent *a)
 		    "so a forged disk could name its own (set controller "
 		    "and ca_sha256 or ca_file)");
 	agent_source_scan(a);
-	d.next_auth = agent_now();
+	d.next_auth = monotime_sec();
 	while (!d.stop) {
-		if (agent_now() >= d.next_auth) {
+		if (monotime_sec() >= d.next_auth) {
 			daemon_authenticate(&d);
-			d.next_auth = agent_now() + a->cfg->interval;
+			d.next_auth = monotime_sec() + a->cfg->interval;
 		}
-		if (!d.stop && agent_state_policy_due(&d.st, agent_now()))
+		if (!d.stop && agent_state_policy_due(&d.st, monotime_sec()))
 			daemon_policy(&d);
 		if (!d.stop)
 			daemon_wait(&d);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/capbuf.h"
+#include "common/cause.h"
 #include "common/encode.h"
 #include "common/xmalloc.h"
 
@@ -32,14 +34,6 @@ struct agent_http {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* Where one answer goes. */
-struct http_sink {
-	char *buf;
-	size_t len, cap;
-	bool too_big;
-};
-
-static size_t http_write(char *p, size_t size, size_t nmemb, void *arg);
 static int http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow);
 static int http_verify_cert(X509_STORE_CTX *xs, void *arg);
@@ -47,7 +41,6 @@ static CURLcode http_ssl_ctx(CURL *curl, void *sslctx, void *arg);
 static bool http_ssl_is_openssl(void);
 static int http_setup_tls(struct agent_http *h, char **cause);
 static int http_setup(struct agent_http *h, char **cause);
-static void http_sink_wipe(struct http_sink *s);
 
 int
 agent_http_global_init(void)
@@ -59,47 +52,6 @@ void
 agent_http_global_cleanup(void)
 {
 	curl_global_cleanup();
-}
-
-/* Appends to the sink; returning less than asked makes curl fail. */
-static size_t
-http_write(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct http_sink *s = arg;
-	size_t n = size * nmemb, cap;
-	char *nb;
-
-	if (n > AGENT_HTTP_MAX_BODY - s->len) {
-		s->too_big = true;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		cap = s->cap ? s->cap : 1024;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if ((nb = malloc(cap)) == NULL)
-			return 0;
-		if (s->buf != NULL)
-			memcpy(nb, s->buf, s->len);
-		http_sink_wipe(s);
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
-}
-
-/* Wipes and frees the buffer, keeping len (the caller resets it). */
-static void
-http_sink_wipe(struct http_sink *s)
-{
-	if (s->buf != NULL)
-		explicit_bzero(s->buf, s->cap);
-	free(s->buf);
-	s->buf = NULL;
-	s->cap = 0;
 }
 
 static int
@@ -164,17 +116,13 @@ http_setup_tls(struct agent_http *h, char **cause)
 	CURL *c = h->curl;
 
 	if (h->ca_file != NULL &&
-	    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK) {
-		*cause = xstrdup("libcurl refused the CA file option");
-		return -1;
-	}
+	    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK)
+		return cause_set(cause, "libcurl refused the CA file option");
 	if (!h->has_pin)
 		return 0;
-	if (!http_ssl_is_openssl()) {
-		*cause = xstrdup("certificate pinning needs libcurl built "
-		    "with OpenSSL");
-		return -1;
-	}
+	if (!http_ssl_is_openssl())
+		return cause_set(cause, "certificate pinning needs libcurl "
+		    "built with OpenSSL");
 	if (h->ca_file == NULL) {
 		/* The pinned certificate is the trust anchor. */
 		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
@@ -184,11 +132,9 @@ http_setup_tls(struct agent_http *h, char **cause)
 	curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx) !=
-	    CURLE_OK) {
-		*cause = xstrdup("libcurl cannot install the certificate "
-		    "pin check");
-		return -1;
-	}
+	    CURLE_OK)
+		return cause_set(cause, "libcurl cannot install the "
+		    "certificate pin check");
 	return 0;
 }
 
@@ -200,15 +146,11 @@ http_setup(struct agent_http *h, char **cause)
 
 	h->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
-	if (h->hdrs == NULL) {
-		*cause = xstrdup("out of memory");
-		return -1;
-	}
+	if (h->hdrs == NULL)
+		return cause_set(cause, "out of memory");
 	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK) {
-		*cause = xstrdup("libcurl cannot limit protocols");
-		return -1;
-	}
+	    CURLE_OK)
+		return cause_set(cause, "libcurl cannot limit protocols");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -221,7 +163,7 @@ http_setup(struct agent_http *h, char **cause)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "vtoken-agent/"
 	    VTOKEN_VERSION);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, capbuf_write);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_xferinfo);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
@@ -240,14 +182,14 @@ agent_http_new(const struct agent_http_opts *o, char **cause)
 		h->ca_file = xstrdup(o->ca_file);
 	if (o->pin != NULL && o->pin[0] != '\0') {
 		if (decode_hex(o->pin, h->pin, sizeof(h->pin)) < 0) {
-			*cause = xstrdup("ca_sha256 is not 64 hex digits");
+			cause_set(cause, "ca_sha256 is not 64 hex digits");
 			agent_http_free(h);
 			return NULL;
 		}
 		h->has_pin = true;
 	}
 	if ((h->curl = curl_easy_init()) == NULL) {
-		*cause = xstrdup("libcurl initialisation failed");
+		cause_set(cause, "libcurl initialisation failed");
 		agent_http_free(h);
 		return NULL;
 	}
@@ -275,10 +217,11 @@ int
 agent_http_post(struct agent_http *h, const char *url, const char *body,
     size_t len, struct agent_http_reply *rep, char **cause)
 {
-	struct http_sink s = { NULL, 0, 0, false };
+	struct capbuf s;
 	CURLcode rc;
 
 	memset(rep, 0, sizeof(*rep));
+	capbuf_init(&s, AGENT_HTTP_MAX_BODY, true);
 	h->errbuf[0] = '\0';
 	h->pin_mismatch = false;
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
@@ -289,22 +232,23 @@ agent_http_post(struct agent_http *h, const char *url, const char *body,
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != CURLE_OK) {
 		if (h->pin_mismatch)
-			*cause = xstrdup("server certificate does not match "
+			cause_set(cause, "server certificate does not match "
 			    "the pinned ca_sha256");
 		else if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-			*cause = xasprintf("answer larger than %d bytes",
+			cause_set(cause, "answer larger than %d bytes",
 			    AGENT_HTTP_MAX_BODY);
+		else if (s.no_mem)
+			cause_set(cause, "out of memory for the answer");
 		else if (rc == CURLE_ABORTED_BY_CALLBACK)
-			*cause = xstrdup("cancelled");
+			cause_set(cause, "cancelled");
 		else
-			*cause = xstrdup(h->errbuf[0] != '\0' ? h->errbuf :
-			    curl_easy_strerror(rc));
-		http_sink_wipe(&s);
+			cause_set(cause, "%s", h->errbuf[0] != '\0' ?
+			    h->errbuf : curl_easy_strerror(rc));
+		capbuf_clear(&s);
 		return -1;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &rep->status);
-	rep->body = s.buf;
-	rep->len = s.len;
+	rep->body = capbuf_take(&s, &rep->len);
 	return 0;
 }
 

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/xmalloc.h"
+#include "vtoken/vtapi.h"
 
-static char *agent_msg_clean(const char *s);
+static char *agent_msg_text(const json_t *v);
 static json_t *agent_msg_load(const char *body, size_t len);
 
 /*
@@ -20,7 +22,7 @@ static json_t *agent_msg_load(const char *body, size_t len);
 char *
 agent_msg_challenge_body(const char *token_id)
 {
-	return xasprintf("{\"token\":\"%s\"}", token_id);
+	return xasprintf("{\"" VTAPI_F_TOKEN "\":\"%s\"}", token_id);
 }
 
 char *
@@ -32,8 +34,9 @@ agent_msg_verify_body(const char *token_id,
 	char *s64 = encode_base64(sig, VTAUTH_SIG_LEN);
 	char *body;
 
-	body = xasprintf("{\"token\":\"%s\",\"nonce\":\"%s\","
-	    "\"signature\":\"%s\"}", token_id, n64, s64);
+	body = xasprintf("{\"" VTAPI_F_TOKEN "\":\"%s\",\"" VTAPI_F_NONCE
+	    "\":\"%s\",\"" VTAPI_F_SIGNATURE "\":\"%s\"}", token_id, n64,
+	    s64);
 	agent_msg_wipe_free(n64);
 	agent_msg_wipe_free(s64);
 	return body;
@@ -48,20 +51,15 @@ agent_msg_wipe_free(char *s)
 	free(s);
 }
 
-/* A copy of s cut to AGENT_MSG_REASON_MAX bytes, non-printables '?'. */
+/*
+ * A copy of the JSON string v (NULs and all) cut to AGENT_MSG_REASON_MAX
+ * bytes, non-printables '?'.
+ */
 static char *
-agent_msg_clean(const char *s)
+agent_msg_text(const json_t *v)
 {
-	size_t n = strlen(s);
-	char *c;
-
-	if (n > AGENT_MSG_REASON_MAX)
-		n = AGENT_MSG_REASON_MAX;
-	c = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++)
-		c[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
-	c[n] = '\0';
-	return c;
+	return text_printable_dup(json_string_value(v), json_string_length(v),
+	    AGENT_MSG_REASON_MAX);
 }
 
 /* A JSON object from body, or NULL. */
@@ -90,7 +88,7 @@ agent_msg_parse_challenge(const char *body, size_t len,
 
 	if (j == NULL)
 		return -1;
-	n = json_object_get(j, "nonce");
+	n = json_object_get(j, VTAPI_F_NONCE);
 	if (json_is_string(n))
 		got = decode_base64(json_string_value(n), buf, sizeof(buf));
 	json_decref(j);
@@ -109,10 +107,9 @@ agent_msg_parse_verify(const char *body, size_t len, char **vm)
 	*vm = NULL;
 	if (j == NULL)
 		return -1;
-	if (json_is_true(json_object_get(j, "ok"))) {
-		v = json_object_get(j, "vm");
-		*vm = agent_msg_clean(json_is_string(v) ?
-		    json_string_value(v) : "?");
+	if (json_is_true(json_object_get(j, VTAPI_F_OK))) {
+		v = json_object_get(j, VTAPI_F_VM);
+		*vm = json_is_string(v) ? agent_msg_text(v) : xstrdup("?");
 		rv = 0;
 	}
 	json_decref(j);
@@ -123,26 +120,25 @@ char *
 agent_msg_failure(long status, const char *body, size_t len)
 {
 	json_t *j = agent_msg_load(body, len), *e, *c, *m;
-	const char *code = NULL, *msg = NULL;
 	char *reason, *cc, *cm;
 
-	e = j != NULL ? json_object_get(j, "error") : NULL;
-	c = json_object_get(e, "code");
-	m = json_object_get(e, "message");
-	if (json_is_string(c))
-		code = json_string_value(c);
-	if (json_is_string(m))
-		msg = json_string_value(m);
-	if (status == 403 && code != NULL && strcmp(code, "auth_failed") == 0
-	    && msg != NULL)
-		reason = agent_msg_clean(msg);
+	e = j != NULL ? json_object_get(j, VTAPI_F_ERROR) : NULL;
+	c = json_object_get(e, VTAPI_F_CODE);
+	m = json_object_get(e, VTAPI_F_MESSAGE);
+	if (!json_is_string(c))
+		c = NULL;
+	if (!json_is_string(m))
+		m = NULL;
+	if (status == 403 && c != NULL && m != NULL &&
+	    strcmp(json_string_value(c), VTAPI_E_AUTH_FAILED) == 0)
+		reason = agent_msg_text(m);
 	else if (status == 404)
 		reason = xstrdup("unknown token");
 	else if (status == 429)
 		reason = xstrdup("rate limited");
-	else if (code != NULL) {
-		cc = agent_msg_clean(code);
-		cm = msg != NULL ? agent_msg_clean(msg) : NULL;
+	else if (c != NULL) {
+		cc = agent_msg_text(c);
+		cm = m != NULL ? agent_msg_text(m) : NULL;
 		reason = xasprintf("HTTP %ld %s%s%s", status, cc,
 		    cm != NULL ? ": " : "", cm != NULL ? cm : "");
 		free(cc);

@@ -15,6 +15,7 @@
 #include "agent/agent_token.h"
 #include "agent/agent_udev.h"
 #include "common/log.h"
+#include "common/monotime.h"
 
 #define ONCE_FIXED_POLL_MS	250	/* re-check of a fixed path */
 
@@ -27,12 +28,12 @@ static bool once_find(struct agent *a);
 static bool
 once_find(struct agent *a)
 {
-	double deadline = agent_now() + a->cfg->device_wait, left;
+	double deadline = monotime_sec() + a->cfg->device_wait, left;
 	struct pollfd pfd;
 	int ms;
 
 	while (!agent_source_scan(a)) {
-		left = deadline - agent_now();
+		left = deadline - monotime_sec();
 		if (left <= 0)
 			return false;
 		ms = (int)(left * 1000) + 1;

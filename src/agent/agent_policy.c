@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/xmalloc.h"
 
 static char **agent_policy_env(const char *reason, const char *token_id);
@@ -95,7 +96,7 @@ agent_policy_spawn(const char *cmd, const char *reason, const char *token_id,
 	if (pid == 0)
 		agent_policy_child(argv, env);
 	if (pid < 0)
-		*cause = xasprintf("fork: %s", strerror(errno));
+		cause_set(cause, "fork: %s", strerror(errno));
 	for (size_t i = 0; argv[i] != NULL; i++)
 		free(argv[i]);
 	agent_policy_env_free(env);

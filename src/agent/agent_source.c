@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "agent/agent_config.h"
 #include "agent/agent_token.h"
@@ -19,15 +18,6 @@ static void agent_source_adopt(struct agent *a,
     const struct agent_udev_dev *d);
 static bool agent_source_is_fixed_node(const struct agent *a,
     const char *devnode);
-
-double
-agent_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int
 agent_source_open(struct agent *a, char **cause)

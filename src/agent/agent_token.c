@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/fs.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/encode.h"
 #include "common/xmalloc.h"
+#include "vtoken/tokenfs.h"
 
-static int agent_token_pread(void *arg, uint64_t off, void *buf,
-    size_t len);
 static int agent_token_open(const char *path, uint64_t *size,
     char **cause);
 static int agent_token_check(const struct agent_token *t,
@@ -50,28 +49,6 @@ agent_token_free(struct agent_token *t)
 	free(t);
 }
 
-/* fat_read_fn over a file descriptor: the whole range or -1. */
-static int
-agent_token_pread(void *arg, uint64_t off, void *buf, size_t len)
-{
-	int fd = *(int *)arg;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		if (off + done > (uint64_t)INT64_MAX)
-			return -1;
-		n = pread(fd, (char *)buf + done, len - done,
-		    (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Opens a block device or regular file read-only; its size in *size. */
 static int
 agent_token_open(const char *path, uint64_t *size, char **cause)
@@ -80,23 +57,21 @@ agent_token_open(const char *path, uint64_t *size, char **cause)
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return cause_set(cause, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+		cause_set(cause, "%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (S_ISREG(st.st_mode))
 		*size = (uint64_t)st.st_size;
 	else if (!S_ISBLK(st.st_mode)) {
-		*cause = xasprintf("%s: not a block device or file", path);
+		cause_set(cause, "%s: not a block device or file", path);
 		close(fd);
 		return -1;
 	} else if (ioctl(fd, BLKGETSIZE64, size) < 0) {
-		*cause = xasprintf("%s: size: %s", path, strerror(errno));
+		cause_set(cause, "%s: size: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -108,15 +83,13 @@ static int
 agent_token_check(const struct agent_token *t,
     const struct token_image_info *info, char **cause)
 {
-	if (!encode_is_id(info->token_id)) {
-		*cause = xstrdup("TOKEN.JSON: token_id is not 16 hex digits");
-		return -1;
-	}
-	if (t->serial != NULL && strcmp(t->serial, info->token_id) != 0) {
-		*cause = xasprintf("TOKEN.JSON: token_id %s does not match "
-		    "the USB serial number", info->token_id);
-		return -1;
-	}
+	if (!encode_is_id(info->token_id))
+		return cause_set(cause, TOKENFS_JSON ": " TOKENFS_F_TOKEN_ID
+		    " is not 16 hex digits");
+	if (t->serial != NULL && strcmp(t->serial, info->token_id) != 0)
+		return cause_set(cause, TOKENFS_JSON ": " TOKENFS_F_TOKEN_ID
+		    " %s does not match the USB serial number",
+		    info->token_id);
 	return 0;
 }
 
@@ -132,11 +105,10 @@ agent_token_load(struct agent_token *t, char **cause)
 	agent_token_unload(t);
 	if ((fd = agent_token_open(t->path, &size, cause)) < 0)
 		return -1;
-	rv = token_image_read(agent_token_pread, &fd, size, &info, &cred,
-	    &why);
+	rv = token_image_read(fat_fd_read, &fd, size, &info, &cred, &why);
 	close(fd);
 	if (rv < 0) {
-		*cause = xasprintf("%s: %s", t->path, why != NULL ? why :
+		cause_set(cause, "%s: %s", t->path, why != NULL ? why :
 		    "unreadable token");
 		free(why);
 		return -1;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/encode.h"
 #include "common/xmalloc.h"
 
@@ -39,19 +40,19 @@ agent_udev_open(unsigned vendor_id, unsigned product_id, char **cause)
 	u->product_id = product_id;
 	u->source = access(UDEV_CONTROL, F_OK) == 0 ? "udev" : "kernel";
 	if ((u->udev = udev_new()) == NULL) {
-		*cause = xasprintf("udev_new: %s", strerror(errno));
+		cause_set(cause, "udev_new: %s", strerror(errno));
 		goto fail;
 	}
 	u->mon = udev_monitor_new_from_netlink(u->udev, u->source);
 	if (u->mon == NULL) {
-		*cause = xasprintf("udev monitor (%s): %s", u->source,
+		cause_set(cause, "udev monitor (%s): %s", u->source,
 		    strerror(errno));
 		goto fail;
 	}
 	/* Only udevd's messages are filtered in the kernel; we check too. */
 	if (udev_monitor_filter_add_match_subsystem_devtype(u->mon, "block",
 	    "disk") < 0 || udev_monitor_enable_receiving(u->mon) < 0) {
-		*cause = xasprintf("udev monitor (%s): %s", u->source,
+		cause_set(cause, "udev monitor (%s): %s", u->source,
 		    strerror(errno));
 		goto fail;
 	}
@@ -169,7 +170,7 @@ agent_udev_find(struct agent_udev *u, struct agent_udev_dev *out,
 	if ((e = udev_enumerate_new(u->udev)) == NULL ||
 	    udev_enumerate_add_match_subsystem(e, "block") < 0 ||
 	    udev_enumerate_scan_devices(e) < 0) {
-		*cause = xasprintf("udev enumerate: %s", strerror(errno));
+		cause_set(cause, "udev enumerate: %s", strerror(errno));
 		if (e != NULL)
 			udev_enumerate_unref(e);
 		return -1;

@@ -1,7 +1,6 @@
 /* encode: hex, base64, time and id helpers (see encode.h). */
 #include "common/encode.h"
 
-#include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -113,12 +112,18 @@ encode_random_id(char out[ENCODE_ID_LEN + 1])
 }
 
 bool
-encode_is_id(const char *s)
+encode_is_hex(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++)
-		if (!isxdigit((unsigned char)s[i]))
+		if (i == len || hexval(s[i]) < 0)
 			return false;
-	return i == ENCODE_ID_LEN;
+	return i == len;
+}
+
+bool
+encode_is_id(const char *s)
+{
+	return encode_is_hex(s, ENCODE_ID_LEN);
 }

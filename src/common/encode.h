@@ -29,6 +29,8 @@ long decode_base64(const char *in, uint8_t *out, size_t outcap);
 void encode_time(time_t t, char out[ENCODE_TIME_LEN + 1]);
 /* A random id of 16 upper-case hex digits (CSPRNG).  0 or -1. */
 int encode_random_id(char out[ENCODE_ID_LEN + 1]);
+/* True when s is exactly len hex digits (either case). */
+bool encode_is_hex(const char *s, size_t len);
 /* True when s is exactly 16 hex digits. */
 bool encode_is_id(const char *s);
 

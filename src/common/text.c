@@ -33,3 +33,14 @@ text_printable_dup(const char *s, size_t len, size_t max)
 	out[len] = '\0';
 	return out;
 }
+
+bool
+text_is_visible(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			return false;
+	return true;
+}

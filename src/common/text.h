@@ -7,6 +7,7 @@
 #ifndef VTOKEN_TEXT_H
 #define VTOKEN_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -20,5 +21,11 @@ char *text_printable(const char *s, char *out, size_t outlen);
  * string of at most max bytes (plus the NUL); the caller frees it.
  */
 char *text_printable_dup(const char *s, size_t len, size_t max);
+/*
+ * True when the first len bytes of s are all visible ASCII (0x21..0x7e):
+ * no space, no control byte, no NUL.  For text that goes into a header
+ * line or a URL unchanged (an API key, a controller URL).
+ */
+bool text_is_visible(const char *s, size_t len);
 
 #endif

@@ -46,15 +46,23 @@ struct ctl_args {
 };
 
 /*
- * ctl_delete.c: DELETE prefix+arg (arg encoded), then "KIND ARG DONE" or,
- * with -o json, {"KIND": ARG, "DONE": true}.
+ * ctl_delete.c: DELETE collection/arg (arg encoded; collection is a
+ * VTAPI_* path), then "KIND ARG DONE" or, with -o json,
+ * {"KIND": ARG, "DONE": true}.
  */
-enum ctl_status ctl_delete(struct ctl_ctx *ctx, const char *prefix,
+enum ctl_status ctl_delete(struct ctl_ctx *ctx, const char *collection,
     const char *arg, const char *kind, const char *done);
+
+/*
+ * ctl_show.c: GET collection/arg (arg encoded), then the document with
+ * -o json, else print(ctx->out, document).
+ */
+enum ctl_status ctl_show(struct ctl_ctx *ctx, const char *collection,
+    const char *arg, void (*print)(FILE *, const json_t *));
 
 /* ctl_list.c: a list command (GET path, print doc[key] as a table). */
 struct ctl_list_spec {
-	const char *path;		/* e.g. "/v1/tokens" */
+	const char *path;		/* VTAPI_TOKENS, ... */
 	const char *key;		/* the array in the answer */
 	const char *const *cols;	/* table headers */
 	size_t ncols;

@@ -9,6 +9,7 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_http.h"
 #include "ctl/ctl_output.h"
+#include "vtoken/vtapi.h"
 
 static const char *const assign_session_cols[] = {
 	"TOKEN", "BUSID", "VM", "PEER", "SINCE", "IN", "OUT"
@@ -35,14 +36,15 @@ assign_session_row(struct ctl_output_table *tbl, const json_t *s)
 {
 	char in[32], out[32];
 	const char *cells[ASSIGN_SESSION_NCOLS] = {
-		assign_name(s, "token_name", "token"),
-		ctl_output_str(s, "busid"),
-		assign_name(s, "vm_name", "vm"),
-		ctl_output_str(s, "peer"),
-		ctl_output_str(s, "since"),
-		ctl_output_size(in, sizeof(in), json_object_get(s, "bytes_in")),
+		assign_name(s, VTAPI_F_TOKEN_NAME, VTAPI_F_TOKEN),
+		ctl_output_str(s, VTAPI_F_BUSID),
+		assign_name(s, VTAPI_F_VM_NAME, VTAPI_F_VM),
+		ctl_output_str(s, VTAPI_F_PEER),
+		ctl_output_str(s, VTAPI_F_SINCE),
+		ctl_output_size(in, sizeof(in),
+		    json_object_get(s, VTAPI_F_BYTES_IN)),
 		ctl_output_size(out, sizeof(out),
-		    json_object_get(s, "bytes_out")),
+		    json_object_get(s, VTAPI_F_BYTES_OUT)),
 	};
 
 	ctl_output_table_add(tbl, cells);
@@ -56,13 +58,13 @@ ctl_assign_token(struct ctl_ctx *ctx, const struct ctl_args *a)
 	json_t *body;
 
 	body = json_object();
-	if (json_object_set_new(body, "token", json_string(a->argv[0])) ||
-	    json_object_set_new(body, "vm", json_string(a->argv[1]))) {
+	if (json_object_set_new(body, VTAPI_F_TOKEN, json_string(a->argv[0])) ||
+	    json_object_set_new(body, VTAPI_F_VM, json_string(a->argv[1]))) {
 		ctl_output_error("assign: arguments must be UTF-8");
 		json_decref(body);
 		return CTL_USAGE;
 	}
-	if (ctl_http_call(ctx->http, "POST", "/v1/assignments", body,
+	if (ctl_http_call(ctx->http, "POST", VTAPI_ASSIGNMENTS, body,
 	    &res) == -1)
 		ctl_output_error("%s", res.cause);
 	else if (ctx->format == CTL_OUTPUT_JSON)
@@ -70,8 +72,8 @@ ctl_assign_token(struct ctl_ctx *ctx, const struct ctl_args *a)
 		    CTL_OK : CTL_FAIL;
 	else {
 		ctl_output_line(ctx->out, "token %s assigned to vm %s",
-		    assign_name(res.json, "token_name", "token"),
-		    assign_name(res.json, "vm_name", "vm"));
+		    assign_name(res.json, VTAPI_F_TOKEN_NAME, VTAPI_F_TOKEN),
+		    assign_name(res.json, VTAPI_F_VM_NAME, VTAPI_F_VM));
 		st = CTL_OK;
 	}
 	json_decref(body);
@@ -82,14 +84,15 @@ ctl_assign_token(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_assign_revoke(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	return ctl_delete(ctx, "/v1/assignments/", a->argv[0], "token", "revoked");
+	return ctl_delete(ctx, VTAPI_ASSIGNMENTS, a->argv[0], "token",
+	    "revoked");
 }
 
 enum ctl_status
 ctl_assign_sessions(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		"/v1/sessions", "sessions", assign_session_cols,
+		VTAPI_SESSIONS, VTAPI_F_SESSIONS, assign_session_cols,
 		ASSIGN_SESSION_NCOLS, assign_session_row,
 	};
 

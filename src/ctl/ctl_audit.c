@@ -17,6 +17,7 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_http.h"
 #include "ctl/ctl_output.h"
+#include "vtoken/vtapi.h"
 
 #define AUDIT_POLL_SECONDS	1	/* between polls once caught up */
 
@@ -42,14 +43,14 @@ static bool audit_is_broken(const struct ctl_http_result *res);
 static char *
 audit_path(uint64_t after, unsigned limit)
 {
-	return xasprintf("/v1/audit?after=%" PRIu64 "&limit=%u", after,
-	    limit);
+	return xasprintf(VTAPI_AUDIT "?" VTAPI_Q_AFTER "=%" PRIu64 "&"
+	    VTAPI_Q_LIMIT "=%u", after, limit);
 }
 
 static void
 audit_row(struct ctl_output_table *tbl, const json_t *rec)
 {
-	const json_t *d = json_object_get(rec, "detail");
+	const json_t *d = json_object_get(rec, VTAPI_F_DETAIL);
 	char seq[32], *detail = NULL;
 	const char *cells[AUDIT_NCOLS];
 
@@ -58,11 +59,11 @@ audit_row(struct ctl_output_table *tbl, const json_t *rec)
 		detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS |
 		    JSON_ENCODE_ANY);
 	cells[0] = ctl_output_int(seq, sizeof(seq),
-	    json_object_get(rec, "seq"));
-	cells[1] = ctl_output_str(rec, "time");
-	cells[2] = ctl_output_str(rec, "actor");
-	cells[3] = ctl_output_str(rec, "action");
-	cells[4] = ctl_output_str(rec, "subject");
+	    json_object_get(rec, VTAPI_F_SEQ));
+	cells[1] = ctl_output_str(rec, VTAPI_F_TIME);
+	cells[2] = ctl_output_str(rec, VTAPI_F_ACTOR);
+	cells[3] = ctl_output_str(rec, VTAPI_F_ACTION);
+	cells[4] = ctl_output_str(rec, VTAPI_F_SUBJECT);
 	cells[5] = detail;
 	ctl_output_table_add(tbl, cells);
 	free(detail);
@@ -81,8 +82,8 @@ audit_emit(struct ctl_ctx *ctx, struct ctl_output_table *tbl,
 	const json_t *rec, *seq;
 	size_t i, n = 0;
 
-	json_array_foreach(json_object_get(doc, "records"), i, rec) {
-		seq = json_object_get(rec, "seq");
+	json_array_foreach(json_object_get(doc, VTAPI_F_RECORDS), i, rec) {
+		seq = json_object_get(rec, VTAPI_F_SEQ);
 		if (!json_is_integer(seq) || json_integer_value(seq) <= 0 ||
 		    (uint64_t)json_integer_value(seq) <= *after)
 			continue;
@@ -106,7 +107,7 @@ audit_emit(struct ctl_ctx *ctx, struct ctl_output_table *tbl,
 static bool
 audit_is_behind(const json_t *doc, uint64_t after, size_t n, unsigned limit)
 {
-	const json_t *last = json_object_get(doc, "last_seq");
+	const json_t *last = json_object_get(doc, VTAPI_F_LAST_SEQ);
 
 	if (n == 0)
 		return false;
@@ -132,32 +133,17 @@ audit_wait(const sigset_t *set, time_t seconds)
 	return sig > 0;
 }
 
+/* One page, as any list: the path carries --after and --limit. */
 static enum ctl_status
 audit_once(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	struct ctl_output_table *tbl;
-	enum ctl_status st = CTL_FAIL;
-	const json_t *rec;
+	struct ctl_list_spec spec = { NULL, VTAPI_F_RECORDS, audit_cols,
+	    AUDIT_NCOLS, audit_row };
+	enum ctl_status st;
 	char *path;
-	size_t i;
 
-	path = audit_path(a->after, a->limit);
-	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else if (ctx->format == CTL_OUTPUT_JSON)
-		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
-	else {
-		tbl = ctl_output_table_new(audit_cols, AUDIT_NCOLS);
-		json_array_foreach(json_object_get(res.json, "records"), i,
-		    rec)
-			audit_row(tbl, rec);
-		ctl_output_table_print(tbl, ctx->out);
-		ctl_output_table_free(tbl);
-		st = CTL_OK;
-	}
-	ctl_http_result_clear(&res);
+	spec.path = path = audit_path(a->after, a->limit);
+	st = ctl_list(ctx, &spec);
 	free(path);
 	return st;
 }
@@ -244,13 +230,13 @@ ctl_audit_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 static bool
 audit_is_broken(const struct ctl_http_result *res)
 {
-	const json_t *e = json_object_get(res->json, "error");
-	const char *code = json_string_value(json_object_get(e, "code"));
+	const json_t *e = json_object_get(res->json, VTAPI_F_ERROR);
+	const char *code = json_string_value(json_object_get(e, VTAPI_F_CODE));
 
 	if (res->status != 409 || !json_is_object(e))
 		return false;
-	return json_is_integer(json_object_get(e, "seq")) ||
-	    (code != NULL && strcmp(code, "audit_broken") == 0);
+	return json_is_integer(json_object_get(e, VTAPI_F_SEQ)) ||
+	    (code != NULL && strcmp(code, VTAPI_E_AUDIT_BROKEN) == 0);
 }
 
 enum ctl_status
@@ -262,29 +248,29 @@ ctl_audit_verify(struct ctl_ctx *ctx, const struct ctl_args *a)
 	char num[32];
 
 	(void)a;
-	if (ctl_http_call(ctx->http, "GET", "/v1/audit/verify", NULL,
+	if (ctl_http_call(ctx->http, "GET", VTAPI_AUDIT_VERIFY, NULL,
 	    &res) == 0) {
-		if (json_is_true(json_object_get(res.json, "ok")))
+		if (json_is_true(json_object_get(res.json, VTAPI_F_OK)))
 			st = CTL_OK;
 		if (ctx->format == CTL_OUTPUT_JSON)
 			ctl_output_json(ctx->out, res.json, false);
 		else if (st == CTL_OK)
 			ctl_output_line(ctx->out, "audit chain OK: %s records",
 			    ctl_output_int(num, sizeof(num),
-			    json_object_get(res.json, "records")));
+			    json_object_get(res.json, VTAPI_F_RECORDS)));
 		else
 			ctl_output_line(ctx->out, "audit chain BROKEN: the "
 			    "server did not answer ok");
 	} else if (audit_is_broken(&res)) {
-		e = json_object_get(res.json, "error");
+		e = json_object_get(res.json, VTAPI_F_ERROR);
 		if (ctx->format == CTL_OUTPUT_JSON)
 			ctl_output_json(ctx->out, res.json, false);
 		else
 			ctl_output_line(ctx->out,
 			    "audit chain BROKEN at record %s: %s",
 			    ctl_output_int(num, sizeof(num),
-			    json_object_get(e, "seq")),
-			    ctl_output_str(e, "message"));
+			    json_object_get(e, VTAPI_F_SEQ)),
+			    ctl_output_str(e, VTAPI_F_MESSAGE));
 	} else
 		ctl_output_error("%s", res.cause);
 	ctl_http_result_clear(&res);

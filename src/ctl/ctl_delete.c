@@ -10,12 +10,12 @@
 #include "ctl/ctl_output.h"
 
 enum ctl_status
-ctl_delete(struct ctl_ctx *ctx, const char *prefix, const char *arg,
+ctl_delete(struct ctl_ctx *ctx, const char *collection, const char *arg,
     const char *kind, const char *done)
 {
 	struct ctl_http_result res;
 	enum ctl_status st = CTL_FAIL;
-	char *path = ctl_http_path(prefix, arg, "");
+	char *path = ctl_http_path(collection, arg, "");
 	json_t *doc;
 
 	if (ctl_http_call(ctx->http, "DELETE", path, NULL, &res) == -1)

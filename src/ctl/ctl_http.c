@@ -18,7 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/capbuf.h"
+#include "common/cause.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
+#include "vtoken/vtapi.h"
 
 #define HTTP_KEY_MAX		1024	/* longest API key accepted */
 #define HTTP_ERRBODY_MAX	((size_t)64 << 10) /* error body, download */
@@ -41,28 +45,25 @@ struct ctl_http {
 /* Where one response body goes. */
 struct http_sink {
 	CURL *curl;
-	char *buf;		/* buffered body, NUL-terminated */
-	size_t len;		/* bytes taken (buffered or streamed) */
-	size_t cap;		/* bytes allocated for buf */
+	struct capbuf buf;	/* a buffered body (JSON, error answers) */
+	size_t streamed;	/* bytes written to fd */
 	size_t max;		/* cap on a streamed (2xx) body */
-	size_t buf_max;		/* cap on a buffered body */
 	int fd;			/* 2xx bodies go here; -1: buffer all */
 	int werrno;		/* errno of a failed write(2), or 0 */
-	bool too_big;		/* a cap was hit */
-	bool no_mem;		/* realloc failed */
+	bool too_big;		/* the streamed body passed max */
 };
 
 static void http_free(void *p);
 static void *http_realloc(void *p, size_t n);
 static char *http_read_key(const char *path, char **cause);
-static int http_key_is_valid(const char *key, size_t len);
 static void http_slist_wipe(struct curl_slist *l);
 static bool http_sink_streams(const struct http_sink *s);
 static size_t http_stream(struct http_sink *s, const char *p, size_t n);
-static size_t http_buffer(struct http_sink *s, const char *p, size_t n);
 static size_t http_write(char *p, size_t size, size_t nmemb, void *arg);
 static int http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	    curl_off_t ultotal, curl_off_t ulnow);
+static void http_sink_init(struct http_sink *s, CURL *curl, int fd,
+	    size_t max, size_t buf_max);
 static void http_setup(struct ctl_http *h, const char *url,
 	    struct http_sink *s, bool download);
 static int http_perform(struct ctl_http *h, const struct http_sink *s,
@@ -126,8 +127,7 @@ http_read_key(const char *path, char **cause)
 	int fd, err = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		*cause = xasprintf("API key file %s: %s", path,
-		    strerror(errno));
+		cause_set(cause, "API key file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	while (len < sizeof(buf) &&
@@ -148,15 +148,15 @@ http_read_key(const char *path, char **cause)
 	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' ||
 	    buf[n - 1] == '\r'))
 		n--;
+	/* A key goes into a header line: visible ASCII only, no CR/LF. */
 	if (err != 0)
-		*cause = xasprintf("API key file %s: %s", path,
-		    strerror(err));
+		cause_set(cause, "API key file %s: %s", path, strerror(err));
 	else if (n == 0)
-		*cause = xasprintf("API key file %s: no key on its first "
-		    "line", path);
-	else if (n > HTTP_KEY_MAX || !http_key_is_valid(buf, n))
-		*cause = xasprintf("API key file %s: the first line is not "
-		    "a valid API key", path);
+		cause_set(cause, "API key file %s: no key on its first line",
+		    path);
+	else if (n > HTTP_KEY_MAX || !text_is_visible(buf, n))
+		cause_set(cause, "API key file %s: the first line is not a "
+		    "valid API key", path);
 	else {
 		hdr = xmalloc(sizeof(http_auth_prefix) + n);
 		memcpy(hdr, http_auth_prefix, sizeof(http_auth_prefix) - 1);
@@ -165,16 +165,6 @@ http_read_key(const char *path, char **cause)
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return hdr;
-}
-
-/* A key goes into a header line: visible ASCII only, no CR/LF. */
-static int
-http_key_is_valid(const char *key, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (key[i] <= ' ' || key[i] > '~')
-			return 0;
-	return 1;
 }
 
 /* Wipes every header line (they hold the key), then frees the list. */
@@ -208,7 +198,7 @@ ctl_http_new(const struct ctl_http_opts *o, char **cause)
 	h->curl = curl_easy_init();
 	if (h->hdrs == NULL || h->json_hdrs == NULL || h->curl == NULL) {
 		ctl_http_free(h);
-		*cause = xstrdup("cannot initialise libcurl");
+		cause_set(cause, "cannot initialise libcurl");
 		return NULL;
 	}
 	h->base = xstrdup(o->url);
@@ -248,6 +238,21 @@ http_is_success(long status)
 	return status >= 200 && status <= 299;
 }
 
+/*
+ * A sink that streams a 2xx body of at most max bytes to fd (-1: none)
+ * and buffers any other body up to buf_max bytes.
+ */
+static void
+http_sink_init(struct http_sink *s, CURL *curl, int fd, size_t max,
+    size_t buf_max)
+{
+	memset(s, 0, sizeof(*s));
+	s->curl = curl;
+	s->fd = fd;
+	s->max = max;
+	capbuf_init(&s->buf, buf_max, false);
+}
+
 /* True when this body goes to the file descriptor. */
 static bool
 http_sink_streams(const struct http_sink *s)
@@ -266,7 +271,7 @@ http_stream(struct http_sink *s, const char *p, size_t n)
 	size_t off = 0;
 	ssize_t w;
 
-	if (n > s->max - s->len) {
+	if (n > s->max - s->streamed) {
 		s->too_big = true;
 		return 0;
 	}
@@ -280,36 +285,7 @@ http_stream(struct http_sink *s, const char *p, size_t n)
 		}
 		off += (size_t)w;
 	}
-	s->len += n;
-	return n;
-}
-
-static size_t
-http_buffer(struct http_sink *s, const char *p, size_t n)
-{
-	size_t want;
-	char *nb;
-
-	if (n > s->buf_max - s->len) {
-		s->too_big = true;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		want = s->cap ? s->cap : 4096;
-		while (want < s->len + n + 1)
-			want *= 2;
-		if (want > s->buf_max + 1)
-			want = s->buf_max + 1;
-		if ((nb = realloc(s->buf, want)) == NULL) {
-			s->no_mem = true;
-			return 0;
-		}
-		s->buf = nb;
-		s->cap = want;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
+	s->streamed += n;
 	return n;
 }
 
@@ -322,7 +298,7 @@ http_write(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (http_sink_streams(s))
 		return http_stream(s, p, n);
-	return http_buffer(s, p, n);
+	return capbuf_write(p, size, nmemb, &s->buf);
 }
 
 /*
@@ -398,22 +374,21 @@ http_perform(struct ctl_http *h, const struct http_sink *s,
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
 	if (rc == CURLE_OK)
 		return 0;
-	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		limit = http_sink_streams(s) ? s->max : s->buf_max;
-		res->cause = xasprintf("response larger than %zu %s refused",
+	if (s->too_big || s->buf.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		limit = http_sink_streams(s) ? s->max : s->buf.max;
+		cause_set(&res->cause, "response larger than %zu %s refused",
 		    limit >= ((size_t)1 << 20) ? limit >> 20 : limit >> 10,
 		    limit >= ((size_t)1 << 20) ? "MiB" : "KiB");
-	}
-	else if (s->werrno != 0)
-		res->cause = xasprintf("write: %s", strerror(s->werrno));
-	else if (s->no_mem)
-		res->cause = xstrdup("out of memory for the response");
+	} else if (s->werrno != 0)
+		cause_set(&res->cause, "write: %s", strerror(s->werrno));
+	else if (s->buf.no_mem)
+		cause_set(&res->cause, "out of memory for the response");
 	else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		res->interrupted = true;
-		res->cause = xstrdup("interrupted");
+		cause_set(&res->cause, "interrupted");
 	} else
-		res->cause = xstrdup(h->errbuf[0] != '\0' ? h->errbuf :
-		    curl_easy_strerror(rc));
+		cause_set(&res->cause, "%s", h->errbuf[0] != '\0' ?
+		    h->errbuf : curl_easy_strerror(rc));
 	return -1;
 }
 
@@ -427,18 +402,18 @@ http_decode_error(struct ctl_http_result *res, const struct http_sink *s)
 	const json_t *e;
 	const char *code, *msg;
 
-	if (s->len > 0)
-		res->json = json_loadb(s->buf, s->len, 0, NULL);
-	e = json_object_get(res->json, "error");
-	code = json_string_value(json_object_get(e, "code"));
-	msg = json_string_value(json_object_get(e, "message"));
+	if (s->buf.len > 0)
+		res->json = json_loadb(s->buf.data, s->buf.len, 0, NULL);
+	e = json_object_get(res->json, VTAPI_F_ERROR);
+	code = json_string_value(json_object_get(e, VTAPI_F_CODE));
+	msg = json_string_value(json_object_get(e, VTAPI_F_MESSAGE));
 	if (msg != NULL && code != NULL)
-		res->cause = xasprintf("%s (%s)", msg, code);
+		cause_set(&res->cause, "%s (%s)", msg, code);
 	else if (msg != NULL || code != NULL)
-		res->cause = xasprintf("%s (HTTP %ld)",
+		cause_set(&res->cause, "%s (HTTP %ld)",
 		    msg != NULL ? msg : code, res->status);
 	else
-		res->cause = xasprintf("server answered HTTP %ld",
+		cause_set(&res->cause, "server answered HTTP %ld",
 		    res->status);
 }
 
@@ -446,16 +421,16 @@ int
 ctl_http_call(struct ctl_http *h, const char *method, const char *path,
     const json_t *body, struct ctl_http_result *res)
 {
-	struct http_sink s = { .curl = h->curl, .fd = -1,
-	    .max = CTL_HTTP_MAX_BODY, .buf_max = CTL_HTTP_MAX_BODY };
+	struct http_sink s;
 	json_error_t jerr;
 	char *url, *data = NULL;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	http_sink_init(&s, h->curl, -1, CTL_HTTP_MAX_BODY, CTL_HTTP_MAX_BODY);
 	url = xasprintf("%s%s", h->base, path);
 	if (body != NULL && (data = json_dumps(body, JSON_COMPACT)) == NULL) {
-		res->cause = xstrdup("cannot encode the request");
+		cause_set(&res->cause, "cannot encode the request");
 		goto out;
 	}
 	http_setup(h, url, &s, false);
@@ -473,15 +448,15 @@ ctl_http_call(struct ctl_http *h, const char *method, const char *path,
 		http_decode_error(res, &s);
 		goto out;
 	}
-	if (s.len > 0 &&
-	    (res->json = json_loadb(s.buf, s.len, 0, &jerr)) == NULL) {
-		res->cause = xasprintf("invalid JSON from the server: %s",
+	if (s.buf.len > 0 && (res->json = json_loadb(s.buf.data, s.buf.len,
+	    0, &jerr)) == NULL) {
+		cause_set(&res->cause, "invalid JSON from the server: %s",
 		    jerr.text);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(s.buf);
+	capbuf_clear(&s.buf);
 	free(data);
 	free(url);
 	return rc;
@@ -491,12 +466,12 @@ int
 ctl_http_download(struct ctl_http *h, const char *path, int fd,
     struct ctl_http_result *res)
 {
-	struct http_sink s = { .curl = h->curl, .fd = fd,
-	    .max = CTL_HTTP_MAX_IMAGE, .buf_max = HTTP_ERRBODY_MAX };
+	struct http_sink s;
 	char *url;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	http_sink_init(&s, h->curl, fd, CTL_HTTP_MAX_IMAGE, HTTP_ERRBODY_MAX);
 	url = xasprintf("%s%s", h->base, path);
 	http_setup(h, url, &s, true);
 	if (http_perform(h, &s, res) == -1)
@@ -507,21 +482,23 @@ ctl_http_download(struct ctl_http *h, const char *path, int fd,
 	}
 	rc = 0;
 out:
-	free(s.buf);
+	capbuf_clear(&s.buf);
 	free(url);
 	return rc;
 }
 
 char *
-ctl_http_path(const char *prefix, const char *segment, const char *suffix)
+ctl_http_path(const char *collection, const char *segment,
+    const char *suffix)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t plen = strlen(prefix), slen = strlen(segment);
+	size_t plen = strlen(collection), slen = strlen(segment);
 	char *p, *q;
 
-	p = q = xmalloc(plen + 3 * slen + strlen(suffix) + 1);
-	memcpy(q, prefix, plen);
+	p = q = xmalloc(plen + 1 + 3 * slen + strlen(suffix) + 1);
+	memcpy(q, collection, plen);
 	q += plen;
+	*q++ = '/';
 	for (const unsigned char *c = (const unsigned char *)segment;
 	    *c != '\0'; c++) {
 		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||

@@ -79,10 +79,11 @@ int ctl_http_download(struct ctl_http *h, const char *path, int fd,
 void ctl_http_result_clear(struct ctl_http_result *res);
 
 /*
- * Returns prefix + the percent-encoded segment + suffix, for an id or a
- * name taken from the command line.  The caller frees the result.
+ * Returns collection + "/" + the percent-encoded segment + suffix
+ * (VTAPI_TOKENS, id, VTAPI_TOKEN_IMAGE), for an id or a name taken from
+ * the command line.  The caller frees the result.
  */
-char *ctl_http_path(const char *prefix, const char *segment,
+char *ctl_http_path(const char *collection, const char *segment,
 	    const char *suffix);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/xmalloc.h"
 
 #define OUTPUT_GAP	2	/* spaces between table columns */
@@ -104,10 +103,8 @@ ctl_output_table_add(struct ctl_output_table *t, const char *const *cells)
 
 	if (t->nrows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
-		t->cells = reallocarray(t->cells, t->cap,
+		t->cells = xreallocarray(t->cells, t->cap,
 		    t->ncols * sizeof(*t->cells));
-		if (t->cells == NULL)
-			fatalx("out of memory (table)");
 	}
 	row = t->cells + t->nrows * t->ncols;
 	for (size_t i = 0; i < t->ncols; i++) {
@@ -168,8 +165,7 @@ output_vformat(const char *fmt, va_list ap)
 {
 	char *raw, *clean;
 
-	if (vasprintf(&raw, fmt, ap) == -1)
-		fatalx("out of memory (format)");
+	raw = xvasprintf(fmt, ap);
 	clean = output_clean(raw);
 	free(raw);
 	return clean;

@@ -15,6 +15,7 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_http.h"
 #include "ctl/ctl_output.h"
+#include "vtoken/vtapi.h"
 
 static const char *const token_cols[] = {
 	"ID", "NAME", "BUSID", "SIZE", "MODE", "VM", "SESSION"
@@ -25,8 +26,6 @@ static json_t *token_size_value(const char *size);
 static const char *token_vm(const json_t *t);
 static void token_row(struct ctl_output_table *tbl, const json_t *t);
 static void token_print(FILE *f, const json_t *t);
-static enum ctl_status token_print_doc(struct ctl_ctx *ctx,
-	    const json_t *doc);
 
 /*
  * "--size 4194304" goes out as an integer; anything else ("4M") as the
@@ -46,24 +45,26 @@ token_size_value(const char *size)
 static const char *
 token_vm(const json_t *t)
 {
-	const char *s = json_string_value(json_object_get(t, "vm_name"));
+	const char *s = json_string_value(json_object_get(t, VTAPI_F_VM_NAME));
 
-	return s != NULL ? s : ctl_output_str(t, "vm");
+	return s != NULL ? s : ctl_output_str(t, VTAPI_F_VM);
 }
 
 static void
 token_row(struct ctl_output_table *tbl, const json_t *t)
 {
 	char size[32];
-	const json_t *sess = json_object_get(t, "session");
+	const json_t *sess = json_object_get(t, VTAPI_F_SESSION);
 	const char *cells[TOKEN_NCOLS] = {
-		ctl_output_str(t, "id"),
-		ctl_output_str(t, "name"),
-		ctl_output_str(t, "busid"),
-		ctl_output_size(size, sizeof(size), json_object_get(t, "size")),
-		json_is_true(json_object_get(t, "writable")) ? "rw" : "ro",
+		ctl_output_str(t, VTAPI_F_ID),
+		ctl_output_str(t, VTAPI_F_NAME),
+		ctl_output_str(t, VTAPI_F_BUSID),
+		ctl_output_size(size, sizeof(size),
+		    json_object_get(t, VTAPI_F_SIZE)),
+		json_is_true(json_object_get(t, VTAPI_F_WRITABLE)) ?
+		    "rw" : "ro",
 		token_vm(t),
-		json_is_object(sess) ? ctl_output_str(sess, "peer") : "-",
+		json_is_object(sess) ? ctl_output_str(sess, VTAPI_F_PEER) : "-",
 	};
 
 	ctl_output_table_add(tbl, cells);
@@ -74,44 +75,36 @@ static void
 token_print(FILE *f, const json_t *t)
 {
 	struct ctl_output_table *kv = ctl_output_table_new(NULL, 2);
-	const json_t *sess = json_object_get(t, "session");
+	const json_t *sess = json_object_get(t, VTAPI_F_SESSION);
 	char size[32], in[32], out[32], *line;
 
-	ctl_output_table_kv(kv, "id", ctl_output_str(t, "id"));
-	ctl_output_table_kv(kv, "name", ctl_output_str(t, "name"));
-	ctl_output_table_kv(kv, "busid", ctl_output_str(t, "busid"));
+	ctl_output_table_kv(kv, "id", ctl_output_str(t, VTAPI_F_ID));
+	ctl_output_table_kv(kv, "name", ctl_output_str(t, VTAPI_F_NAME));
+	ctl_output_table_kv(kv, "busid", ctl_output_str(t, VTAPI_F_BUSID));
 	ctl_output_table_kv(kv, "size",
-	    ctl_output_size(size, sizeof(size), json_object_get(t, "size")));
+	    ctl_output_size(size, sizeof(size),
+	    json_object_get(t, VTAPI_F_SIZE)));
 	ctl_output_table_kv(kv, "mode",
-	    json_is_true(json_object_get(t, "writable")) ?
+	    json_is_true(json_object_get(t, VTAPI_F_WRITABLE)) ?
 	    "writable" : "read-only");
-	ctl_output_table_kv(kv, "created", ctl_output_str(t, "created"));
+	ctl_output_table_kv(kv, "created", ctl_output_str(t, VTAPI_F_CREATED));
 	ctl_output_table_kv(kv, "public key",
-	    ctl_output_str(t, "public_key"));
-	line = xasprintf("%s (%s)", token_vm(t), ctl_output_str(t, "vm"));
+	    ctl_output_str(t, VTAPI_F_PUBLIC_KEY));
+	line = xasprintf("%s (%s)", token_vm(t), ctl_output_str(t, VTAPI_F_VM));
 	ctl_output_table_kv(kv, "vm",
-	    json_is_string(json_object_get(t, "vm")) ? line : "-");
+	    json_is_string(json_object_get(t, VTAPI_F_VM)) ? line : "-");
 	free(line);
 	line = xasprintf("%s since %s, in %s, out %s",
-	    ctl_output_str(sess, "peer"), ctl_output_str(sess, "since"),
-	    ctl_output_size(in, sizeof(in), json_object_get(sess, "bytes_in")),
+	    ctl_output_str(sess, VTAPI_F_PEER),
+	    ctl_output_str(sess, VTAPI_F_SINCE),
+	    ctl_output_size(in, sizeof(in),
+	    json_object_get(sess, VTAPI_F_BYTES_IN)),
 	    ctl_output_size(out, sizeof(out),
-	    json_object_get(sess, "bytes_out")));
+	    json_object_get(sess, VTAPI_F_BYTES_OUT)));
 	ctl_output_table_kv(kv, "session", json_is_object(sess) ? line : "-");
 	free(line);
 	ctl_output_table_print(kv, f);
 	ctl_output_table_free(kv);
-}
-
-/* Prints one token document in the chosen format. */
-static enum ctl_status
-token_print_doc(struct ctl_ctx *ctx, const json_t *doc)
-{
-	if (ctx->format == CTL_OUTPUT_JSON)
-		return ctl_output_json(ctx->out, doc, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
-	token_print(ctx->out, doc);
-	return CTL_OK;
 }
 
 enum ctl_status
@@ -122,26 +115,27 @@ ctl_token_create(struct ctl_ctx *ctx, const struct ctl_args *a)
 	json_t *body;
 
 	body = json_object();
-	if (json_object_set_new(body, "name", json_string(a->argv[0])) ||
-	    (a->size != NULL && json_object_set_new(body, "size",
+	if (json_object_set_new(body, VTAPI_F_NAME, json_string(a->argv[0])) ||
+	    (a->size != NULL && json_object_set_new(body, VTAPI_F_SIZE,
 	    token_size_value(a->size))) ||
-	    (a->writable && json_object_set_new(body, "writable",
+	    (a->writable && json_object_set_new(body, VTAPI_F_WRITABLE,
 	    json_true()))) {
 		ctl_output_error("token create: arguments must be UTF-8");
 		st = CTL_USAGE;
 		goto out;
 	}
-	if (ctl_http_call(ctx->http, "POST", "/v1/tokens", body, &res) == -1) {
+	if (ctl_http_call(ctx->http, "POST", VTAPI_TOKENS, body, &res) == -1) {
 		ctl_output_error("%s", res.cause);
 		goto out;
 	}
 	if (ctx->format == CTL_OUTPUT_JSON)
-		st = token_print_doc(ctx, res.json);
+		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
+		    CTL_OK : CTL_FAIL;
 	else {
 		ctl_output_line(ctx->out, "token %s created: id %s busid %s",
-		    ctl_output_str(res.json, "name"),
-		    ctl_output_str(res.json, "id"),
-		    ctl_output_str(res.json, "busid"));
+		    ctl_output_str(res.json, VTAPI_F_NAME),
+		    ctl_output_str(res.json, VTAPI_F_ID),
+		    ctl_output_str(res.json, VTAPI_F_BUSID));
 		st = CTL_OK;
 	}
 out:
@@ -154,7 +148,8 @@ enum ctl_status
 ctl_token_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		"/v1/tokens", "tokens", token_cols, TOKEN_NCOLS, token_row,
+		VTAPI_TOKENS, VTAPI_F_TOKENS, token_cols, TOKEN_NCOLS,
+		token_row,
 	};
 
 	(void)a;
@@ -164,24 +159,13 @@ ctl_token_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_token_show(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	enum ctl_status st = CTL_FAIL;
-	char *path;
-
-	path = ctl_http_path("/v1/tokens/", a->argv[0], "");
-	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else
-		st = token_print_doc(ctx, res.json);
-	ctl_http_result_clear(&res);
-	free(path);
-	return st;
+	return ctl_show(ctx, VTAPI_TOKENS, a->argv[0], token_print);
 }
 
 enum ctl_status
 ctl_token_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	return ctl_delete(ctx, "/v1/tokens/", a->argv[0], "token", "deleted");
+	return ctl_delete(ctx, VTAPI_TOKENS, a->argv[0], "token", "deleted");
 }
 
 /*
@@ -229,7 +213,7 @@ ctl_token_image(struct ctl_ctx *ctx, const struct ctl_args *a)
 	}
 	if (ctl_token_private_file(fd) < 0)
 		return CTL_FAIL;
-	path = ctl_http_path("/v1/tokens/", a->argv[0], "/image");
+	path = ctl_http_path(VTAPI_TOKENS, a->argv[0], VTAPI_TOKEN_IMAGE);
 	if (ctl_http_download(ctx->http, path, fd, &res) == -1)
 		ctl_output_error("%s", res.cause);
 	else

@@ -9,6 +9,7 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_http.h"
 #include "ctl/ctl_output.h"
+#include "vtoken/vtapi.h"
 
 static const char *const vm_cols[] = { "ID", "NAME", "ADDRESSES", "TOKENS" };
 #define VM_NCOLS	(sizeof(vm_cols) / sizeof(vm_cols[0]))
@@ -25,8 +26,8 @@ vm_add_body(const struct ctl_args *a)
 
 	body = json_object();
 	addrs = json_array();
-	if (json_object_set_new(body, "name", json_string(a->argv[0])) ||
-	    json_object_set_new(body, "addresses", addrs)) {
+	if (json_object_set_new(body, VTAPI_F_NAME, json_string(a->argv[0])) ||
+	    json_object_set_new(body, VTAPI_F_ADDRESSES, addrs)) {
 		json_decref(body);
 		return NULL;
 	}
@@ -45,10 +46,10 @@ vm_row(struct ctl_output_table *tbl, const json_t *vm)
 	char *addrs, *tokens;
 	const char *cells[VM_NCOLS];
 
-	addrs = ctl_output_join(json_object_get(vm, "addresses"), ",");
-	tokens = ctl_output_join(json_object_get(vm, "tokens"), ",");
-	cells[0] = ctl_output_str(vm, "id");
-	cells[1] = ctl_output_str(vm, "name");
+	addrs = ctl_output_join(json_object_get(vm, VTAPI_F_ADDRESSES), ",");
+	tokens = ctl_output_join(json_object_get(vm, VTAPI_F_TOKENS), ",");
+	cells[0] = ctl_output_str(vm, VTAPI_F_ID);
+	cells[1] = ctl_output_str(vm, VTAPI_F_NAME);
 	cells[2] = addrs;
 	cells[3] = tokens;
 	ctl_output_table_add(tbl, cells);
@@ -63,12 +64,12 @@ vm_print(FILE *f, const json_t *vm)
 	struct ctl_output_table *kv = ctl_output_table_new(NULL, 2);
 	char *addrs, *tokens;
 
-	addrs = ctl_output_join(json_object_get(vm, "addresses"), ", ");
-	tokens = ctl_output_join(json_object_get(vm, "tokens"), ", ");
-	ctl_output_table_kv(kv, "id", ctl_output_str(vm, "id"));
-	ctl_output_table_kv(kv, "name", ctl_output_str(vm, "name"));
+	addrs = ctl_output_join(json_object_get(vm, VTAPI_F_ADDRESSES), ", ");
+	tokens = ctl_output_join(json_object_get(vm, VTAPI_F_TOKENS), ", ");
+	ctl_output_table_kv(kv, "id", ctl_output_str(vm, VTAPI_F_ID));
+	ctl_output_table_kv(kv, "name", ctl_output_str(vm, VTAPI_F_NAME));
 	ctl_output_table_kv(kv, "addresses", addrs);
-	ctl_output_table_kv(kv, "created", ctl_output_str(vm, "created"));
+	ctl_output_table_kv(kv, "created", ctl_output_str(vm, VTAPI_F_CREATED));
 	ctl_output_table_kv(kv, "tokens", tokens);
 	ctl_output_table_print(kv, f);
 	ctl_output_table_free(kv);
@@ -87,15 +88,15 @@ ctl_vm_add(struct ctl_ctx *ctx, const struct ctl_args *a)
 		ctl_output_error("vm add: arguments must be UTF-8");
 		return CTL_USAGE;
 	}
-	if (ctl_http_call(ctx->http, "POST", "/v1/vms", body, &res) == -1)
+	if (ctl_http_call(ctx->http, "POST", VTAPI_VMS, body, &res) == -1)
 		ctl_output_error("%s", res.cause);
 	else if (ctx->format == CTL_OUTPUT_JSON)
 		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
 		    CTL_OK : CTL_FAIL;
 	else {
 		ctl_output_line(ctx->out, "vm %s added: id %s",
-		    ctl_output_str(res.json, "name"),
-		    ctl_output_str(res.json, "id"));
+		    ctl_output_str(res.json, VTAPI_F_NAME),
+		    ctl_output_str(res.json, VTAPI_F_ID));
 		st = CTL_OK;
 	}
 	json_decref(body);
@@ -107,7 +108,7 @@ enum ctl_status
 ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		"/v1/vms", "vms", vm_cols, VM_NCOLS, vm_row,
+		VTAPI_VMS, VTAPI_F_VMS, vm_cols, VM_NCOLS, vm_row,
 	};
 
 	(void)a;
@@ -117,27 +118,11 @@ ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_vm_show(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_http_result res;
-	enum ctl_status st = CTL_FAIL;
-	char *path;
-
-	path = ctl_http_path("/v1/vms/", a->argv[0], "");
-	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == -1)
-		ctl_output_error("%s", res.cause);
-	else if (ctx->format == CTL_OUTPUT_JSON)
-		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
-		    CTL_OK : CTL_FAIL;
-	else {
-		vm_print(ctx->out, res.json);
-		st = CTL_OK;
-	}
-	ctl_http_result_clear(&res);
-	free(path);
-	return st;
+	return ctl_show(ctx, VTAPI_VMS, a->argv[0], vm_print);
 }
 
 enum ctl_status
 ctl_vm_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	return ctl_delete(ctx, "/v1/vms/", a->argv[0], "vm", "deleted");
+	return ctl_delete(ctx, VTAPI_VMS, a->argv[0], "vm", "deleted");
 }

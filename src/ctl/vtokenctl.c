@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_http.h"
 #include "ctl/ctl_output.h"
@@ -305,10 +306,8 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		a->writable = true;
 		break;
 	case CMD_OPT_ADDR:
-		a->addrs = reallocarray(a->addrs, a->naddrs + 1,
+		a->addrs = xreallocarray(a->addrs, a->naddrs + 1,
 		    sizeof(*a->addrs));
-		if (a->addrs == NULL)
-			fatalx("out of memory (--addr)");
 		a->addrs[a->naddrs++] = arg;
 		break;
 	case CMD_OPT_AFTER:
@@ -346,9 +345,7 @@ cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
 	unsigned seen = 0;
 	int ch;
 
-	a->argv = calloc((size_t)argc, sizeof(*a->argv));
-	if (a->argv == NULL)
-		fatalx("out of memory (arguments)");
+	a->argv = xcalloc((size_t)argc, sizeof(*a->argv));
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "-:", cmd_options, NULL)) != -1) {

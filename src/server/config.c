@@ -122,9 +122,7 @@ config_add_image(struct vtd_config *cfg, const char *path, bool writable)
 {
 	struct config_image *n;
 
-	n = reallocarray(cfg->images, cfg->nimages + 1, sizeof(*n));
-	if (n == NULL)
-		fatalx("out of memory");
+	n = xreallocarray(cfg->images, cfg->nimages + 1, sizeof(*n));
 	cfg->images = n;
 	cfg->images[cfg->nimages].path = xstrdup(path);
 	cfg->images[cfg->nimages].writable = writable;

@@ -11,11 +11,13 @@
  */
 #include "token/fat.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
-#include "token/cause.h"
+#include "common/cause.h"
 #include "token/fat_impl.h"
 
 #define FAT_MAX_SECTOR_SIZE	4096u
@@ -587,5 +589,26 @@ fat_mem_read(void *arg, uint64_t off, void *buf, size_t len)
 	if (off > m->len || m->len - off < len)
 		return -1;
 	memcpy(buf, m->buf + off, len);
+	return 0;
+}
+
+int
+fat_fd_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+	int fd = *(int *)arg;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX)
+			return -1;
+		n = pread(fd, (char *)buf + done, len - done,
+		    (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
 	return 0;
 }

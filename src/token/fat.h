@@ -194,5 +194,10 @@ bool fat_name_long_ok(const char *name);
 
 /* A fat_read_fn over a struct fat_mem. */
 int fat_mem_read(void *arg, uint64_t off, void *buf, size_t len);
+/*
+ * A fat_read_fn over a file descriptor (arg points at the int): pread(2)
+ * until len bytes came, for a block device or an image file.
+ */
+int fat_fd_read(void *arg, uint64_t off, void *buf, size_t len);
 
 #endif

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
-#include "token/cause.h"
+#include "common/cause.h"
 #include "token/fat_impl.h"
 
 #define FAT_BUILD_SECTOR	512u

@@ -13,7 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "token/cause.h"
+#include "common/cause.h"
+#include "common/encode.h"
 
 struct token_cred {
 	EVP_PKEY *pkey;		/* always an Ed25519 private key */
@@ -237,64 +238,27 @@ void
 token_cred_pub_to_hex(const uint8_t pub[TOKEN_CRED_PUBKEY_LEN],
     char out[TOKEN_CRED_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < TOKEN_CRED_PUBKEY_LEN; i++) {
-		out[2 * i] = digits[pub[i] >> 4];
-		out[2 * i + 1] = digits[pub[i] & 0x0f];
-	}
-	out[TOKEN_CRED_HEX_LEN] = '\0';
+	encode_hex(pub, TOKEN_CRED_PUBKEY_LEN, out, false);
 }
 
-/*
- * EVP_DecodeBlock forgives whitespace and returns padding as zero bytes,
- * so the result is re-encoded and must give back exactly the input.
- */
+/* decode_base64 takes canonical text only, so each key has one form. */
 int
 token_cred_pub_from_b64(const char *s, uint8_t pub[TOKEN_CRED_PUBKEY_LEN])
 {
-	unsigned char raw[TOKEN_CRED_PUBKEY_LEN + 1];
-	char again[TOKEN_CRED_B64_LEN + 1];
-
 	if (s == NULL || strlen(s) != TOKEN_CRED_B64_LEN)
 		return -1;
-	if (EVP_DecodeBlock(raw, (const unsigned char *)s,
-	    TOKEN_CRED_B64_LEN) != TOKEN_CRED_PUBKEY_LEN + 1)
-		return -1;
-	token_cred_pub_to_b64(raw, again);
-	if (strcmp(again, s) != 0)
-		return -1;
-	memcpy(pub, raw, TOKEN_CRED_PUBKEY_LEN);
-	return 0;
+	return decode_base64(s, pub, TOKEN_CRED_PUBKEY_LEN) ==
+	    TOKEN_CRED_PUBKEY_LEN ? 0 : -1;
 }
 
-static int
-token_cred_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
+/* Decoded aside, so that pub is untouched by a bad digit. */
 int
 token_cred_pub_from_hex(const char *s, uint8_t pub[TOKEN_CRED_PUBKEY_LEN])
 {
 	uint8_t raw[TOKEN_CRED_PUBKEY_LEN];
 
-	if (s == NULL || strlen(s) != TOKEN_CRED_HEX_LEN)
+	if (s == NULL || decode_hex(s, raw, sizeof(raw)) != 0)
 		return -1;
-	for (size_t i = 0; i < TOKEN_CRED_PUBKEY_LEN; i++) {
-		int hi = token_cred_hexval(s[2 * i]);
-		int lo = token_cred_hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		raw[i] = (uint8_t)(hi << 4 | lo);
-	}
 	memcpy(pub, raw, sizeof(raw));
 	return 0;
 }

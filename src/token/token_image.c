@@ -10,13 +10,14 @@
 
 #include <jansson.h>
 
+#include "common/cause.h"
+#include "common/encode.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
-#include "token/cause.h"
 
 static bool token_image_id_ok(const char *);
 static bool token_image_name_ok(const char *);
 static bool token_image_url_ok(const char *);
-static bool token_image_sha256_ok(const char *);
 static int token_image_check(const struct token_image_info *, char **);
 static int token_image_get_str(json_t *, const char *, bool, char **,
     char **);
@@ -65,23 +66,7 @@ token_image_url_ok(const char *s)
 	if (len > TOKEN_IMAGE_URL_MAX || (strncmp(s, "https://", 8) != 0 &&
 	    strncmp(s, "http://", 7) != 0))
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return false;
-	}
-	return len > 8;
-}
-
-static bool
-token_image_sha256_ok(const char *s)
-{
-	if (strlen(s) != TOKEN_IMAGE_SHA256_LEN)
-		return false;
-	for (size_t i = 0; i < TOKEN_IMAGE_SHA256_LEN; i++) {
-		if (strchr("0123456789abcdefABCDEF", s[i]) == NULL)
-			return false;
-	}
-	return true;
+	return len > 8 && text_is_visible(s, len);
 }
 
 static int
@@ -93,7 +78,8 @@ token_image_check(const struct token_image_info *info, char **cause)
 		return cause_set(cause, "bad token name");
 	if (info->controller == NULL || !token_image_url_ok(info->controller))
 		return cause_set(cause, "bad controller URL");
-	if (info->ca_sha256 != NULL && !token_image_sha256_ok(info->ca_sha256))
+	if (info->ca_sha256 != NULL &&
+	    !encode_is_hex(info->ca_sha256, TOKEN_IMAGE_SHA256_LEN))
 		return cause_set(cause, "bad ca_sha256 (want %d hex digits)",
 		    TOKEN_IMAGE_SHA256_LEN);
 	return 0;
@@ -126,15 +112,17 @@ token_image_json(const struct token_image_info *info, size_t *len,
 		cause_set(cause, "out of memory");
 		return NULL;
 	}
-	bad = json_object_set_new(o, "version",
-	    json_integer(TOKEN_IMAGE_VERSION));
-	bad |= json_object_set_new(o, "token_id", json_string(info->token_id));
-	bad |= json_object_set_new(o, "name", json_string(info->name));
-	bad |= json_object_set_new(o, "controller",
+	bad = json_object_set_new(o, TOKENFS_F_VERSION,
+	    json_integer(TOKENFS_VERSION));
+	bad |= json_object_set_new(o, TOKENFS_F_TOKEN_ID,
+	    json_string(info->token_id));
+	bad |= json_object_set_new(o, TOKENFS_F_NAME, json_string(info->name));
+	bad |= json_object_set_new(o, TOKENFS_F_CONTROLLER,
 	    json_string(info->controller));
 	if (info->ca_sha256 != NULL) {
 		sha = token_image_lower(info->ca_sha256);
-		bad |= json_object_set_new(o, "ca_sha256", json_string(sha));
+		bad |= json_object_set_new(o, TOKENFS_F_CA_SHA256,
+		    json_string(sha));
 		free(sha);
 	}
 	/* json_string() is NULL for invalid UTF-8, which makes set fail. */
@@ -191,18 +179,18 @@ token_image_parse_json(const char *json, size_t len,
 		cause_set(cause, "TOKEN.JSON: not an object");
 		goto out;
 	}
-	v = json_object_get(o, "version");
-	if (!json_is_integer(v) ||
-	    json_integer_value(v) != TOKEN_IMAGE_VERSION) {
+	v = json_object_get(o, TOKENFS_F_VERSION);
+	if (!json_is_integer(v) || json_integer_value(v) != TOKENFS_VERSION) {
 		cause_set(cause, "TOKEN.JSON: unsupported version");
 		goto out;
 	}
-	if (token_image_get_str(o, "token_id", true, &info->token_id,
+	if (token_image_get_str(o, TOKENFS_F_TOKEN_ID, true, &info->token_id,
 	    cause) != 0 ||
-	    token_image_get_str(o, "name", false, &info->name, cause) != 0 ||
-	    token_image_get_str(o, "controller", true, &info->controller,
+	    token_image_get_str(o, TOKENFS_F_NAME, false, &info->name,
 	    cause) != 0 ||
-	    token_image_get_str(o, "ca_sha256", false, &info->ca_sha256,
+	    token_image_get_str(o, TOKENFS_F_CONTROLLER, true,
+	    &info->controller, cause) != 0 ||
+	    token_image_get_str(o, TOKENFS_F_CA_SHA256, false, &info->ca_sha256,
 	    cause) != 0)
 		goto out;
 	if (info->name == NULL)
@@ -253,14 +241,14 @@ token_image_make(uint8_t *buf, fat_write_fn *write, void *arg,
 	}
 	memset(&fo, 0, sizeof(fo));
 	fo.size = opts->size;
-	fo.label = TOKEN_IMAGE_LABEL;
+	fo.label = TOKENFS_LABEL;
 	fo.serial = opts->serial;
 	fo.mtime = opts->now;
-	files[0].name = TOKEN_IMAGE_JSON;
+	files[0].name = TOKENFS_JSON;
 	files[0].data = json;
 	files[0].len = jlen;
 	files[0].attr = FAT_ATTR_READONLY;
-	files[1].name = TOKEN_IMAGE_KEY;
+	files[1].name = TOKENFS_KEY;
 	files[1].data = pem;
 	files[1].len = plen;
 	files[1].attr = FAT_ATTR_READONLY;
@@ -302,11 +290,11 @@ token_image_read(fat_read_fn *read, void *arg, uint64_t dev_size,
 	*cred = NULL;
 	if ((fs = fat_open(read, arg, dev_size, cause)) == NULL)
 		return -1;
-	if (fat_read_file(fs, TOKEN_IMAGE_JSON, TOKEN_IMAGE_JSON_MAX, &json,
+	if (fat_read_file(fs, TOKENFS_JSON, TOKEN_IMAGE_JSON_MAX, &json,
 	    &jlen, cause) != 0 ||
 	    token_image_parse_json((const char *)json, jlen, info,
 	    cause) != 0 ||
-	    fat_read_file(fs, TOKEN_IMAGE_KEY, TOKEN_IMAGE_KEY_MAX, &pem,
+	    fat_read_file(fs, TOKENFS_KEY, TOKEN_IMAGE_KEY_MAX, &pem,
 	    &plen, cause) != 0)
 		goto out;
 	if ((*cred = token_cred_from_pem((const char *)pem, plen,

@@ -1,6 +1,6 @@
 /*
- * token_image: a token's filesystem image (DESIGN.md, "Credential and
- * agent authentication").
+ * token_image: a token's filesystem image (docs/PROTOCOL.md, "Token
+ * image").
  *
  * A FAT12/16 superfloppy labelled VTOKEN with two read-only files in the
  * root directory:
@@ -22,11 +22,10 @@
 
 #include "token/fat.h"
 #include "token/token_cred.h"
+#include "vtoken/tokenfs.h"
 
-#define TOKEN_IMAGE_LABEL	"VTOKEN"
-#define TOKEN_IMAGE_JSON	"TOKEN.JSON"
-#define TOKEN_IMAGE_KEY		"TOKEN.KEY"
-#define TOKEN_IMAGE_VERSION	1
+/* The label, file names and fields are TOKENFS_* (vtoken/tokenfs.h). */
+#define TOKEN_IMAGE_LABEL	TOKENFS_LABEL	/* old name, for tests */
 #define TOKEN_IMAGE_JSON_MAX	4096
 #define TOKEN_IMAGE_KEY_MAX	4096
 #define TOKEN_IMAGE_ID_MAX	128	/* [A-Za-z0-9._:-]+ */

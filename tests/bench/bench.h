@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Monotonic seconds. */
-double bench_now(void);
 /*
  * Raw loopback TCP throughput: one thread writes `total` bytes in
  * `chunk`-byte writes to 127.0.0.1, this thread reads them.  MiB/s, or

@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "../lib/vt_port.h"
+#include "common/monotime.h"
 
 struct writer {
 	int fd;
@@ -22,15 +23,6 @@ struct writer {
 	size_t chunk;
 	int err;
 };
-
-double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *
 writer_main(void *arg)
@@ -63,16 +55,15 @@ static int
 tcp_pair(int *a, int *b)
 {
 	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int l = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+	uint16_t port;
+	int l = vt_port_bind(&port), on = 1;
 
+	if (l < 0 || listen(l, 1) < 0)
+		return -1;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&sin,
-	    &len) < 0)
-		return -1;
 	*a = socket(AF_INET, SOCK_STREAM, 0);
 	if (*a < 0 || connect(*a, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		return -1;
@@ -99,7 +90,7 @@ bench_tcp_mibps(uint64_t total, size_t chunk)
 		free(buf);
 		return -1;
 	}
-	t0 = bench_now();
+	t0 = monotime_sec();
 	if (pthread_create(&th, NULL, writer_main, &w) != 0)
 		return -1;
 	while (got < total) {
@@ -109,7 +100,7 @@ bench_tcp_mibps(uint64_t total, size_t chunk)
 			break;
 		got += (uint64_t)r;
 	}
-	dt = bench_now() - t0;
+	dt = monotime_sec() - t0;
 	pthread_join(th, NULL);
 	close(w.fd);
 	close(rfd);
@@ -198,7 +189,7 @@ bench_tcp_turns_mibps(uint64_t total, size_t payload)
 		free(buf);
 		return -1;
 	}
-	t0 = bench_now();
+	t0 = monotime_sec();
 	for (uint64_t i = 0; i < t.commands; i++, ok++)
 		if (xfer_all(fd, req, TURN_HDR + TURN_CBW, false) < 0 ||
 		    xfer_all(fd, buf, TURN_HDR, true) < 0 ||
@@ -207,7 +198,7 @@ bench_tcp_turns_mibps(uint64_t total, size_t payload)
 		    xfer_all(fd, req, TURN_HDR, false) < 0 ||
 		    xfer_all(fd, buf, TURN_HDR + TURN_CSW, true) < 0)
 			break;
-	dt = bench_now() - t0;
+	dt = monotime_sec() - t0;
 	shutdown(fd, SHUT_RDWR);
 	pthread_join(th, NULL);
 	close(fd);
@@ -255,12 +246,12 @@ bench_tcp_rtt_us(unsigned n)
 	}
 	memset(b, 0, sizeof(b));
 	for (; i < n; i++) {
-		double t0 = bench_now();
+		double t0 = monotime_sec();
 
 		if (xfer_all(fd, b, sizeof(b), false) < 0 ||
 		    xfer_all(fd, b, sizeof(b), true) < 0)
 			break;
-		v[i] = (bench_now() - t0) * 1e6;
+		v[i] = (monotime_sec() - t0) * 1e6;
 	}
 	shutdown(fd, SHUT_RDWR);
 	pthread_join(th, NULL);

@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "../lib/usbip_client.h"
 #include "../lib/vtd_spawn.h"
+#include "common/monotime.h"
 
 #define SEED 0x5eed
 
@@ -59,7 +60,7 @@ bench_usbip_read(struct usbip_client *c, uint64_t sectors, unsigned nblocks,
 
 	if (buf == NULL)
 		return -1;
-	t0 = bench_now();
+	t0 = monotime_sec();
 	for (unsigned p = 0; p < passes; p++) {
 		for (uint64_t lba = 0; lba < sectors; lba += nblocks) {
 			unsigned n = sectors - lba < nblocks ?
@@ -80,7 +81,7 @@ bench_usbip_read(struct usbip_client *c, uint64_t sectors, unsigned nblocks,
 			bytes += (uint64_t)n * 512;
 		}
 	}
-	dt = bench_now() - t0;
+	dt = monotime_sec() - t0;
 	free(buf);
 	return (double)bytes / (1 << 20) / dt;
 }

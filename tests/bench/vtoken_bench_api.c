@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "../lib/vt_http.h"
 #include "../lib/vtd_spawn.h"
+#include "common/monotime.h"
 
 #define PAIRS_MAX 100000
 
@@ -129,18 +130,18 @@ bench_fsync(const struct vtd *d, double *lat, size_t n, double *secs)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return -1;
-	t0 = bench_now();
+	t0 = monotime_sec();
 	for (size_t i = 0; i < n; i++) {
-		double s = bench_now();
+		double s = monotime_sec();
 
 		if (pwrite(fd, buf, sizeof(buf), (off_t)(i % 64) * 4096) !=
 		    (ssize_t)sizeof(buf) || fsync(fd) < 0) {
 			close(fd);
 			return -1;
 		}
-		lat[i] = bench_now() - s;
+		lat[i] = monotime_sec() - s;
 	}
-	*secs = bench_now() - t0;
+	*secs = monotime_sec() - t0;
 	close(fd);
 	unlink(path);
 	return 0;
@@ -177,30 +178,30 @@ main(int argc, char **argv)
 		fprintf(stderr, "setup requests failed\n");
 		return 1;
 	}
-	t0 = bench_now();
+	t0 = monotime_sec();
 	for (size_t i = 0; i < n; i++) {
-		double s = bench_now();
+		double s = monotime_sec();
 
 		if (api_do(&a, "GET", "/healthz", NULL) != 200)
 			return 1;
-		lh[i] = bench_now() - s;
+		lh[i] = monotime_sec() - s;
 	}
-	hsecs = bench_now() - t0;
-	t0 = bench_now();
+	hsecs = monotime_sec() - t0;
+	t0 = monotime_sec();
 	for (size_t i = 0; i < n; i++) {
-		double s = bench_now(), m;
+		double s = monotime_sec(), m;
 
 		if (api_do(&a, "POST", "/v1/assignments", "{\"token\": "
 		    "\"bench\", \"vm\": \"vm\"}") != 201)
 			return 1;
-		m = bench_now();
+		m = monotime_sec();
 		if (api_do(&a, "DELETE", "/v1/assignments/bench", NULL) != 204)
 			return 1;
 		la[i] = m - s;
-		lr[i] = bench_now() - m;
-		lp[i] = bench_now() - s;
+		lr[i] = monotime_sec() - m;
+		lp[i] = monotime_sec() - s;
 	}
-	secs = bench_now() - t0;
+	secs = monotime_sec() - t0;
 	if (bench_fsync(&d, lf, n, &fsecs) < 0)
 		return 1;
 	curl_slist_free_all(a.h);

@@ -20,8 +20,12 @@ e2e_make_fat "$work/ro.img" 4096 "$work/TOKEN.TXT"
 sha_rw=$(e2e_sha256 "$work/rw.img")
 sha_ro=$(e2e_sha256 "$work/ro.img")
 
+# Every port our own: the REST API too, which would otherwise take the
+# default 127.0.0.1:3241 (and fail beside a vtokend already running).
 port=$(e2e_free_port)
-"$VT_BIN/vtokend" --listen "127.0.0.1:$port" \
+api=$(e2e_free_port)
+"$VT_BIN/vtokend" --data-dir "$work/var" --listen "127.0.0.1:$port" \
+    --api-listen "127.0.0.1:$api" \
     --serve-image "$work/rw.img:rw" --serve-image "$work/ro.img" \
     2> "$work/vtokend.log" &
 pid=$!

@@ -16,23 +16,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-int64_t
-fu_now_ms(void)
-{
-	return vt_now_ms();
-}
-
-void
-fu_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+#include "common/monotime.h"
 
 int64_t
 fu_cpu_ms(pid_t pid)
@@ -93,7 +79,7 @@ fu_connect(const char *host, uint16_t port, int timeout_ms)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno != EINPROGRESS ||
-		    vt_wait_fd(fd, POLLOUT, fu_now_ms() + timeout_ms) != 1 ||
+		    vt_wait_fd(fd, POLLOUT, monotime_ms() + timeout_ms) != 1 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
 		    err != 0) {
 			close(fd);
@@ -147,7 +133,7 @@ fu_send_str(int fd, const char *s)
 bool
 fu_wait_closed(int fd, int timeout_ms, int64_t *ms)
 {
-	int64_t t0 = fu_now_ms(), deadline = t0 + timeout_ms;
+	int64_t t0 = monotime_ms(), deadline = t0 + timeout_ms;
 	char buf[4096];
 	ssize_t r;
 
@@ -159,12 +145,12 @@ fu_wait_closed(int fd, int timeout_ms, int64_t *ms)
 			continue;
 		if (r <= 0) {
 			if (ms != NULL)
-				*ms = fu_now_ms() - t0;
+				*ms = monotime_ms() - t0;
 			return true;
 		}
 	}
 	if (ms != NULL)
-		*ms = fu_now_ms() - t0;
+		*ms = monotime_ms() - t0;
 	return false;
 }
 
@@ -172,7 +158,7 @@ int
 fu_http_status(const char *host, uint16_t port, const char *path,
     int timeout_ms)
 {
-	int64_t deadline = fu_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	char req[512], buf[1024];
 	size_t got = 0;
 	ssize_t r;

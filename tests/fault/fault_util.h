@@ -1,6 +1,6 @@
 /*
- * fault_util: small helpers shared by the fault tests (tests/fault/):
- * clocks, a daemon's CPU time from /proc, raw TCP clients that can stall
+ * fault_util: small helpers shared by the fault tests (tests/fault/): a
+ * daemon's CPU time from /proc, raw TCP clients that can stall
  * half-way through a request, and shell commands with their output on
  * the test's stderr.  Nothing here calls Check; failures return -1.
  */
@@ -12,9 +12,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Monotonic milliseconds. */
-int64_t fu_now_ms(void);
-void fu_sleep_ms(int ms);
 /* utime + stime of pid in milliseconds, or -1. */
 int64_t fu_cpu_ms(pid_t pid);
 /* Number of open descriptors of pid (entries of /proc/PID/fd), or -1. */

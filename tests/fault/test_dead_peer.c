@@ -44,7 +44,9 @@
 #include <unistd.h>
 
 #include "../lib/usbip_client.h"
+#include "../lib/vt_wait.h"
 #include "../lib/vtd_spawn.h"
+#include "common/monotime.h"
 #include "fault_util.h"
 
 #define CLI_ADDR	"10.200.1.2"
@@ -263,12 +265,12 @@ dp_wait_both(const char *idle_peer, const char *busy_peer, int64_t deadline,
 	snprintf(pi, sizeof(pi), "usbip %s: detached 1-1 ", idle_peer);
 	snprintf(pb, sizeof(pb), "usbip %s: detached 1-2 ", busy_peer);
 	*t_idle = *t_busy = -1;
-	while (fu_now_ms() < deadline && (*t_idle < 0 || *t_busy < 0)) {
+	while (monotime_ms() < deadline && (*t_idle < 0 || *t_busy < 0)) {
 		if (*t_idle < 0 && vtd_log_count(&vtd, pi) > 0)
-			*t_idle = fu_now_ms();
+			*t_idle = monotime_ms();
 		if (*t_busy < 0 && vtd_log_count(&vtd, pb) > 0)
-			*t_busy = fu_now_ms();
-		fu_sleep_ms(50);
+			*t_busy = monotime_ms();
+		vt_sleep_ms(50);
 	}
 }
 
@@ -308,12 +310,12 @@ START_TEST(dead_peer_idle_and_busy)
 	ck_assert_int_eq(st, 0);
 	/* Cut server->client; the data and CSW requests still get there. */
 	ns_blackhole(CLI_ADDR);
-	t_cut = fu_now_ms();
+	t_cut = monotime_ms();
 	ck_assert_msg(usbip_client_submit(&busy, USBIP_CLIENT_EP_IN, true,
 	    NULL, NULL, READ_BLOCKS * 512, 0, NULL) == 0, "%s", busy.err);
 	ck_assert_msg(usbip_client_submit(&busy, USBIP_CLIENT_EP_IN, true,
 	    NULL, NULL, MSC_CSW_LEN, 0, NULL) == 0, "%s", busy.err);
-	fu_sleep_ms(300);
+	vt_sleep_ms(300);
 	ns_blackhole(SRV_ADDR);
 	/* Both sessions end within the bound; neither peer said a word. */
 	dp_wait_both(idle_peer, busy_peer,

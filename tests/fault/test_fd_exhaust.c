@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "../lib/usbip_client.h"
+#include "../lib/vt_wait.h"
 #include "../lib/vtd_spawn.h"
+#include "common/monotime.h"
 #include "fault_util.h"
 
 #define ROOM		16	/* descriptors left for connections */
@@ -145,7 +147,7 @@ fx_check_no_spin(const char *what, const char *logpat)
 
 	c0 = fu_cpu_ms(vtd.pid);
 	l0 = vtd_log_count(&vtd, logpat);
-	fu_sleep_ms(SPIN_WINDOW_MS);
+	vt_sleep_ms(SPIN_WINDOW_MS);
 	c1 = fu_cpu_ms(vtd.pid);
 	l1 = vtd_log_count(&vtd, logpat);
 	fprintf(stderr, "fd_exhaust: %s: %lld ms CPU and %d accept failures "
@@ -164,22 +166,22 @@ fx_check_no_spin(const char *what, const char *logpat)
 static void
 fx_check_recovery(const char *what, bool (*served)(int), int base_fds)
 {
-	int64_t t0 = fu_now_ms();
+	int64_t t0 = monotime_ms();
 	int fds = -1;
 
 	fx_close_all();
 	while (!served(1000))
-		ck_assert_msg(fu_now_ms() - t0 < RECOVER_MS, "%s: not served "
+		ck_assert_msg(monotime_ms() - t0 < RECOVER_MS, "%s: not served "
 		    "%d ms after the connections were closed", what,
 		    RECOVER_MS);
 	fprintf(stderr, "fd_exhaust: %s: served again %lld ms after the "
-	    "close\n", what, (long long)(fu_now_ms() - t0));
+	    "close\n", what, (long long)(monotime_ms() - t0));
 	/* Every descriptor the idle connections held is released. */
 	for (int i = 0; i < 50; i++) {
 		fds = fu_fd_count(vtd.pid);
 		if (fds <= base_fds)
 			break;
-		fu_sleep_ms(100);
+		vt_sleep_ms(100);
 	}
 	ck_assert_msg(fds <= base_fds, "%s: %d descriptors open, %d before",
 	    what, fds, base_fds);

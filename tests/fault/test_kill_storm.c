@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../lib/vt_http.h"
+#include "../lib/vt_wait.h"
 #include "../lib/vtd_spawn.h"
 #include "fault_util.h"
 
@@ -337,7 +338,7 @@ ks_storm(unsigned *seed, int ms)
 		ck_assert_int_eq(pthread_create(&st[i].th, NULL, ks_thread,
 		    &st[i]), 0);
 	}
-	fu_sleep_ms(ms);
+	vt_sleep_ms(ms);
 	kill(vtd.pid, SIGKILL);
 	atomic_store(&stop, true);
 	for (int i = 0; i < STORM_THREADS; i++)

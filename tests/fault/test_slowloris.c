@@ -41,6 +41,7 @@
 
 #include "../lib/usbip_client.h"
 #include "../lib/vtd_spawn.h"
+#include "common/monotime.h"
 #include "fault_util.h"
 
 #define DEADLINE_MS	2000
@@ -153,7 +154,7 @@ sl_add(const char *name, int fd, const char *reason)
 	s->name = name;
 	s->fd = fd;
 	s->closed_ms = -1;
-	s->start_ms = fu_now_ms();
+	s->start_ms = monotime_ms();
 	s->reason = reason;
 	ck_assert(fu_local_addr(fd, s->peer, sizeof(s->peer)) == 0);
 	return s;
@@ -168,7 +169,7 @@ sl_raw(const char *name, uint16_t port, const char *send, size_t len,
 
 	if (len > 0) {
 		ck_assert_int_eq(fu_send(s->fd, send, len), 0);
-		s->start_ms = fu_now_ms();
+		s->start_ms = monotime_ms();
 	}
 	return s;
 }
@@ -179,7 +180,7 @@ sl_set_trickle(struct slow *s, const uint8_t *b, size_t len, int every_ms)
 	s->trickle = b;
 	s->tlen = len;
 	s->every_ms = every_ms;
-	s->next_ms = fu_now_ms();
+	s->next_ms = monotime_ms();
 }
 
 /* Sends due trickle bytes; the first one starts a URB-phase deadline. */
@@ -187,11 +188,11 @@ static void
 sl_trickle(struct slow *s, bool deadline_from_first)
 {
 	if (s->trickle == NULL || s->closed_ms >= 0 || s->tpos >= s->tlen ||
-	    fu_now_ms() < s->next_ms)
+	    monotime_ms() < s->next_ms)
 		return;
 	if (send(s->fd, s->trickle + s->tpos, 1, MSG_NOSIGNAL) == 1) {
 		if (s->tpos == 0 && deadline_from_first)
-			s->start_ms = fu_now_ms();
+			s->start_ms = monotime_ms();
 		s->tpos++;
 	}
 	s->next_ms += s->every_ms;
@@ -221,7 +222,7 @@ sl_poll(int ms)
 			r = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
 			if (r == 0 || (r < 0 && errno != EAGAIN &&
 			    errno != EINTR)) {
-				s->closed_ms = fu_now_ms();
+				s->closed_ms = monotime_ms();
 				continue;
 			}
 		}
@@ -283,7 +284,7 @@ sl_good_usbip(struct usbip_client *good, unsigned round)
 	uint8_t buf[8 * 512];
 	uint32_t lba = (round * 37) % (GOOD_SECTORS - 8);
 	size_t ndev = 0;
-	int64_t t0 = fu_now_ms();
+	int64_t t0 = monotime_ms();
 
 	ck_assert_msg(usbip_client_read10(good, lba, 8, buf) == 0, "good: %s",
 	    good->err);
@@ -296,7 +297,7 @@ sl_good_usbip(struct usbip_client *good, unsigned round)
 		ck_assert_uint_eq(ndev, 3);
 		usbip_client_close(&dl);
 	}
-	ck_assert_int_le(fu_now_ms() - t0, GOOD_MS);
+	ck_assert_int_le(monotime_ms() - t0, GOOD_MS);
 }
 
 START_TEST(slowloris_usbip)
@@ -342,18 +343,18 @@ START_TEST(slowloris_usbip)
 	h.u.submit.length = 18;
 	usbip_hdr_put(hdr, &h);
 	ck_assert_int_eq(fu_send(s->fd, hdr, 20), 0);
-	s->start_ms = fu_now_ms();
+	s->start_ms = monotime_ms();
 	s = sl_add("trickle_urb", sl_imported_fd("1-3"), partial);
 	sl_set_trickle(s, out_urb, sizeof(out_urb), 200);
 	/* Poll them while the good clients keep working. */
-	end = fu_now_ms() + RUN_MS;
-	next_good = fu_now_ms();
-	while (fu_now_ms() < end) {
+	end = monotime_ms() + RUN_MS;
+	next_good = monotime_ms();
+	while (monotime_ms() < end) {
 		if (sl_poll(20) == 0)
 			break;
 		sl_trickle(&slows[2], false);
 		sl_trickle(&slows[4], true);
-		if (fu_now_ms() >= next_good) {
+		if (monotime_ms() >= next_good) {
 			sl_good_usbip(&good, round++);
 			next_good += 100;
 		}
@@ -394,17 +395,17 @@ START_TEST(slowloris_api)
 	tr = sl_raw("trickle_http", vtd.api_port, NULL, 0, NULL);
 	sl_set_trickle(tr, (const uint8_t *)trickle_req,
 	    sizeof(trickle_req) - 1, 300);
-	end = fu_now_ms() + RUN_MS;
-	next_good = fu_now_ms();
-	while (fu_now_ms() < end) {
+	end = monotime_ms() + RUN_MS;
+	next_good = monotime_ms();
+	while (monotime_ms() < end) {
 		if (sl_poll(20) == 0)
 			break;
 		sl_trickle(tr, true);
-		if (fu_now_ms() >= next_good) {
-			t0 = fu_now_ms();
+		if (monotime_ms() >= next_good) {
+			t0 = monotime_ms();
 			ck_assert_int_eq(fu_http_status(vtd.host, vtd.api_port,
 			    "/healthz", 2000), 200);
-			ck_assert_int_le(fu_now_ms() - t0, GOOD_MS);
+			ck_assert_int_le(monotime_ms() - t0, GOOD_MS);
 			round++;
 			next_good += 100;
 		}
@@ -434,8 +435,8 @@ START_TEST(slowloris_api_tls)
 	sl_raw("tls_silent", vtd.api_port, NULL, 0, NULL);
 	tr = sl_raw("tls_trickle", vtd.api_port, NULL, 0, NULL);
 	sl_set_trickle(tr, hello, sizeof(hello), 300);
-	end = fu_now_ms() + RUN_MS;
-	while (fu_now_ms() < end) {
+	end = monotime_ms() + RUN_MS;
+	while (monotime_ms() < end) {
 		if (sl_poll(20) == 0)
 			break;
 		sl_trickle(tr, false);

@@ -1,5 +1,5 @@
 /*
- * fuzz_api_json: the REST request decoders (src/server/api_decode.c) on
+ * fuzz_api_json: the REST request decoders (src/server/api/api_decode.c) on
  * arbitrary bodies, and the text parsers the handlers feed from them:
  * netaddr_cidr_parse (VM addresses), decode_base64 (agent nonce and
  * signature) and control_name_valid (token and VM names).  Every decoder runs

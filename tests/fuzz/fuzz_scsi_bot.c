@@ -1,8 +1,8 @@
 /*
- * fuzz_scsi_bot: the virtual device (usb_dev, usb_ctrl), the Bulk-Only
- * Transport (msc_bot) and SCSI (scsi, scsi_info) driven URB by URB, as
- * the USB/IP session drives them, without sockets.  A fake dev_sink
- * checks every completion:
+ * fuzz_scsi_bot: the virtual device (dev_usb, dev_ctrl), the Bulk-Only
+ * Transport (dev_bot) and SCSI (dev_scsi, dev_scsi_info) driven URB by
+ * URB, as the USB/IP session drives them, without sockets.  A recording
+ * dev_sink (tests/lib/vt_sink) checks every completion:
  *
  *  - it answers a URB that was submitted and is neither answered nor
  *    unlinked; control and OUT URBs are answered during their submit,
@@ -26,7 +26,7 @@
 #include "server/device/dev_image.h"
 #include "server/device/dev_bot.h"
 #include "server/device/dev_usb.h"
-#include "server/usbip/usbip_proto.h"
+#include "../lib/vt_sink.h"
 
 #define FLAG_RO		0x01	/* read-only medium */
 #define FLAG_UNCONF	0x02	/* do not SET_CONFIGURATION first */
@@ -74,19 +74,10 @@ static struct {
 	unsigned completed;	/* completions of `submitting' */
 	bool cbw;		/* `submitting' is an OUT in IDLE */
 	uint64_t phase_in, phase_out;	/* data bytes of this command */
-	uint8_t *copy;		/* IN payload copies */
+	struct vt_sink rec;	/* completions of the current submit */
 } fz;
 
 static uint8_t pattern[MAX_BULK];
-
-static const struct dev_ident ident = {
-	.vendor = 0x1209,
-	.product = 0x0001,
-	.bcd_device = 0x0100,
-	.manufacturer = "vtoken",
-	.product_name = "Virtual Token",
-	.serial = "0123456789AB",
-};
 
 static uint8_t
 rd_u8(struct rd *r)
@@ -144,8 +135,8 @@ check_csw(const struct dev_urb *urb, int32_t status, uint32_t actual,
 
 	FUZZ_CHECK(actual == (urb->length < MSC_CSW_SIZE ? urb->length :
 	    MSC_CSW_SIZE));
-	FUZZ_CHECK(status == (actual < MSC_CSW_SIZE ? USBIP_EOVERFLOW :
-	    0) || status == USBIP_EREMOTEIO);
+	FUZZ_CHECK(status == (actual < MSC_CSW_SIZE ? DEV_URB_EOVERFLOW :
+	    0) || status == DEV_URB_EREMOTEIO);
 	if (actual < MSC_CSW_SIZE)
 		return;
 	FUZZ_CHECK(get_le32(p) == MSC_CSW_SIGNATURE);
@@ -162,7 +153,7 @@ check_bulk(const struct dev_urb *urb, int32_t status, uint32_t actual,
 {
 	const struct dev_bot *bot = &fz.dev.bot;
 
-	if (status == USBIP_EPIPE)
+	if (status == DEV_URB_EPIPE)
 		return;
 	if (!urb->in) {
 		/* Data OUT completes before the transport moves on. */
@@ -183,39 +174,34 @@ check_bulk(const struct dev_urb *urb, int32_t status, uint32_t actual,
 	}
 }
 
+/*
+ * Beyond the dev_sink contract vt_sink enforces (actual <= length, IN
+ * data has a payload, copied out of the device so that ASan checks the
+ * source): the URB is live, and the status fits the direction.
+ */
 static void
-sink_complete(void *arg, const struct dev_urb *urb, int32_t status,
-    uint32_t actual, const struct dev_payload *data)
+sink_check(struct vt_sink *s, const struct dev_urb *urb,
+    const struct vt_sink_rec *r)
 {
 	struct live *l = live_find(urb->seqnum);
 
-	FUZZ_CHECK(arg == &fz.dev);
+	(void)s;
 	FUZZ_CHECK(l != NULL);
 	FUZZ_CHECK(l->ep == urb->ep && l->in == urb->in &&
 	    l->length == urb->length);
-	FUZZ_CHECK(actual <= urb->length);
-	FUZZ_CHECK(status == 0 || status == USBIP_EPIPE ||
-	    (status == USBIP_EOVERFLOW && urb->in) ||
-	    (status == USBIP_EREMOTEIO && urb->in && actual < urb->length &&
-	    (urb->flags & USBIP_URB_SHORT_NOT_OK)));
-	FUZZ_CHECK(status != USBIP_EPIPE || actual == 0);
+	FUZZ_CHECK(r->status == 0 || r->status == DEV_URB_EPIPE ||
+	    (r->status == DEV_URB_EOVERFLOW && urb->in) ||
+	    (r->status == DEV_URB_EREMOTEIO && urb->in &&
+	    r->actual < urb->length && (urb->flags & DEV_URB_SHORT_NOT_OK)));
+	FUZZ_CHECK(r->status != DEV_URB_EPIPE || r->actual == 0);
 	if (!urb->in)
-		FUZZ_CHECK(actual <= l->out_len);
-	if (urb->in && actual > 0) {
-		FUZZ_CHECK(data != NULL);
-		/* Exactly actual bytes: ASan sees any overrun. */
-		fz.copy = realloc(fz.copy, actual);
-		FUZZ_CHECK(fz.copy != NULL);
-		dev_payload_copy(data, fz.copy, actual);
-	}
+		FUZZ_CHECK(r->actual <= l->out_len);
 	if (urb->ep != 0)
-		check_bulk(urb, status, actual, fz.copy);
+		check_bulk(urb, r->status, r->actual, r->data);
 	if (urb->seqnum == fz.submitting)
 		fz.completed++;
 	live_drop(l);
 }
-
-static const struct dev_sink sink = { sink_complete, &fz.dev };
 
 /* Submits one URB and checks the synchronous part of its fate. */
 static bool
@@ -228,14 +214,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	uint64_t queued_bytes = 0;
 	int r;
 
-	memset(&u, 0, sizeof(u));
-	u.seqnum = ++fz.seq;
-	u.ep = ep;
-	u.in = in;
-	u.flags = flags;
-	u.length = len;
-	if (setup != NULL)
-		memcpy(u.setup, setup, 8);
+	vt_sink_urb(&u, ++fz.seq, ep, in, flags, len, setup);
 	FUZZ_CHECK(!dev_usb_is_pending(&fz.dev, u.seqnum));
 	for (size_t i = 0; i < fz.nlive; i++)
 		if (fz.live[i].in && fz.live[i].ep == EP_IN) {
@@ -255,6 +234,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 	l->in = in;
 	fz.submitting = u.seqnum;
 	fz.completed = 0;
+	vt_sink_clear(&fz.rec);
 	/* An OUT in IDLE is a CBW: the next command's data phase starts. */
 	fz.cbw = ep == EP_OUT && fz.dev.bot.state == DEV_BOT_IDLE;
 	if (fz.cbw)
@@ -332,7 +312,7 @@ op_in(struct rd *r, uint8_t b)
 
 	if (b & 0x40)
 		len = len * DEV_IMAGE_SECTOR_SIZE % (MAX_BULK + 1);
-	return submit(EP_IN, true, len, b & 0x80 ? USBIP_URB_SHORT_NOT_OK :
+	return submit(EP_IN, true, len, b & 0x80 ? DEV_URB_SHORT_NOT_OK :
 	    0, NULL, NULL, 0);
 }
 
@@ -387,7 +367,7 @@ attach(bool configure)
 	static const uint8_t set_config[8] = { 0x00, 0x09, 0x01, 0, 0, 0, 0,
 	    0 };
 
-	dev_usb_attach(&fz.dev, &sink, MAX_PENDING, MAX_PENDING_BYTES);
+	dev_usb_attach(&fz.dev, &fz.rec.sink, MAX_PENDING, MAX_PENDING_BYTES);
 	fz.phase_in = fz.phase_out = 0;
 	if (configure)
 		FUZZ_CHECK(submit(0, false, 0, 0, set_config, NULL, 0));
@@ -429,11 +409,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(pattern); i++)
 			pattern[i] = (uint8_t)(i * 5 + 3);
 	memset(&fz, 0, sizeof(fz));
+	/* One submit completes at most every live URB. */
+	vt_sink_init(&fz.rec, MAX_LIVE, sink_check, NULL);
 	fz.img = dev_image_new((uint64_t)NSECT * DEV_IMAGE_SECTOR_SIZE);
 	FUZZ_CHECK(fz.img != NULL);
 	FUZZ_CHECK(dev_image_write(fz.img, 0, pattern, 4096) == 0);
 	dev_image_set_readonly(fz.img, flags & FLAG_RO);
-	dev_usb_init(&fz.dev, &ident, fz.img);
+	dev_usb_init(&fz.dev, &vt_sink_ident, fz.img);
 	attach(!(flags & FLAG_UNCONF));
 	/* Bounded: every operation consumes at least its opcode byte. */
 	while (r.n > 0)
@@ -441,6 +423,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;	/* the session would close here */
 	detach();
 	dev_image_free(fz.img);
-	free(fz.copy);
+	vt_sink_free(&fz.rec);
 	return 0;
 }

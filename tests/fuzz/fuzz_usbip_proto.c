@@ -1,5 +1,5 @@
 /*
- * fuzz_usbip_proto: the USB/IP codec decoders (src/server/usbip_proto.c)
+ * fuzz_usbip_proto: the USB/IP codec decoders (src/server/usbip/usbip_proto.c)
  * on arbitrary bytes.  Besides memory safety it checks that decoding and
  * re-encoding gives back the input for the fixed-size structures, with
  * exactly the normalisation the format allows: string fields end at

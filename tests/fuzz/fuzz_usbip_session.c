@@ -345,7 +345,10 @@ out_remove(struct client *c, struct outstanding *o)
 	*o = c->out[--c->nout];
 }
 
-/* True when the server must take p (PROTOCOL.md 3.3 items 10-15). */
+/*
+ * True when the server must take p (docs/PROTOCOL.md, "Bad input" items
+ * 10-15).
+ */
 static bool
 pdu_acceptable(struct client *c, const struct pdu *p)
 {
@@ -409,7 +412,7 @@ all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* The status the registry implies for importing busid (item 6, 7). */
+/* The status the export implies for importing busid (item 6, 7). */
 static uint32_t
 expect_import(struct session *s, const struct client *c, const uint8_t *b)
 {

@@ -291,7 +291,10 @@ sess_start(struct sess *s, uint8_t flags, const char *busid)
 	sep(s);
 }
 
-/* What Linux sends before usb-storage takes over (PROTOCOL.md 2.1). */
+/*
+ * What Linux sends before usb-storage takes over (docs/PROTOCOL.md, "USB
+ * device model").
+ */
 static void
 s_enumerate(struct sess *s)
 {

@@ -1,6 +1,6 @@
 /*
- * test_badinput: the bad-input checklist (shared/PROTOCOL.md 3.3, items
- * 1-29) against the real vtokend over loopback, one test per item.
+ * test_badinput: the bad-input checklist (docs/PROTOCOL.md, "Bad input",
+ * items 1-29) against the real vtokend over loopback, one test per item.
  *
  * Every test starts a daemon serving three pattern images:
  *   1-1 good.img (read-only, seed 1): imported by the "good" client from
@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/monotime.h"
 #include "../lib/usbip_client.h"
 #include "../lib/vtd_spawn.h"
 
@@ -60,15 +60,6 @@ bi_teardown(void)
 {
 	usbip_client_close(&good);
 	vtd_cleanup(&vtd);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The good client reads 8 blocks of 1-1 and checks them. */
@@ -357,19 +348,19 @@ START_TEST(item02_slowloris_handshake)
 	bi_start(CFG_SHORT);
 	/* Silent after connect. */
 	bad_connect(&c, NULL);
-	t0 = now_ms();
+	t0 = monotime_ms();
 	expect_open(&c);
 	expect_bad_close(&c, 0, "no complete request within 1 s");
-	dt = now_ms() - t0;
+	dt = monotime_ms() - t0;
 	ck_assert_int_ge(dt, 900);
 	ck_assert_int_le(dt, 4000);
 	/* Half an op_common, then silence. */
 	bad_connect(&c, NULL);
-	t0 = now_ms();
+	t0 = monotime_ms();
 	ck_assert(usbip_client_send(&c, op, sizeof(op)) == 0);
 	expect_open(&c);
 	expect_bad_close(&c, 0, "no complete request within 1 s");
-	dt = now_ms() - t0;
+	dt = monotime_ms() - t0;
 	ck_assert_int_ge(dt, 900);
 	ck_assert_int_le(dt, 4000);
 	/* The idle good client (well past 1 s) was never at risk. */
@@ -390,29 +381,29 @@ START_TEST(item02_slowloris_pdu)
 	bad_import(&c, true);
 	usbip_client_hdr_submit(&c, &h, 0, USBIP_DIR_IN, 18);
 	usbip_hdr_put(hdr, &h);
-	t0 = now_ms();
+	t0 = monotime_ms();
 	ck_assert(usbip_client_send(&c, hdr, 20) == 0);
 	expect_open(&c);
 	expect_bad_close(&c, 0, "message incomplete for");
-	dt = now_ms() - t0;
+	dt = monotime_ms() - t0;
 	ck_assert_int_ge(dt, 900);
 	ck_assert_int_le(dt, 4000);
 	/* A whole header and part of its OUT payload. */
 	bad_import(&c, true);
 	usbip_client_hdr_submit(&c, &h, 2, USBIP_DIR_OUT, 4096);
 	memset(pay, 0, sizeof(pay));
-	t0 = now_ms();
+	t0 = monotime_ms();
 	ck_assert(usbip_client_send_hdr(&c, &h, pay, sizeof(pay)) == 0);
 	expect_open(&c);
 	expect_bad_close(&c, 0, "message incomplete for");
-	dt = now_ms() - t0;
+	dt = monotime_ms() - t0;
 	ck_assert_int_ge(dt, 900);
 	ck_assert_int_le(dt, 4000);
 	/* Trickling a byte every 150 ms does not extend the deadline. */
 	bad_import(&c, true);
 	usbip_client_hdr_submit(&c, &h, 0, USBIP_DIR_IN, 18);
 	usbip_hdr_put(hdr, &h);
-	t0 = now_ms();
+	t0 = monotime_ms();
 	for (i = 0; i < USBIP_HDR_SIZE - 1; i++) {
 		if (usbip_client_send(&c, hdr + i, 1) < 0)
 			break;
@@ -421,7 +412,7 @@ START_TEST(item02_slowloris_pdu)
 	}
 	ck_assert_int_lt(i, USBIP_HDR_SIZE - 1);
 	expect_bad_close(&c, 0, "message incomplete for");
-	dt = now_ms() - t0;
+	dt = monotime_ms() - t0;
 	ck_assert_int_le(dt, 4000);
 	bi_finish();
 }
@@ -1358,10 +1349,10 @@ END_TEST
 
 /*
  * Item 26, continued: a data phase spread over several URBs, including
- * zero-length ones, and the usb_sg pattern (PROTOCOL.md 2.4): IN URBs
- * queued with SHORT_NOT_OK, the first ends short (-EREMOTEIO), the host
- * unlinks the rest (-104, never a RET_SUBMIT) and reads the CSW with a
- * new URB.
+ * zero-length ones, and the usb_sg pattern (docs/PROTOCOL.md, "Bulk-Only
+ * Transport"): IN URBs queued with SHORT_NOT_OK, the first ends short
+ * (-EREMOTEIO), the host unlinks the rest (-104, never a RET_SUBMIT) and
+ * reads the CSW with a new URB.
  */
 START_TEST(item26_split_data_phase)
 {

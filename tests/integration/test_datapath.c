@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/monotime.h"
 #include "../lib/usbip_client.h"
 #include "../lib/vtd_spawn.h"
 
@@ -442,27 +442,18 @@ struct cc_worker {
 	char err[300];
 };
 
-static int64_t
-cc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Imports some free device, preferring a different one per round. */
 static int
 cc_import(struct cc_worker *w, struct usbip_client *c, int round, int *idx)
 {
 	struct usbip_client_opts o;
 	char src[32], busid[16];
-	int64_t deadline = cc_now_ms() + CC_DEADLINE_MS;
+	int64_t deadline = monotime_ms() + CC_DEADLINE_MS;
 	uint32_t st;
 
 	snprintf(src, sizeof(src), "127.0.1.%d", w->id + 1);
 	o = (struct usbip_client_opts){ .src_addr = src };
-	for (int a = 0; cc_now_ms() < deadline; a++) {
+	for (int a = 0; monotime_ms() < deadline; a++) {
 		*idx = (w->id + round * 3 + a) % CC_NDEV;
 		snprintf(busid, sizeof(busid), "1-%d", *idx + 1);
 		if (usbip_client_connect(c, vtd.host, vtd.port, &o) < 0 ||

@@ -22,25 +22,6 @@
 #include "token/token_image.h"
 
 static int
-mkimage_pread(void *arg, uint64_t off, void *buf, size_t len)
-{
-	int fd = *(int *)arg;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done,
-		    (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int
 mkimage_write_file(const char *path, const uint8_t *buf, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -137,7 +118,7 @@ mkimage_read(const char *path)
 		fprintf(stderr, "vt-mkimage: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (token_image_read(mkimage_pread, &fd, (uint64_t)st.st_size, &info,
+	if (token_image_read(fat_fd_read, &fd, (uint64_t)st.st_size, &info,
 	    &cred, &cause) != 0 || token_cred_public(cred, pub, &cause) != 0) {
 		fprintf(stderr, "vt-mkimage: %s: %s\n", path, cause);
 		free(cause);

@@ -6,7 +6,6 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 void
 fx_start(struct vtd *d)
@@ -133,13 +132,4 @@ fx_import(struct vtd *d, const char *src, const char *busid,
 	if (status != 0)
 		usbip_client_close(c);
 	return status;
-}
-
-double
-fx_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }

@@ -36,7 +36,5 @@ size_t fx_devlist(struct vtd *d, const char *src, char busids[][32],
 /* OP_REQ_IMPORT from src; returns the status; c stays open on ST_OK. */
 uint32_t fx_import(struct vtd *d, const char *src, const char *busid,
     struct usbip_client *c);
-/* Monotonic milliseconds. */
-double fx_now_ms(void);
 
 #endif

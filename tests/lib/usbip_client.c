@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/monotime.h"
 
 #define SCSI_BLOCK	512u
 #define MAX_DEVLIST	1024
@@ -68,7 +68,7 @@ client_finish_connect(struct usbip_client *c, int fd)
 	int err = 0, r;
 	socklen_t len = sizeof(err);
 
-	r = vt_wait_fd(fd, POLLOUT, vt_now_ms() + c->timeout_ms);
+	r = vt_wait_fd(fd, POLLOUT, monotime_ms() + c->timeout_ms);
 	if (r <= 0)
 		return client_fail(c, "connect: %s", r == 0 ? "timed out" :
 		    strerror(errno));
@@ -154,7 +154,7 @@ int
 usbip_client_send(struct usbip_client *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int64_t deadline = vt_now_ms() + c->timeout_ms;
+	int64_t deadline = monotime_ms() + c->timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 
@@ -183,7 +183,7 @@ int
 usbip_client_recv(struct usbip_client *c, void *buf, size_t len, size_t *got)
 {
 	uint8_t *p = buf;
-	int64_t deadline = vt_now_ms() + c->timeout_ms;
+	int64_t deadline = monotime_ms() + c->timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 	int r = 0;
@@ -225,13 +225,13 @@ bool
 usbip_client_expect_closed(struct usbip_client *c, int ms, size_t *nbytes)
 {
 	uint8_t scratch[65536];
-	int64_t deadline = vt_now_ms() + ms;
+	int64_t deadline = monotime_ms() + ms;
 	size_t total = 0;
 	ssize_t n;
 	bool closed = false;
 
 	/* Bounded even against a peer that never stops sending. */
-	while (c->fd >= 0 && vt_now_ms() < deadline) {
+	while (c->fd >= 0 && monotime_ms() < deadline) {
 		n = recv(c->fd, scratch, sizeof(scratch), 0);
 		if (n > 0) {
 			total += (size_t)n;
@@ -264,7 +264,7 @@ usbip_client_expect_quiet(struct usbip_client *c, int ms)
 
 	if (c->fd < 0)
 		return false;
-	r = vt_wait_fd(c->fd, POLLIN, vt_now_ms() + ms);
+	r = vt_wait_fd(c->fd, POLLIN, monotime_ms() + ms);
 	if (r == 0)
 		return true;
 	if (r > 0 && recv(c->fd, &b, 1, MSG_PEEK) > 0)

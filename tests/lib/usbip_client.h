@@ -1,7 +1,7 @@
 /*
  * usbip_client: a blocking, scripted USB/IP client for tests and the
  * benchmark.  It speaks the wire format through the server's own codecs
- * (src/server/usbip_proto.h) and adds what a test needs: a chosen local
+ * (src/server/usbip/usbip_proto.h) and adds what a test needs: a chosen local
  * source address (127.x.y.z poses as another VM), a receive deadline on
  * every read, raw sends for malformed input, and checks on what the
  * server sends back (RET_* only, known seqnums, actual_length within the

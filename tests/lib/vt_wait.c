@@ -1,5 +1,5 @@
 /*
- * vt_wait: monotonic clock and bounded poll (see vt_wait.h).
+ * vt_wait: bounded poll and sleep (see vt_wait.h).
  */
 #include "vt_wait.h"
 
@@ -7,14 +7,7 @@
 #include <poll.h>
 #include <time.h>
 
-int64_t
-vt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "common/monotime.h"
 
 int
 vt_wait_fd(int fd, short ev, int64_t deadline)
@@ -24,7 +17,7 @@ vt_wait_fd(int fd, short ev, int64_t deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - vt_now_ms();
+		left = deadline - monotime_ms();
 		if (left < 0)
 			left = 0;
 		r = poll(&p, 1, (int)left);
@@ -32,4 +25,13 @@ vt_wait_fd(int fd, short ev, int64_t deadline)
 			continue;
 		return r < 0 ? -1 : r > 0;
 	}
+}
+
+void
+vt_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -2,23 +2,23 @@
  * vtd_spawn: start, watch and stop a real vtokend (see vtd_spawn.h).
  */
 #include "vtd_spawn.h"
+#include "vt_port.h"
+#include "vt_tmpdir.h"
+#include "vt_wait.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "common/monotime.h"
 
 #define VTD_MAX_ARGS	64
 #define VTD_MAX_LIVE	16
@@ -53,29 +53,11 @@ vtd_fail(struct vtd *d, const char *fmt, ...)
 	return -1;
 }
 
-static void
-vtd_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int64_t
-vtd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for pid up to timeout_ms; true (with *status) when it exited. */
 static bool
 vtd_wait_pid(pid_t pid, int timeout_ms, int *status)
 {
-	int64_t deadline = vtd_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	pid_t r;
 
 	for (;;) {
@@ -84,21 +66,10 @@ vtd_wait_pid(pid_t pid, int timeout_ms, int *status)
 			return true;
 		if (r < 0 && errno != EINTR)
 			return true;	/* not our child any more */
-		if (vtd_now_ms() >= deadline)
+		if (monotime_ms() >= deadline)
 			return false;
-		vtd_sleep_ms(5);
+		vt_sleep_ms(5);
 	}
-}
-
-static int
-vtd_rm_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
 }
 
 static void
@@ -110,8 +81,7 @@ vtd_rmdir(const char *dir)
 			fprintf(stderr, "vtd_spawn: kept %s\n", dir);
 		return;
 	}
-	if (dir[0] != '\0')
-		(void)nftw(dir, vtd_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	vt_tmpdir_remove(dir);
 }
 
 /* Last resort when the test process exits with daemons still around. */
@@ -171,16 +141,10 @@ vtd_live_pid(const struct vtd *d, pid_t pid)
 int
 vtd_init(struct vtd *d)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	memset(d, 0, sizeof(*d));
 	snprintf(d->host, sizeof(d->host), "127.0.0.1");
-	snprintf(d->dir, sizeof(d->dir), "%s/vtokend-test.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(d->dir) == NULL) {
-		d->dir[0] = '\0';
+	if (vt_tmpdir_make(d->dir, sizeof(d->dir), "vtokend-test") < 0)
 		return vtd_fail(d, "mkdtemp: %s", strerror(errno));
-	}
 	snprintf(d->log, sizeof(d->log), "%s/vtokend.log", d->dir);
 	if (!vtd_atexit_done) {
 		atexit(vtd_atexit);
@@ -211,29 +175,6 @@ vtd_write_file(const struct vtd *d, const char *name, const char *text)
 	if (fclose(f) != 0)
 		r = -1;
 	return r;
-}
-
-/* A port that was free a moment ago on 127.0.0.1. */
-static int
-vtd_pick_port(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	close(fd);
-	return 0;
 }
 
 /* The VTD_WRAPPER command prefix, or NULL when unset or empty. */
@@ -357,11 +298,11 @@ static int
 vtd_await(struct vtd *d, int before)
 {
 	int lost = vtd_log_count(d, "cannot listen");
-	int64_t deadline = vtd_now_ms() + vtd_start_timeout_ms();
+	int64_t deadline = monotime_ms() + vtd_start_timeout_ms();
 	int status;
 	pid_t r;
 
-	while (vtd_now_ms() < deadline) {
+	while (monotime_ms() < deadline) {
 		if (vtd_log_count(d, " ready\n") > before)
 			return 0;
 		r = waitpid(d->pid, &status, WNOHANG);
@@ -373,7 +314,7 @@ vtd_await(struct vtd *d, int before)
 			return vtd_fail(d, "vtokend exited (status 0x%x) "
 			    "before it was ready; see %s", status, d->log);
 		}
-		vtd_sleep_ms(5);
+		vt_sleep_ms(5);
 	}
 	return vtd_fail(d, "vtokend not ready after %d ms; see %s",
 	    vtd_start_timeout_ms(), d->log);
@@ -389,8 +330,8 @@ vtd_start(struct vtd *d, const char *const *args)
 	if (d->pid > 0)
 		return vtd_fail(d, "already running");
 	for (int i = 0; i < VTD_PORT_TRIES; i++) {
-		if (vtd_pick_port(&d->port) < 0 ||
-		    vtd_pick_port(&d->api_port) < 0)
+		if (vt_free_port(&d->port) < 0 ||
+		    vt_free_port(&d->api_port) < 0)
 			return vtd_fail(d, "no free port: %s", strerror(errno));
 		if (d->api_port == d->port)
 			continue;
@@ -500,14 +441,14 @@ bool
 vtd_log_wait(const struct vtd *d, const char *substr, int count,
     int timeout_ms)
 {
-	int64_t deadline = vtd_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 
 	for (;;) {
 		if (vtd_log_count(d, substr) >= count)
 			return true;
-		if (vtd_now_ms() >= deadline)
+		if (monotime_ms() >= deadline)
 			return false;
-		vtd_sleep_ms(10);
+		vt_sleep_ms(10);
 	}
 }
 
@@ -538,13 +479,6 @@ vtd_pattern_word(uint32_t seed, uint64_t sector, unsigned word)
 {
 	return vtd_mix((uint64_t)seed << 48 ^ sector << 6 ^ word ^
 	    0x9e3779b97f4a7c15ULL);
-}
-
-uint8_t
-vtd_pattern_byte(uint32_t seed, uint64_t sector, unsigned off)
-{
-	return (uint8_t)(vtd_pattern_word(seed, sector, off / 8) >>
-	    (8 * (off % 8)));
 }
 
 void

@@ -3,8 +3,8 @@
  *
  * Each daemon gets a fresh mkdtemp directory for its images, config, log
  * (its stderr) and state (--data-dir DIR/var), and free loopback ports
- * for USB/IP and the REST API (bind to port 0, close, pass them with
- * --listen and --api-listen; retried when the daemon loses the race).  Every
+ * for USB/IP and the REST API (vt_free_port(), passed with --listen and
+ * --api-listen; retried when the daemon loses the race).  Every
  * wait is bounded.  A daemon still running when the test process exits
  * (a failed assertion calls exit) is killed and its directory removed;
  * if the test process is killed outright, PR_SET_PDEATHSIG kills it.
@@ -78,9 +78,10 @@ bool vtd_log_wait(const struct vtd *d, const char *substr, int count,
 bool vtd_log_last(const struct vtd *d, const char *substr, char *buf,
     size_t len);
 
-/* The pattern: byte off (0..511) of sector `sector` of image `seed`. */
-uint8_t vtd_pattern_byte(uint32_t seed, uint64_t sector, unsigned off);
-/* Fills n sectors starting at sector. */
+/*
+ * The pattern: every byte a function of seed, sector and offset.  Fills
+ * n sectors starting at sector.
+ */
 void vtd_pattern_fill(uint32_t seed, uint64_t sector, void *buf, size_t n);
 /* Index of the first byte that differs from the pattern, or -1. */
 long vtd_pattern_check(uint32_t seed, uint64_t sector, const void *buf,

@@ -48,13 +48,13 @@ void hist_merge(struct hist *dst, const struct hist *src);
 /* The q-quantile (0..1) in nanoseconds: upper edge of its bucket. */
 uint64_t hist_quantile(const struct hist *h, double q);
 
-/* --- errors and clocks (load_stats.c) ---------------------------------- */
+/* --- errors and the clock (load_stats.c) ------------------------------- */
 
 /* Counts an error and prints the first few; thread-safe. */
 void load_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 unsigned long load_errors(void);
+/* Nanoseconds on the monotonic clock of common/monotime.h. */
 uint64_t load_now_ns(void);
-void load_sleep_ms(unsigned ms);
 
 /* VmRSS of pid in KiB, or -1. */
 long proc_rss_kib(int pid);

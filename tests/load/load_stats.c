@@ -1,18 +1,17 @@
 /*
- * load_stats: latency histogram, the shared error counter, clocks and
- * what /proc says about the daemon and the machine.
+ * load_stats: latency histogram, the shared error counter, the clock in
+ * nanoseconds and what /proc says about the daemon and the machine.
  */
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/monotime.h"
 #include "load.h"
 
 #define LOAD_ERRORS_SHOWN	20
@@ -97,22 +96,11 @@ load_errors(void)
 	return atomic_load(&load_nerrors);
 }
 
+/* monotime's clock in the histograms' unit. */
 uint64_t
 load_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void
-load_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	return (uint64_t)(monotime_sec() * 1e9);
 }
 
 long

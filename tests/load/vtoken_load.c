@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/vt_wait.h"
 #include "load.h"
 
 #define LOAD_DRAIN_MS		30000	/* all sessions gone from the daemon */
@@ -128,7 +129,7 @@ settled_fds(int pid)
 	int prev = proc_fd_count(pid), cur = prev;
 
 	for (unsigned t = 0; t < LOAD_SETTLE_MS; t += 100) {
-		load_sleep_ms(100);
+		vt_sleep_ms(100);
 		cur = proc_fd_count(pid);
 		if (cur == prev)
 			break;
@@ -169,7 +170,7 @@ run_load_phase(struct load_ctx *x, struct load_run *run)
 
 		if (now >= end)
 			break;
-		load_sleep_ms(end - now > 1000000000u ? 1000 :
+		vt_sleep_ms(end - now > 1000000000u ? 1000 :
 		    (unsigned)((end - now) / 1000000u) + 1);
 		if (!daemon_alive(x->d.pid)) {
 			load_error("vtokend died during the load; see %s",
@@ -202,7 +203,7 @@ wait_drained(struct load_ctx *x)
 		vt_http_resp_free(&r);
 		if (n == 0)
 			return 0;
-		load_sleep_ms(50);
+		vt_sleep_ms(50);
 	}
 	load_error("%lu USB/IP connection(s) still open %d s after the "
 	    "clients closed", n, LOAD_DRAIN_MS / 1000);
@@ -224,7 +225,7 @@ wait_fds(struct load_ctx *x, struct load_run *run)
 		run->fd_end = proc_fd_count(x->d.pid);
 		if (run->fd_end == run->fd_base)
 			break;
-		load_sleep_ms(50);
+		vt_sleep_ms(50);
 	}
 	run->t_fds = secs_since(t0);
 	run->fds_ok = run->fd_end == run->fd_base;
@@ -265,7 +266,7 @@ wait_rss(struct load_ctx *x, struct load_run *run)
 		    run->rss_end <= run->rss_start + slack;
 		if (run->rss_ok || LOAD_ASAN)
 			break;
-		load_sleep_ms(100);
+		vt_sleep_ms(100);
 	}
 	run->t_rss = secs_since(t0);
 	if (!run->rss_ok && !LOAD_ASAN)

@@ -7,7 +7,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -18,9 +17,9 @@
 
 #include "common/yamlconf.h"
 #include "server/config.h"
+#include "../lib/vt_tmpdir.h"
 
 static char datadir[PATH_MAX];
-static char tmpdir[PATH_MAX];
 
 /* tests/data/config, found from this file's path as the compiler saw it. */
 static void
@@ -47,34 +46,6 @@ fixture(const char *name)
 
 	ck_assert(n > 0 && (size_t)n < sizeof(path));
 	return path;
-}
-
-static void
-tmpdir_setup(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_config.XXXXXX",
-	    base != NULL && *base != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		ck_abort_msg("mkdtemp: %s", strerror(errno));
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-tmpdir_teardown(void)
-{
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
 }
 
 /* Loads a fixture that must fail; returns the errors (caller frees). */
@@ -436,7 +407,7 @@ START_TEST(two_documents)
 	    "a second YAML document (one is read)");
 	free(errors);
 	/* A trailing "---" alone is fine. */
-	ck_assert_int_ge(asprintf(&path2, "%s/trailing.yaml", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&path2, "%s/trailing.yaml", vt_tmpdir), 0);
 	f = fopen(path2, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("log_level: info\n---\n", f);
@@ -466,7 +437,7 @@ START_TEST(many_errors_capped)
 	char *path, *errors;
 	FILE *f;
 
-	ck_assert_int_ge(asprintf(&path, "%s/many.yaml", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/many.yaml", vt_tmpdir), 0);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	for (int i = 0; i < 20000; i++)
@@ -485,7 +456,7 @@ START_TEST(missing_file)
 {
 	char *path, *errors;
 
-	ck_assert_int_ge(asprintf(&path, "%s/nope.yaml", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/nope.yaml", vt_tmpdir), 0);
 	errors = load_fail(path);
 	ck_assert_msg(strncmp(errors, path, strlen(path)) == 0, "%s", errors);
 	ck_assert_ptr_nonnull(strstr(errors, strerror(ENOENT)));
@@ -499,7 +470,7 @@ START_TEST(file_too_large)
 	char *path, *errors;
 	int fd;
 
-	ck_assert_int_ge(asprintf(&path, "%s/big.yaml", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/big.yaml", vt_tmpdir), 0);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, CONFIG_MAX_FILE_SIZE + 1), 0);
@@ -508,7 +479,7 @@ START_TEST(file_too_large)
 	ck_assert_ptr_nonnull(strstr(errors, "at most"));
 	free(errors);
 	/* A directory is not a configuration file either. */
-	errors = load_fail(tmpdir);
+	errors = load_fail(vt_tmpdir);
 	ck_assert_ptr_nonnull(errors);
 	free(errors);
 	free(path);
@@ -635,7 +606,7 @@ static void
 suite_setup(void)
 {
 	datadir_init();
-	tmpdir_setup();
+	vt_tmpdir_setup();
 }
 
 static Suite *
@@ -646,7 +617,7 @@ config_suite(void)
 	TCase *bad = tcase_create("bad");
 	TCase *api = tcase_create("api");
 
-	tcase_add_unchecked_fixture(good, suite_setup, tmpdir_teardown);
+	tcase_add_unchecked_fixture(good, suite_setup, vt_tmpdir_teardown);
 	tcase_add_test(good, defaults);
 	tcase_add_test(good, full_file);
 	tcase_add_test(good, empty_file_defaults);
@@ -654,7 +625,7 @@ config_suite(void)
 	tcase_add_test(good, hex_values);
 	suite_add_tcase(s, good);
 
-	tcase_add_unchecked_fixture(bad, suite_setup, tmpdir_teardown);
+	tcase_add_unchecked_fixture(bad, suite_setup, vt_tmpdir_teardown);
 	tcase_add_test(bad, unknown_key_exact);
 	tcase_add_test(bad, errors_collected);
 	tcase_add_test(bad, out_of_range);
@@ -674,7 +645,7 @@ config_suite(void)
 	tcase_add_test(bad, many_errors_capped);
 	suite_add_tcase(s, bad);
 
-	tcase_add_unchecked_fixture(api, suite_setup, tmpdir_teardown);
+	tcase_add_unchecked_fixture(api, suite_setup, vt_tmpdir_teardown);
 	tcase_add_test(api, image_spec_parse);
 	tcase_add_test(api, set_listen);
 	tcase_add_test(api, add_image);

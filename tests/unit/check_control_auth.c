@@ -1,5 +1,6 @@
 /*
- * check_auth: the controller's challenge-response pieces (auth.c) with an
+ * check_control_auth: the controller's challenge-response pieces
+ * (control_auth.c) with an
  * injected clock: signatures, nonce binding, expiry, single use, replay,
  * and the per-(token, address) and per-address rate limits.
  */

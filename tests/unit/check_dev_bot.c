@@ -1,10 +1,11 @@
 /*
- * check_msc_bot: the Bulk-Only Transport (src/server/msc_bot.[ch]) driven
- * through the virtual device (src/server/usb_dev.[ch]) as a USB/IP session
- * would drive it.  A fake dev_sink records every completion.  Covers the
- * thirteen host/device cases of BOT 6.7 (PROTOCOL.md 2.4), the NAK queue,
- * invalid and meaningless CBWs, wedge and reset recovery, unlink, the
- * SHORT_NOT_OK "stale URB" rule and multi-URB data phases.
+ * check_dev_bot: the Bulk-Only Transport (src/server/device/dev_bot.[ch])
+ * driven through the virtual device (dev_usb.[ch]) as a USB/IP session
+ * would drive it; vt_sink records every completion.  Covers the
+ * thirteen host/device cases of BOT 6.7 (docs/PROTOCOL.md, "Bulk-Only
+ * Transport"), the NAK queue, invalid and meaningless CBWs, wedge and
+ * reset recovery, unlink, the SHORT_NOT_OK "stale URB" rule and multi-URB
+ * data phases.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -15,63 +16,32 @@
 #include "server/device/dev_image.h"
 #include "server/device/dev_bot.h"
 #include "server/device/dev_usb.h"
-#include "server/usbip/usbip_proto.h"
+#include "../lib/vt_sink.h"
 
 #define SECTOR		DEV_IMAGE_SECTOR_SIZE
 #define NSECT		64u
 #define MAX_LOG		64
-#define SNOK		USBIP_URB_SHORT_NOT_OK
+#define SNOK		DEV_URB_SHORT_NOT_OK
 #define EP_IN		1
 #define EP_OUT		2
 
-/* One RET_SUBMIT as the session would have encoded it. */
-struct completion {
-	uint32_t seqnum;
-	int32_t status;
-	uint32_t actual;
-	uint8_t *data;		/* IN payload copy, or NULL */
-};
-
-static struct completion done_log[MAX_LOG];
-static size_t ndone;
+static struct vt_sink rec;		/* every completion, in order */
 static uint32_t next_seq;
 static struct dev_image *img;
 static struct dev_usb dev;
 
-static const struct dev_ident ident = {
-	.vendor = 0x1209,
-	.product = 0x0001,
-	.bcd_device = 0x0100,
-	.manufacturer = "vtoken",
-	.product_name = "Virtual Token",
-	.serial = "0123456789AB",
-};
-
+/*
+ * Beyond what vt_sink checks (never more than asked, CVE-2016-3955): a
+ * status is never positive.
+ */
 static void
-sink_complete(void *arg, const struct dev_urb *urb, int32_t status,
-    uint32_t actual, const struct dev_payload *data)
+sink_check(struct vt_sink *s, const struct dev_urb *urb,
+    const struct vt_sink_rec *r)
 {
-	struct completion *c;
-
-	ck_assert_ptr_eq(arg, &dev);
-	ck_assert_uint_lt(ndone, MAX_LOG);
-	/* Never more than asked (CVE-2016-3955), never positive. */
-	ck_assert_uint_le(actual, urb->length);
-	ck_assert_int_le(status, 0);
-	c = &done_log[ndone++];
-	c->seqnum = urb->seqnum;
-	c->status = status;
-	c->actual = actual;
-	c->data = NULL;
-	if (urb->in && actual > 0) {
-		ck_assert_ptr_nonnull(data);
-		c->data = malloc(actual);
-		ck_assert_ptr_nonnull(c->data);
-		dev_payload_copy(data, c->data, actual);
-	}
+	(void)s;
+	(void)urb;
+	ck_assert_int_le(r->status, 0);
 }
-
-static const struct dev_sink sink = { sink_complete, &dev };
 
 static void
 pattern(uint8_t *p, size_t len, unsigned seed)
@@ -86,14 +56,7 @@ submit(uint8_t ep, bool in, uint32_t len, uint32_t flags,
 {
 	struct dev_urb u;
 
-	memset(&u, 0, sizeof(u));
-	u.seqnum = ++next_seq;
-	u.ep = ep;
-	u.in = in;
-	u.flags = flags;
-	u.length = len;
-	if (setup != NULL)
-		memcpy(u.setup, setup, 8);
+	vt_sink_urb(&u, ++next_seq, ep, in, flags, len, setup);
 	ck_assert_int_eq(dev_usb_submit(&dev, &u, out, in ? 0 : len),
 	    want_rc);
 	return u.seqnum;
@@ -124,19 +87,10 @@ bulk_out(const uint8_t *p, uint32_t len)
 	return submit(EP_OUT, false, len, 0, NULL, p, 0);
 }
 
-static const struct completion *
-find(uint32_t seqnum)
-{
-	for (size_t i = 0; i < ndone; i++)
-		if (done_log[i].seqnum == seqnum)
-			return &done_log[i];
-	return NULL;
-}
-
-static const struct completion *
+static const struct vt_sink_rec *
 must_find(uint32_t seqnum)
 {
-	const struct completion *c = find(seqnum);
+	const struct vt_sink_rec *c = vt_sink_find(&rec, seqnum);
 
 	ck_assert_msg(c != NULL, "URB %u did not complete", seqnum);
 	return c;
@@ -145,7 +99,7 @@ must_find(uint32_t seqnum)
 static void
 expect_status(uint32_t seqnum, int32_t status, uint32_t actual)
 {
-	const struct completion *c = must_find(seqnum);
+	const struct vt_sink_rec *c = must_find(seqnum);
 
 	ck_assert_int_eq(c->status, status);
 	ck_assert_uint_eq(c->actual, actual);
@@ -195,7 +149,7 @@ send_cbw(uint32_t tag, uint32_t h, bool in, const uint8_t *cdb,
 static void
 expect_csw(uint32_t seqnum, uint32_t tag, uint32_t residue, uint8_t status)
 {
-	const struct completion *c = must_find(seqnum);
+	const struct vt_sink_rec *c = must_find(seqnum);
 	const uint8_t *p = c->data;
 
 	ck_assert_int_eq(c->status, 0);
@@ -254,21 +208,19 @@ dev_setup(void)
 		ck_assert_int_eq(dev_image_write(img, (uint64_t)lba * SECTOR,
 		    sect, SECTOR), 0);
 	}
-	ndone = 0;
+	vt_sink_init(&rec, MAX_LOG, sink_check, NULL);
 	next_seq = 100;
-	dev_usb_init(&dev, &ident, img);
-	dev_usb_attach(&dev, &sink, 16, 64u << 20);
+	dev_usb_init(&dev, &vt_sink_ident, img);
+	dev_usb_attach(&dev, &rec.sink, 16, 64u << 20);
 	configure();
-	ndone = 0;
+	vt_sink_clear(&rec);
 }
 
 static void
 dev_teardown(void)
 {
 	dev_usb_detach(&dev);
-	for (size_t i = 0; i < ndone; i++)
-		free(done_log[i].data);
-	ndone = 0;
+	vt_sink_free(&rec);
 	dev_image_free(img);
 	img = NULL;
 }
@@ -320,7 +272,7 @@ START_TEST(case4_hi_dn_short_not_ok)
 
 	CBW(7, 512, true, 0x00, 0, 0, 0, 0, 0);	/* TUR, H=512 IN */
 	d = bulk_in(512, SNOK);
-	expect_status(d, USBIP_EREMOTEIO, 0);
+	expect_status(d, DEV_URB_EREMOTEIO, 0);
 	read_csw(7, 512, MSC_CSW_PASSED);
 }
 END_TEST
@@ -349,7 +301,7 @@ END_TEST
 
 START_TEST(case5_hi_gt_di)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 	uint32_t d;
 
 	CBW(10, 96, true, 0x12, 0, 0, 0, 36, 0);	/* INQUIRY 36 */
@@ -375,7 +327,7 @@ END_TEST
 
 START_TEST(case6_hi_di)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 	uint8_t want[SECTOR];
 
 	CBW(12, 512, true, 0x28, 0, 0, 0, 0, 9, 0, 0, 1, 0);
@@ -390,7 +342,7 @@ END_TEST
 
 START_TEST(case7_hi_lt_di)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 	uint8_t want[SECTOR];
 
 	/* READ(10) of 2 blocks into H=512. */
@@ -508,7 +460,7 @@ START_TEST(in_before_cbw_is_served)
 	uint32_t csw;
 
 	csw = bulk_in(MSC_CSW_SIZE, SNOK);
-	ck_assert_ptr_null(find(csw));		/* NAK */
+	ck_assert_ptr_null(vt_sink_find(&rec, csw));		/* NAK */
 	ck_assert(dev_usb_is_pending(&dev, csw));
 	CBW(30, 0, false, 0x00, 0, 0, 0, 0, 0);
 	expect_csw(csw, 30, 0, MSC_CSW_PASSED);
@@ -525,16 +477,16 @@ START_TEST(fifo_order)
 
 	a = bulk_in(512, SNOK);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
-	ck_assert_uint_eq(ndone, 0);
+	ck_assert_uint_eq(rec.n, 0);
 	make_cbw(cbw, 31, 512, true, rd, sizeof(rd));
 	o = bulk_out(cbw, sizeof(cbw));
-	ck_assert_uint_eq(ndone, 3);
-	ck_assert_uint_eq(done_log[0].seqnum, o);
-	ck_assert_uint_eq(done_log[1].seqnum, a);
-	ck_assert_uint_eq(done_log[2].seqnum, b);
+	ck_assert_uint_eq(rec.n, 3);
+	ck_assert_uint_eq(rec.log[0].seqnum, o);
+	ck_assert_uint_eq(rec.log[1].seqnum, a);
+	ck_assert_uint_eq(rec.log[2].seqnum, b);
 	pattern(want, sizeof(want), 8);
-	ck_assert_uint_eq(done_log[1].actual, 512);
-	ck_assert_mem_eq(done_log[1].data, want, SECTOR);
+	ck_assert_uint_eq(rec.log[1].actual, 512);
+	ck_assert_mem_eq(rec.log[1].data, want, SECTOR);
 	expect_csw(b, 31, 0, MSC_CSW_PASSED);
 }
 END_TEST
@@ -543,7 +495,7 @@ START_TEST(multi_urb_read)
 {
 	uint8_t cbw[MSC_CBW_SIZE], want[8 * SECTOR];
 	static const uint8_t rd[] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 8, 0 };
-	const struct completion *c1, *c2;
+	const struct vt_sink_rec *c1, *c2;
 	uint32_t d1, d2, s;
 
 	for (unsigned i = 0; i < 8; i++)
@@ -595,7 +547,7 @@ START_TEST(csw_queued_while_writing)
 	CBW(34, 1024, false, 0x2a, 0, 0, 0, 0, 50, 0, 0, 2, 0);
 	s = bulk_in(MSC_CSW_SIZE, SNOK);
 	expect_status(bulk_out(data, 512), 0, 512);
-	ck_assert_ptr_null(find(s));
+	ck_assert_ptr_null(vt_sink_find(&rec, s));
 	expect_status(bulk_out(data + 512, 512), 0, 512);
 	expect_csw(s, 34, 0, MSC_CSW_PASSED);
 	ck_assert_int_eq(dev_image_compare(img, 50 * SECTOR, data, sizeof(data)),
@@ -605,25 +557,25 @@ END_TEST
 
 START_TEST(stale_after_short_not_ok)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 	uint32_t a, b, s;
 
 	a = bulk_in(96, SNOK);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
 	CBW(35, 96, true, 0x12, 0, 0, 0, 36, 0);	/* case 5 */
 	c = must_find(a);
-	ck_assert_int_eq(c->status, USBIP_EREMOTEIO);
+	ck_assert_int_eq(c->status, DEV_URB_EREMOTEIO);
 	ck_assert_uint_eq(c->actual, 36);
 	/* b was queued behind the short URB: the host will unlink it. */
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	ck_assert(dev_usb_is_pending(&dev, b));
 	s = bulk_in(MSC_CSW_SIZE, SNOK);
 	expect_csw(s, 35, 60, MSC_CSW_PASSED);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	ck_assert_int_eq(dev_usb_unlink(&dev, b), 1);
 	ck_assert(!dev_usb_is_pending(&dev, b));
 	tur_ok(36);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 }
 END_TEST
 
@@ -646,13 +598,13 @@ START_TEST(stale_urbs_survive_next_commands)
 	a = bulk_in(512, SNOK);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
 	CBW(38, 512, true, 0x00, 0, 0, 0, 0, 0);	/* case 4 */
-	expect_status(a, USBIP_EREMOTEIO, 0);
+	expect_status(a, DEV_URB_EREMOTEIO, 0);
 	s = bulk_in(MSC_CSW_SIZE, SNOK);
 	expect_csw(s, 38, 512, MSC_CSW_PASSED);
 	/* Later commands do not pick the stale URB either. */
 	tur_ok(39);
 	tur_ok(40);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	ck_assert(dev_usb_is_pending(&dev, b));
 }
 END_TEST
@@ -670,11 +622,11 @@ START_TEST(stale_split_phase_arriving_late)
 	/* READ(10) past the end: CHECK CONDITION with no data (case 4). */
 	CBW(70, 16384, true, 0x28, 0, 0x00, 0xff, 0xff, 0xff, 0, 0, 32, 0);
 	first = bulk_in(4096, SNOK);
-	expect_status(first, USBIP_EREMOTEIO, 0);
+	expect_status(first, DEV_URB_EREMOTEIO, 0);
 	for (int i = 0; i < 3; i++)
 		late[i] = bulk_in(4096, SNOK);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_ptr_null(find(late[i]));
+		ck_assert_ptr_null(vt_sink_find(&rec, late[i]));
 		ck_assert(dev_usb_is_pending(&dev, late[i]));
 	}
 	s = bulk_in(MSC_CSW_SIZE, 0);
@@ -699,12 +651,12 @@ START_TEST(unlink_pending_in)
 	ck_assert_int_eq(dev_usb_unlink(&dev, x), 0);
 	ck_assert_uint_eq(dev.npending, 0);
 	CBW(41, 0, false, 0x00, 0, 0, 0, 0, 0);
-	before = ndone;
-	ck_assert_ptr_null(find(x));
+	before = rec.n;
+	ck_assert_ptr_null(vt_sink_find(&rec, x));
 	y = bulk_in(MSC_CSW_SIZE, SNOK);
 	expect_csw(y, 41, 0, MSC_CSW_PASSED);
-	ck_assert_uint_eq(ndone, before + 1);
-	ck_assert_ptr_null(find(x));
+	ck_assert_uint_eq(rec.n, before + 1);
+	ck_assert_ptr_null(vt_sink_find(&rec, x));
 	/* Unknown and already completed seqnums are not pending. */
 	ck_assert_int_eq(dev_usb_unlink(&dev, 999999), 0);
 	ck_assert_int_eq(dev_usb_unlink(&dev, y), 0);
@@ -715,19 +667,19 @@ START_TEST(max_pending)
 {
 	uint32_t a, b;
 
-	dev_usb_attach(&dev, &sink, 2, 64u << 20);
+	dev_usb_attach(&dev, &rec.sink, 2, 64u << 20);
 	configure();
-	ndone = 0;
+	vt_sink_clear(&rec);
 	a = bulk_in(MSC_CSW_SIZE, SNOK);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
 	/* The third waiting URB is one too many: the session must close. */
 	submit(EP_IN, true, MSC_CSW_SIZE, SNOK, NULL, NULL, DEV_USB_TOO_MANY);
-	ck_assert_uint_eq(ndone, 0);
+	ck_assert_uint_eq(rec.n, 0);
 	ck_assert_uint_eq(dev.npending, 2);
 	/* The two that were queued still complete, in order. */
 	CBW(42, 0, false, 0x00, 0, 0, 0, 0, 0);
 	expect_csw(a, 42, 0, MSC_CSW_PASSED);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	CBW(43, 0, false, 0x00, 0, 0, 0, 0, 0);
 	expect_csw(b, 43, 0, MSC_CSW_PASSED);
 	ck_assert_uint_eq(dev.npending, 0);
@@ -746,9 +698,9 @@ START_TEST(max_pending_bytes)
 {
 	uint32_t a, b, c;
 
-	dev_usb_attach(&dev, &sink, 16, 4 * SECTOR);
+	dev_usb_attach(&dev, &rec.sink, 16, 4 * SECTOR);
 	configure();
-	ndone = 0;
+	vt_sink_clear(&rec);
 	a = bulk_in(2 * SECTOR, SNOK);
 	b = bulk_in(SECTOR, SNOK);
 	submit(EP_IN, true, SECTOR + 1, SNOK, NULL, NULL, DEV_USB_TOO_BIG);
@@ -756,7 +708,7 @@ START_TEST(max_pending_bytes)
 	c = bulk_in(SECTOR, 0);			/* exactly the budget */
 	ck_assert_uint_eq(dev.pending_bytes, 4 * SECTOR);
 	submit(EP_IN, true, 1, SNOK, NULL, NULL, DEV_USB_TOO_BIG);
-	ck_assert_uint_eq(ndone, 0);
+	ck_assert_uint_eq(rec.n, 0);
 	/* Served or unlinked URBs give their bytes back. */
 	ck_assert_int_eq(dev_usb_unlink(&dev, b), 1);
 	CBW(44, 2 * SECTOR, true, 0x28, 0, 0, 0, 0, 1, 0, 0, 2, 0);
@@ -773,18 +725,18 @@ START_TEST(bulk_before_configuration)
 	static const uint8_t tur[6];
 	uint32_t o, i;
 
-	dev_usb_attach(&dev, &sink, 16, 64u << 20);
+	dev_usb_attach(&dev, &rec.sink, 16, 64u << 20);
 	ck_assert_uint_eq(dev.config, 0);
 	make_cbw(cbw, 43, 0, false, tur, sizeof(tur));
 	o = bulk_out(cbw, sizeof(cbw));
 	i = bulk_in(MSC_CSW_SIZE, SNOK);
-	expect_status(o, USBIP_EPIPE, 0);
-	expect_status(i, USBIP_EPIPE, 0);
+	expect_status(o, DEV_URB_EPIPE, 0);
+	expect_status(i, DEV_URB_EPIPE, 0);
 	ck_assert_uint_eq(dev.npending, 0);
 	ck_assert_int_eq(dev.bot.state, DEV_BOT_IDLE);
 	/* SET_CONFIGURATION(0) keeps it unconfigured. */
 	expect_status(ctrl(0x00, 0x09, 0, 0, 0), 0, 0);
-	expect_status(bulk_in(MSC_CSW_SIZE, 0), USBIP_EPIPE, 0);
+	expect_status(bulk_in(MSC_CSW_SIZE, 0), DEV_URB_EPIPE, 0);
 	configure();
 	tur_ok(44);
 }
@@ -799,7 +751,7 @@ START_TEST(out_while_csw_due)
 	CBW(45, 0, false, 0x00, 0, 0, 0, 0, 0);
 	make_cbw(cbw, 46, 0, false, tur, sizeof(tur));
 	o = bulk_out(cbw, sizeof(cbw));
-	expect_status(o, USBIP_EPIPE, 0);
+	expect_status(o, DEV_URB_EPIPE, 0);
 	ck_assert(dev.halted_out);
 	/* The owed CSW is still delivered. */
 	read_csw(45, 0, MSC_CSW_PASSED);
@@ -810,11 +762,11 @@ END_TEST
 
 START_TEST(csw_into_small_urb)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	CBW(48, 0, false, 0x00, 0, 0, 0, 0, 0);
 	c = must_find(bulk_in(12, 0));
-	ck_assert_int_eq(c->status, USBIP_EOVERFLOW);
+	ck_assert_int_eq(c->status, DEV_URB_EOVERFLOW);
 	ck_assert_uint_eq(c->actual, 12);
 	ck_assert_mem_eq(c->data, "USBS", 4);
 }
@@ -836,17 +788,17 @@ check_wedge_recovery(void)
 {
 	uint32_t s;
 
-	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), USBIP_EPIPE, 0);
+	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), DEV_URB_EPIPE, 0);
 	/* GET_STATUS(bulk IN) reports the halt. */
 	s = ctrl(0x82, 0x00, 0, 0x81, 2);
 	expect_status(s, 0, 2);
 	ck_assert_uint_eq(must_find(s)->data[0], 1);
 	/* CLEAR_FEATURE(HALT) alone does not clear a wedge. */
 	clear_halt(0x81);
-	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), USBIP_EPIPE, 0);
+	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), DEV_URB_EPIPE, 0);
 	/* Reset recovery: BOMSR, then CLEAR_FEATURE on both endpoints. */
 	bot_reset();
-	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), USBIP_EPIPE, 0);
+	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), DEV_URB_EPIPE, 0);
 	clear_halt(0x81);
 	clear_halt(0x02);
 	s = ctrl(0x82, 0x00, 0, 0x81, 2);
@@ -864,7 +816,7 @@ START_TEST(invalid_cbw_length)
 	make_cbw(cbw, 50, 0, false, tur, sizeof(tur));
 	o = bulk_out(cbw, MSC_CBW_SIZE - 1);
 	expect_status(o, 0, MSC_CBW_SIZE - 1);
-	expect_status(p, USBIP_EPIPE, 0);
+	expect_status(p, DEV_URB_EPIPE, 0);
 	ck_assert(dev.wedged);
 	ck_assert(!dev.halted_out);
 	check_wedge_recovery();
@@ -942,13 +894,13 @@ check_meaningless_cbw(uint8_t cbw[MSC_CBW_SIZE])
 
 	p = bulk_in(MSC_CSW_SIZE, SNOK);
 	o = bulk_out(cbw, MSC_CBW_SIZE);
-	expect_status(o, USBIP_EPIPE, 0);
-	expect_status(p, USBIP_EPIPE, 0);
+	expect_status(o, DEV_URB_EPIPE, 0);
+	expect_status(p, DEV_URB_EPIPE, 0);
 	ck_assert(dev.halted_in);
 	ck_assert(dev.halted_out);
-	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), USBIP_EPIPE, 0);
+	expect_status(bulk_in(MSC_CSW_SIZE, SNOK), DEV_URB_EPIPE, 0);
 	make_cbw(again, 60, 0, false, tur, sizeof(tur));
-	expect_status(bulk_out(again, sizeof(again)), USBIP_EPIPE, 0);
+	expect_status(bulk_out(again, sizeof(again)), DEV_URB_EPIPE, 0);
 	/* No command ran. */
 	ck_assert_int_eq(dev.bot.state, DEV_BOT_IDLE);
 	bot_reset();
@@ -1037,16 +989,16 @@ START_TEST(bot_reset_orphans_waiting_urbs)
 	expect_status(bulk_in(512, SNOK), 0, 512);
 	bot_reset();
 	a = bulk_in(MSC_CSW_SIZE, SNOK);
-	ck_assert_ptr_null(find(a));
+	ck_assert_ptr_null(vt_sink_find(&rec, a));
 	/* a waits for a new command; it did not get old data. */
 	CBW(72, 0, false, 0x00, 0, 0, 0, 0, 0);
 	expect_csw(a, 72, 0, MSC_CSW_PASSED);
 	b = bulk_in(MSC_CSW_SIZE, SNOK);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	/* Waiting URBs at BOMSR time are the host's to cancel. */
 	bot_reset();
 	tur_ok(73);
-	ck_assert_ptr_null(find(b));
+	ck_assert_ptr_null(vt_sink_find(&rec, b));
 	ck_assert_int_eq(dev_usb_unlink(&dev, b), 1);
 }
 END_TEST
@@ -1059,7 +1011,7 @@ START_TEST(detach_drops_pending)
 	dev_usb_detach(&dev);
 	ck_assert(!dev_usb_is_pending(&dev, a));
 	ck_assert_uint_eq(dev.npending, 0);
-	ck_assert_uint_eq(ndone, 0);
+	ck_assert_uint_eq(rec.n, 0);
 	ck_assert(!dev.attached);
 }
 END_TEST
@@ -1074,9 +1026,9 @@ START_TEST(strstate)
 END_TEST
 
 static Suite *
-msc_bot_suite(void)
+dev_bot_suite(void)
 {
-	Suite *s = suite_create("msc_bot");
+	Suite *s = suite_create("dev_bot");
 	TCase *cases = tcase_create("cases");
 	TCase *queue = tcase_create("queue");
 	TCase *bad = tcase_create("bad");
@@ -1142,7 +1094,7 @@ msc_bot_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(msc_bot_suite());
+	SRunner *sr = srunner_create(dev_bot_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);

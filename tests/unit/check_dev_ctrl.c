@@ -1,9 +1,9 @@
 /*
- * check_usb_ctrl: endpoint-0 requests (src/server/usb_ctrl.c, descriptors
- * from usb_desc.c) through dev_usb_submit(), as a USB/IP session sends
+ * check_dev_ctrl: endpoint-0 requests (src/server/device/dev_ctrl.c,
+ * descriptors from dev_desc.c) through dev_usb_submit(), as a session sends
  * them: descriptors and their truncation, strings, configuration, endpoint
  * halts, the Bulk-Only class requests, and SETUP/URB consistency checks
- * (PROTOCOL.md 2.1 and checklist 3.3 #16).
+ * (docs/PROTOCOL.md, "USB device model" and "Bad input" item 16).
  */
 #include <check.h>
 #include <stdbool.h>
@@ -14,21 +14,14 @@
 #include "server/device/dev_image.h"
 #include "server/device/dev_desc.h"
 #include "server/device/dev_usb.h"
-#include "server/usbip/usbip_proto.h"
+#include "../lib/vt_sink.h"
 
 #define MAX_LOG		32
+#define MAX_DATA	256	/* longest reply any test here asks for */
 #define EP_IN		1
 #define EP_OUT		2
 
-struct completion {
-	uint32_t seqnum;
-	int32_t status;
-	uint32_t actual;
-	uint8_t data[256];
-};
-
-static struct completion done_log[MAX_LOG];
-static size_t ndone;
+static struct vt_sink rec;		/* every completion, in order */
 static uint32_t next_seq;
 static struct dev_image *img;
 static struct dev_usb dev;
@@ -42,49 +35,29 @@ static const struct dev_ident ident = {
 	.serial = "00112233AABB",
 };
 
+/* Beyond what vt_sink checks: no reply exceeds the longest asked for. */
 static void
-sink_complete(void *arg, const struct dev_urb *urb, int32_t status,
-    uint32_t actual, const struct dev_payload *data)
+sink_check(struct vt_sink *s, const struct dev_urb *urb,
+    const struct vt_sink_rec *r)
 {
-	struct completion *c;
-
-	ck_assert_ptr_eq(arg, &dev);
-	ck_assert_uint_lt(ndone, MAX_LOG);
-	ck_assert_uint_le(actual, urb->length);
-	ck_assert_uint_le(actual, sizeof(c->data));
-	c = &done_log[ndone++];
-	memset(c, 0, sizeof(*c));
-	c->seqnum = urb->seqnum;
-	c->status = status;
-	c->actual = actual;
-	if (urb->in && actual > 0) {
-		ck_assert_ptr_nonnull(data);
-		dev_payload_copy(data, c->data, actual);
-	}
+	(void)s;
+	(void)urb;
+	ck_assert_uint_le(r->actual, MAX_DATA);
 }
 
-static const struct dev_sink sink = { sink_complete, &dev };
-
-static const struct completion *
+static const struct vt_sink_rec *
 submit_raw(uint8_t ep, bool in, uint32_t len, uint32_t flags,
     const uint8_t setup[8], const uint8_t *out, uint32_t out_len)
 {
 	struct dev_urb u;
-	size_t before = ndone;
+	size_t before = rec.n;
 
-	memset(&u, 0, sizeof(u));
-	u.seqnum = ++next_seq;
-	u.ep = ep;
-	u.in = in;
-	u.flags = flags;
-	u.length = len;
-	if (setup != NULL)
-		memcpy(u.setup, setup, 8);
+	vt_sink_urb(&u, ++next_seq, ep, in, flags, len, setup);
 	ck_assert_int_eq(dev_usb_submit(&dev, &u, out, out_len), 0);
 	/* The URB's own completion, if any, is the last one logged. */
-	if (ndone == before || done_log[ndone - 1].seqnum != u.seqnum)
+	if (rec.n == before || rec.log[rec.n - 1].seqnum != u.seqnum)
 		return NULL;
-	return &done_log[ndone - 1];
+	return &rec.log[rec.n - 1];
 }
 
 static void
@@ -102,12 +75,12 @@ make_setup(uint8_t s[8], uint8_t type, uint8_t req, uint16_t value,
 }
 
 /* A well-formed control URB: direction from bmRequestType. */
-static const struct completion *
+static const struct vt_sink_rec *
 ctrl(uint8_t type, uint8_t req, uint16_t value, uint16_t index,
     uint16_t length)
 {
 	uint8_t s[8];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	make_setup(s, type, req, value, index, length);
 	c = submit_raw(0, (type & 0x80) != 0, length, 0, s, NULL, 0);
@@ -116,20 +89,20 @@ ctrl(uint8_t type, uint8_t req, uint16_t value, uint16_t index,
 }
 
 static void
-expect_stall(const struct completion *c)
+expect_stall(const struct vt_sink_rec *c)
 {
-	ck_assert_int_eq(c->status, USBIP_EPIPE);
+	ck_assert_int_eq(c->status, DEV_URB_EPIPE);
 	ck_assert_uint_eq(c->actual, 0);
 }
 
 static void
-expect_ok(const struct completion *c, uint32_t actual)
+expect_ok(const struct vt_sink_rec *c, uint32_t actual)
 {
 	ck_assert_int_eq(c->status, 0);
 	ck_assert_uint_eq(c->actual, actual);
 }
 
-static const struct completion *
+static const struct vt_sink_rec *
 get_descriptor(uint8_t type, uint8_t index, uint16_t langid,
     uint16_t length)
 {
@@ -142,23 +115,24 @@ dev_setup(void)
 {
 	img = dev_image_new(64 * DEV_IMAGE_SECTOR_SIZE);
 	ck_assert_ptr_nonnull(img);
-	ndone = 0;
+	vt_sink_init(&rec, MAX_LOG, sink_check, NULL);
 	next_seq = 0;
 	dev_usb_init(&dev, &ident, img);
-	dev_usb_attach(&dev, &sink, 8, 64u << 20);
+	dev_usb_attach(&dev, &rec.sink, 8, 64u << 20);
 }
 
 static void
 dev_teardown(void)
 {
 	dev_usb_detach(&dev);
+	vt_sink_free(&rec);
 	dev_image_free(img);
 	img = NULL;
 }
 
 /* Checks that string descriptor d is the UTF-16LE form of s. */
 static void
-expect_utf16(const struct completion *c, const char *s)
+expect_utf16(const struct vt_sink_rec *c, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -179,7 +153,7 @@ START_TEST(device_descriptor)
 		18, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 64,
 		0x09, 0x12, 0xef, 0xbe, 0x23, 0x01, 1, 2, 3, 1,
 	};
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* Linux's first read asks for 64 and gets all 18 bytes. */
 	c = get_descriptor(USB_DESC_DEVICE, 0, 0, 64);
@@ -198,13 +172,13 @@ END_TEST
 START_TEST(device_descriptor_short_not_ok)
 {
 	uint8_t s[8];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* A short control IN with SHORT_NOT_OK is -EREMOTEIO, data kept. */
 	make_setup(s, 0x80, 0x06, USB_DESC_DEVICE << 8, 0, 64);
-	c = submit_raw(0, true, 64, USBIP_URB_SHORT_NOT_OK, s, NULL, 0);
+	c = submit_raw(0, true, 64, DEV_URB_SHORT_NOT_OK, s, NULL, 0);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(c->status, USBIP_EREMOTEIO);
+	ck_assert_int_eq(c->status, DEV_URB_EREMOTEIO);
 	ck_assert_uint_eq(c->actual, 18);
 	ck_assert_uint_eq(c->data[0], 18);
 }
@@ -218,7 +192,7 @@ START_TEST(config_descriptor)
 		7, 0x05, 0x81, 0x02, 0x00, 0x02, 0,
 		7, 0x05, 0x02, 0x02, 0x00, 0x02, 0,
 	};
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = get_descriptor(USB_DESC_CONFIG, 0, 0, 9);
 	expect_ok(c, 9);
@@ -237,7 +211,7 @@ END_TEST
 START_TEST(string_descriptors)
 {
 	static const uint8_t langids[] = { 4, 0x03, 0x09, 0x04 };
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = get_descriptor(USB_DESC_STRING, 0, 0, 255);
 	expect_ok(c, 4);
@@ -267,13 +241,13 @@ START_TEST(string_sanitized_and_capped)
 {
 	static char longname[200];
 	struct dev_ident id = ident;
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	memset(longname, 'L', sizeof(longname) - 1);
 	id.manufacturer = "A\tB\xc3\xa9";
 	id.product_name = longname;
 	dev_usb_init(&dev, &id, img);
-	dev_usb_attach(&dev, &sink, 8, 64u << 20);
+	dev_usb_attach(&dev, &rec.sink, 8, 64u << 20);
 	/* Non-printable and non-ASCII bytes become '?'. */
 	expect_utf16(get_descriptor(USB_DESC_STRING, 1, 0x0409, 255),
 	    "A?B??");
@@ -291,7 +265,7 @@ START_TEST(device_qualifier)
 	static const uint8_t want[USB_QUALIFIER_SIZE] = {
 		10, 0x06, 0x00, 0x02, 0, 0, 0, 64, 1, 0
 	};
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = get_descriptor(USB_DESC_DEVICE_QUALIFIER, 0, 0, 10);
 	expect_ok(c, 10);
@@ -315,7 +289,7 @@ END_TEST
 
 START_TEST(set_get_configuration)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = ctrl(0x80, 0x08, 0, 0, 1);
 	expect_ok(c, 1);
@@ -334,7 +308,7 @@ END_TEST
 
 START_TEST(interface_requests)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* Unconfigured: the interface does not exist yet. */
 	expect_stall(ctrl(0x01, 0x0b, 0, 0, 0));
@@ -355,7 +329,7 @@ END_TEST
 
 START_TEST(device_status_and_features)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = ctrl(0x80, 0x00, 0, 0, 2);
 	expect_ok(c, 2);
@@ -373,7 +347,7 @@ END_TEST
 static uint8_t
 ep_status(uint16_t ep)
 {
-	const struct completion *c = ctrl(0x82, 0x00, 0, ep, 2);
+	const struct vt_sink_rec *c = ctrl(0x82, 0x00, 0, ep, 2);
 
 	expect_ok(c, 2);
 	ck_assert_uint_eq(c->data[1], 0);
@@ -382,7 +356,7 @@ ep_status(uint16_t ep)
 
 START_TEST(endpoint_halt_in)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	expect_ok(ctrl(0x00, 0x09, 1, 0, 0), 0);
 	ck_assert_uint_eq(ep_status(0x81), 0);
@@ -404,16 +378,16 @@ END_TEST
 
 START_TEST(endpoint_halt_fails_waiting_in)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 	size_t before;
 
 	expect_ok(ctrl(0x00, 0x09, 1, 0, 0), 0);
 	ck_assert_ptr_null(submit_raw(EP_IN, true, 13, 0, NULL, NULL, 0));
-	before = ndone;
+	before = rec.n;
 	/* SET_FEATURE(HALT) fails the waiting URB with -EPIPE. */
 	expect_ok(ctrl(0x02, 0x03, 0, 0x81, 0), 0);
-	ck_assert_uint_eq(ndone, before + 2);
-	c = &done_log[before];
+	ck_assert_uint_eq(rec.n, before + 2);
+	c = &rec.log[before];
 	ck_assert_uint_eq(c->seqnum, next_seq - 1);
 	expect_stall(c);
 	ck_assert_uint_eq(dev.npending, 0);
@@ -423,7 +397,7 @@ END_TEST
 START_TEST(endpoint_halt_out)
 {
 	static const uint8_t junk[31];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	expect_ok(ctrl(0x00, 0x09, 1, 0, 0), 0);
 	expect_ok(ctrl(0x02, 0x03, 0, 0x02, 0), 0);
@@ -482,7 +456,7 @@ END_TEST
 
 START_TEST(get_max_lun)
 {
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	c = ctrl(0xa1, 0xfe, 0, 0, 1);
 	expect_ok(c, 1);
@@ -518,7 +492,7 @@ END_TEST
 START_TEST(wlength_mismatch)
 {
 	uint8_t s[8];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	make_setup(s, 0x80, 0x06, USB_DESC_DEVICE << 8, 0, 18);
 	c = submit_raw(0, true, 64, 0, s, NULL, 0);
@@ -540,7 +514,7 @@ START_TEST(direction_mismatch)
 {
 	uint8_t s[8];
 	static const uint8_t out[18];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* GET_DESCRIPTOR (device to host) in an OUT URB. */
 	make_setup(s, 0x80, 0x06, USB_DESC_DEVICE << 8, 0, 18);
@@ -559,7 +533,7 @@ START_TEST(out_data_stalls)
 {
 	uint8_t s[8];
 	static const uint8_t out[2] = { 1, 2 };
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* SET_DESCRIPTOR carries data; nothing here accepts any. */
 	make_setup(s, 0x00, 0x07, USB_DESC_DEVICE << 8, 0, 2);
@@ -572,7 +546,7 @@ END_TEST
 START_TEST(zero_length_in_direction_ignored)
 {
 	uint8_t s[8];
-	const struct completion *c;
+	const struct vt_sink_rec *c;
 
 	/* No data stage: the URB direction does not matter. */
 	make_setup(s, 0x00, 0x09, 1, 0, 0);

@@ -1,60 +1,33 @@
 /*
- * check_image: the chunked copy-on-write block image (src/server/image.[ch]):
- * range checks at the 64-bit edges, I/O across chunk boundaries, sparse
- * zero chunks, clone isolation, read-only images and file backing.
+ * check_dev_image: the chunked copy-on-write block image
+ * (src/server/device/dev_image.[ch]): range checks at the 64-bit edges,
+ * I/O across chunk boundaries, sparse zero chunks, clone isolation,
+ * read-only images and file backing.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/device/dev_image.h"
+#include "../lib/vt_tmpdir.h"
 
 #define SECTOR	DEV_IMAGE_SECTOR_SIZE
 #define CHUNK	DEV_IMAGE_CHUNK_SIZE
 
-static char tmpdir[PATH_MAX];
 
-static void
-tmpdir_setup(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_image.XXXXXX",
-	    base != NULL && *base != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		ck_abort_msg("mkdtemp: %s", strerror(errno));
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-tmpdir_teardown(void)
-{
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
-}
-
-/* Returns "tmpdir/name" in a static buffer. */
+/* Returns "vt_tmpdir/name" in a static buffer. */
 static const char *
 tmp_path(const char *name)
 {
 	static char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	int n = snprintf(path, sizeof(path), "%s/%s", vt_tmpdir, name);
 
 	ck_assert(n > 0 && (size_t)n < sizeof(path));
 	return path;
@@ -408,7 +381,7 @@ START_TEST(load_directory)
 {
 	char *cause = NULL;
 
-	ck_assert_ptr_null(dev_image_load_file(tmpdir, false, &cause));
+	ck_assert_ptr_null(dev_image_load_file(vt_tmpdir, false, &cause));
 	ck_assert_ptr_nonnull(cause);
 	ck_assert_ptr_nonnull(strstr(cause, "not a regular file"));
 	free(cause);
@@ -552,7 +525,7 @@ image_suite(void)
 	suite_add_tcase(s, mem);
 
 	/* Unchecked: the directory goes away even when a test fails. */
-	tcase_add_unchecked_fixture(file, tmpdir_setup, tmpdir_teardown);
+	tcase_add_unchecked_fixture(file, vt_tmpdir_setup, vt_tmpdir_teardown);
 	tcase_add_test(file, load_missing);
 	tcase_add_test(file, load_bad_size);
 	tcase_add_test(file, load_directory);

@@ -1,8 +1,9 @@
 /*
- * check_scsi: the SCSI command set (src/server/scsi.c, scsi_info.c) on an
+ * check_dev_scsi: the SCSI command set (src/server/device/dev_scsi.c,
+ * dev_scsi_info.c) on an
  * in-memory image: identity and capacity reports, CDB decoding of the
  * READ/WRITE/VERIFY families, MODE SENSE pages, medium state, and the
- * sense data each failure leaves behind (PROTOCOL.md 2.3 and 2.5).
+ * sense data each failure leaves behind (docs/PROTOCOL.md, "SCSI").
  */
 #include <check.h>
 #include <stdint.h>

@@ -6,6 +6,7 @@
  * build runs these too) and every bad one must be an error.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "common/bytes.h"
 #include "token/fat.h"
+#include "../lib/vt_tmpdir.h"
 
 #define MIB		(1024u * 1024u)
 #define T_SERIAL	0x1234abcdu
@@ -473,8 +475,8 @@ START_TEST(test_mkfs_vfat)
 	static const int type[] = { FAT_TYPE_12, FAT_TYPE_16, 0 };
 	char *mkfs = t_tool("mkfs.vfat"), *mcopy = t_tool("mcopy");
 	char *mmd = t_tool("mmd"), *mdel = t_tool("mdel");
-	char dir[] = "/tmp/check_fat.XXXXXX", label[FAT_LABEL_MAX];
-	char *cause = NULL, img[64], lfn[96];
+	char dir[PATH_MAX], label[FAT_LABEL_MAX];
+	char *cause = NULL, img[PATH_MAX + 16], lfn[PATH_MAX + 32];
 	struct fat_dirent ent;
 	struct fat_mem m;
 	struct fat *fs;
@@ -487,7 +489,7 @@ START_TEST(test_mkfs_vfat)
 	ck_assert_msg(mkfs != NULL && mcopy != NULL && mmd != NULL &&
 	    mdel != NULL, "mkfs.vfat or mtools not installed "
 	    "(apt-get install dosfstools mtools)");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(vt_tmpdir_make(dir, sizeof(dir), "check_fat"), 0);
 	snprintf(img, sizeof(img), "%s/fs.img", dir);
 	snprintf(lfn, sizeof(lfn), "%s/A long file name.txt", dir);
 	t_run("%s -C %s -n MYLABEL -i 0badcafe %s %u >/dev/null", mkfs,
@@ -531,7 +533,7 @@ START_TEST(test_mkfs_vfat)
 	t_expect_fail(fs, "SUBDIR", 100, "no such file");
 	fat_close(fs);
 	free(buf);
-	t_run("rm -rf %s", dir);
+	vt_tmpdir_remove(dir);
 	free(mkfs), free(mcopy), free(mmd), free(mdel);
 }
 END_TEST

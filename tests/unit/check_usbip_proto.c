@@ -1,8 +1,8 @@
 /*
  * check_usbip_proto: golden-byte tests of the USB/IP codec
- * (src/server/usbip_proto.[ch]) against the wire layout in PROTOCOL.md
- * section 1: op_common, OP_REQ_IMPORT busid, the 312-byte device record,
- * interface entries and the four 48-byte URB-phase headers.
+ * (src/server/usbip_proto.[ch]) against the wire layout in
+ * docs/PROTOCOL.md, "USB/IP": op_common, OP_REQ_IMPORT busid, the 312-byte
+ * device record, interface entries and the four 48-byte URB-phase headers.
  */
 #include <check.h>
 #include <stdint.h>

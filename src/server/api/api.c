@@ -21,10 +21,12 @@
 
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
 #include "server/control/control_audit.h"
 #include "server/control/control.h"
 #include "server/export/export.h"
+#include "vtoken/vtapi.h"
 
 #define API_MAX_SEGMENTS	5
 #define API_MAX_PATH		512
@@ -37,26 +39,27 @@ struct api_route {
 };
 
 static const struct api_route api_routes[] = {
-	{ EVHTTP_REQ_GET, "/healthz", false, api_healthz },
-	{ EVHTTP_REQ_GET, "/metrics", false, api_metrics },
-	{ EVHTTP_REQ_GET, "/v1/tokens", true, api_tokens_list },
-	{ EVHTTP_REQ_POST, "/v1/tokens", true, api_tokens_create },
-	{ EVHTTP_REQ_GET, "/v1/tokens/*", true, api_tokens_show },
-	{ EVHTTP_REQ_DELETE, "/v1/tokens/*", true, api_tokens_delete },
-	{ EVHTTP_REQ_GET, "/v1/tokens/*/image", true, api_tokens_image },
-	{ EVHTTP_REQ_GET, "/v1/vms", true, api_vms_list },
-	{ EVHTTP_REQ_POST, "/v1/vms", true, api_vms_create },
-	{ EVHTTP_REQ_GET, "/v1/vms/*", true, api_vms_show },
-	{ EVHTTP_REQ_DELETE, "/v1/vms/*", true, api_vms_delete },
-	{ EVHTTP_REQ_GET, "/v1/assignments", true, api_assign_list },
-	{ EVHTTP_REQ_POST, "/v1/assignments", true, api_assign_create },
-	{ EVHTTP_REQ_DELETE, "/v1/assignments/*", true, api_assign_delete },
-	{ EVHTTP_REQ_GET, "/v1/sessions", true, api_sessions_list },
-	{ EVHTTP_REQ_GET, "/v1/audit", true, api_audit_list },
-	{ EVHTTP_REQ_GET, "/v1/audit/verify", true, api_audit_verify },
+	{ EVHTTP_REQ_GET, VTAPI_HEALTHZ, false, api_healthz },
+	{ EVHTTP_REQ_GET, VTAPI_METRICS, false, api_metrics },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS, true, api_tokens_list },
+	{ EVHTTP_REQ_POST, VTAPI_TOKENS, true, api_tokens_create },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*", true, api_tokens_show },
+	{ EVHTTP_REQ_DELETE, VTAPI_TOKENS "/*", true, api_tokens_delete },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*" VTAPI_TOKEN_IMAGE, true,
+	  api_tokens_image },
+	{ EVHTTP_REQ_GET, VTAPI_VMS, true, api_vms_list },
+	{ EVHTTP_REQ_POST, VTAPI_VMS, true, api_vms_create },
+	{ EVHTTP_REQ_GET, VTAPI_VMS "/*", true, api_vms_show },
+	{ EVHTTP_REQ_DELETE, VTAPI_VMS "/*", true, api_vms_delete },
+	{ EVHTTP_REQ_GET, VTAPI_ASSIGNMENTS, true, api_assign_list },
+	{ EVHTTP_REQ_POST, VTAPI_ASSIGNMENTS, true, api_assign_create },
+	{ EVHTTP_REQ_DELETE, VTAPI_ASSIGNMENTS "/*", true, api_assign_delete },
+	{ EVHTTP_REQ_GET, VTAPI_SESSIONS, true, api_sessions_list },
+	{ EVHTTP_REQ_GET, VTAPI_AUDIT, true, api_audit_list },
+	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, true, api_audit_verify },
 	/* Signature-authenticated, not by API key. */
-	{ EVHTTP_REQ_POST, "/v1/agent/challenge", false, api_agent_challenge },
-	{ EVHTTP_REQ_POST, "/v1/agent/verify", false, api_agent_verify },
+	{ EVHTTP_REQ_POST, VTAPI_AGENT_CHALLENGE, false, api_agent_challenge },
+	{ EVHTTP_REQ_POST, VTAPI_AGENT_VERIFY, false, api_agent_verify },
 };
 
 /*
@@ -125,21 +128,6 @@ api_match(const char *pattern, const char *const *seg, int n,
 	return true;
 }
 
-/*
- * A peer-chosen string made safe for a log line: bytes outside printable
- * ASCII become '?', and it is cut to fit.
- */
-static const char *
-api_printable(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
 /* Checks the bearer key; on failure answers 401 and audits it. */
 static bool
 api_authenticate(struct api_req *r)
@@ -162,7 +150,7 @@ api_authenticate(struct api_req *r)
 	}
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
 	r->api->stats.auth_failed++;
-	log_warnx("api %s: %s: %s", r->peer, api_printable(path, shown,
+	log_warnx("api %s: %s: %s", r->peer, text_printable(path, shown,
 	    sizeof(shown)), reason);
 	detail = json_pack("{s:s, s:s}", "reason", reason, "path", shown);
 	control_audit_refusal(r->ctl, r->peer_host, "api", "api.auth_failed",

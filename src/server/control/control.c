@@ -1,6 +1,9 @@
 /*
- * ctl: controller open/load, lookups and the USB/IP session hooks.
- * Changes are in control_token.c, control_vm.c and control_assign.c.
+ * control: open/load/close, lookups, the transaction steps every change
+ * shares, and the refusal audit.  Changes are in control_token.c,
+ * control_vm.c and control_assign.c; the export hooks (who may list and
+ * import what) in control_session.c; agent authentication in
+ * control_agent.c.
  */
 #include "server/control/control.h"
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "server/control/control_audit.h"
@@ -54,7 +55,7 @@ control_token_build(struct control *ctl, struct control_token *tok, char **cause
 	    RAND_bytes((unsigned char *)&serial, sizeof(serial)) != 1 ||
 	    (img = dev_image_new(tok->size)) == NULL) {
 		if (*cause == NULL)
-			*cause = xstrdup("out of memory or randomness");
+			cause_set(cause, "out of memory or randomness");
 		token_cred_free(cred);
 		return NULL;
 	}
@@ -91,7 +92,7 @@ control_token_save(struct control *ctl, const struct control_token *tok,
 	if (fd >= 0 && dev_image_attach_file(img, fd) == 0)
 		attached = true;	/* the image owns fd now */
 	if (!attached || fsync(fd) < 0 || rename(tmp, path) < 0) {
-		*cause = xasprintf("%s: %s", tmp, strerror(errno));
+		cause_set(cause, "%s: %s", tmp, strerror(errno));
 		if (attached)
 			dev_image_detach_file(img);
 		else if (fd >= 0)

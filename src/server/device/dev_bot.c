@@ -1,11 +1,11 @@
 /*
- * msc_bot: the Bulk-Only Transport state machine (see msc_bot.h).
+ * dev_bot: the Bulk-Only Transport state machine (see dev_bot.h).
  *
- * Case numbers refer to BOT 1.0 section 6.7 (table in PROTOCOL.md 2.4):
- * Hn/Hi/Ho is what the host's CBW expects, Dn/Di/Do what the command
- * wants.  Di is min(allocation length, data available), so a host that
- * asks for more than the device has gets a short data phase (case 5), not
- * a phase error.
+ * Case numbers refer to BOT 1.0 section 6.7 (table in docs/PROTOCOL.md,
+ * "Bulk-Only Transport"): Hn/Hi/Ho is what the host's CBW expects,
+ * Dn/Di/Do what the command wants.  Di is min(allocation length, data
+ * available), so a host that asks for more than the device has gets a
+ * short data phase (case 5), not a phase error.
  */
 #include "server/device/dev_bot.h"
 

@@ -1,12 +1,12 @@
 /*
- * msc_bot: USB Mass Storage Bulk-Only Transport (BOT 1.0) on top of scsi.
+ * dev_bot: USB Mass Storage Bulk-Only Transport (BOT 1.0) on top of scsi.
  *
  * States: IDLE (expect a CBW on bulk OUT) -> DATA_IN / DATA_OUT -> STATUS
  * (the CSW is due on bulk IN) -> IDLE.  The thirteen host/device cases of
  * BOT section 6.7 are decided once per CBW in dev_bot_plan(); short
- * completions are preferred to stalls (PROTOCOL.md 2.4), phase errors
- * answer bCSWStatus 2.  Functions take the owning usb_dev because stalls
- * and completions are endpoint matters.
+ * completions are preferred to stalls (docs/PROTOCOL.md, "Bulk-Only
+ * Transport"), phase errors answer bCSWStatus 2.  Functions take the
+ * owning dev_usb because stalls and completions are endpoint matters.
  */
 #ifndef VTOKEN_DEV_BOT_H
 #define VTOKEN_DEV_BOT_H

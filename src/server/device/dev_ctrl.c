@@ -1,5 +1,5 @@
 /*
- * usb_ctrl: endpoint-0 request handling (USB 2.0 9.4, BOT 3.1/3.2).
+ * dev_ctrl: endpoint-0 request handling (USB 2.0 9.4, BOT 3.1/3.2).
  *
  * vhci answers SET_ADDRESS and port resets itself, so a re-enumeration
  * after usb_reset_device() shows up here only as descriptor reads and

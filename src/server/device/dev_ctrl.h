@@ -1,5 +1,5 @@
 /*
- * usb_ctrl: endpoint-0 requests of the virtual device: the USB 2.0
+ * dev_ctrl: endpoint-0 requests of the virtual device: the USB 2.0
  * standard requests and the two Bulk-Only class requests.  Anything else
  * stalls (-EPIPE for that request only).
  */

@@ -1,5 +1,5 @@
 /*
- * usb_desc: descriptor builders (USB 2.0 chapter 9, MSC BOT 1.0 section 4).
+ * dev_desc: descriptor builders (USB 2.0 chapter 9, MSC BOT 1.0 section 4).
  */
 #include "server/device/dev_desc.h"
 
@@ -12,7 +12,10 @@ dev_desc_device(const struct dev_ident *id, uint8_t d[USB_DEVICE_DESC_SIZE])
 {
 	d[0] = USB_DEVICE_DESC_SIZE;
 	d[1] = USB_DESC_DEVICE;
-	/* 2.00, not 2.01: avoids the BOS request and LPM (PROTOCOL 2.1). */
+	/*
+	 * 2.00, not 2.01: avoids the BOS request and LPM (docs/PROTOCOL.md,
+	 * "USB device model").
+	 */
 	put_le16(d + 2, 0x0200);
 	d[4] = 0;		/* class per interface */
 	d[5] = 0;

@@ -1,5 +1,5 @@
 /*
- * usb_desc: the descriptors of a USB 2.0 high-speed Bulk-Only mass-storage
+ * dev_desc: the descriptors of a USB 2.0 high-speed Bulk-Only mass-storage
  * device (one configuration, one interface 08/06/50, bulk EPs 0x81 and
  * 0x02 of 512 bytes).  Pure builders into caller buffers.
  */

@@ -1,5 +1,5 @@
 /*
- * image: chunked, copy-on-write block images (see image.h).
+ * dev_image: chunked, copy-on-write block images (see dev_image.h).
  */
 #include "server/device/dev_image.h"
 
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/xmalloc.h"
 
 struct image_chunk {
@@ -104,7 +105,7 @@ dev_image_fill_chunks(struct dev_image *img, int fd, char **cause, const char *p
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				*cause = xasprintf("%s: read: %s", path,
+				cause_set(cause, "%s: read: %s", path,
 				    r == 0 ? "unexpected end of file" :
 				    strerror(errno));
 				return -1;
@@ -116,7 +117,7 @@ dev_image_fill_chunks(struct dev_image *img, int fd, char **cause, const char *p
 			continue;
 		img->chunks[i] = malloc(sizeof(struct image_chunk));
 		if (img->chunks[i] == NULL) {
-			*cause = xasprintf("%s: out of memory", path);
+			cause_set(cause, "%s: out of memory", path);
 			return -1;
 		}
 		img->chunks[i]->refs = 1;
@@ -145,16 +146,16 @@ dev_image_load_file(const char *path, bool writable, char **cause)
 
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+		cause_set(cause, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*cause = xasprintf("%s: not a regular file", path);
+		cause_set(cause, "%s: not a regular file", path);
 		close(fd);
 		return NULL;
 	}
 	if (st.st_size <= 0 || st.st_size % DEV_IMAGE_SECTOR_SIZE != 0) {
-		*cause = xasprintf("%s: size %lld is not a positive multiple "
+		cause_set(cause, "%s: size %lld is not a positive multiple "
 		    "of %u bytes", path, (long long)st.st_size,
 		    DEV_IMAGE_SECTOR_SIZE);
 		close(fd);
@@ -162,7 +163,7 @@ dev_image_load_file(const char *path, bool writable, char **cause)
 	}
 	img = dev_image_alloc((uint64_t)st.st_size);
 	if (img == NULL) {
-		*cause = xasprintf("%s: out of memory", path);
+		cause_set(cause, "%s: out of memory", path);
 		close(fd);
 		return NULL;
 	}

@@ -1,5 +1,5 @@
 /*
- * image: an in-memory block device image of 512-byte sectors.
+ * dev_image: an in-memory block device image of 512-byte sectors.
  *
  * Storage is an array of 4 KiB chunks.  All-zero chunks are not stored
  * (NULL), and chunks are reference-counted so that dev_image_clone() shares

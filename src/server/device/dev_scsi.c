@@ -1,5 +1,5 @@
 /*
- * scsi: opcode dispatch, sense handling and the block I/O commands.
+ * dev_scsi: opcode dispatch, sense handling and the block I/O commands.
  * Identity and capacity reports live in scsi_info.c.
  */
 #include "server/device/dev_scsi.h"

@@ -1,7 +1,7 @@
 /*
- * scsi: the SCSI block commands a USB stick answers (SBC/SPC subset that
- * Linux and Windows send; see shared/PROTOCOL.md section 2.3), on top of
- * one image.  The transport (msc_bot) asks dev_scsi_exec() for a plan: data
+ * dev_scsi: the SCSI block commands a USB stick answers (SBC/SPC subset that
+ * Linux and Windows send; see docs/PROTOCOL.md, "SCSI"), on top of
+ * one image.  The transport (dev_bot) asks dev_scsi_exec() for a plan: data
  * direction, how many bytes the device intends to move, the status, and
  * where the data lives (a small response buffer or a range of the image).
  * The transport then moves the data with dev_scsi_data_in()/dev_scsi_data_out(),

@@ -1,5 +1,5 @@
 /*
- * scsi_impl: what scsi.c and scsi_info.c share.  Not for other modules.
+ * dev_scsi_impl: what dev_scsi.c and dev_scsi_info.c share.  Not for other modules.
  */
 #ifndef VTOKEN_DEV_SCSI_IMPL_H
 #define VTOKEN_DEV_SCSI_IMPL_H

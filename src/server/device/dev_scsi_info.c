@@ -1,5 +1,5 @@
 /*
- * scsi_info: commands that describe the device rather than move blocks:
+ * dev_scsi_info: commands that describe the device rather than move blocks:
  * INQUIRY (standard and VPD 00/80/83), REQUEST SENSE, MODE SENSE(6/10),
  * READ CAPACITY(10/16), READ FORMAT CAPACITIES and REPORT LUNS.
  */

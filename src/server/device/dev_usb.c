@@ -1,6 +1,6 @@
 /*
- * usb_dev: URB dispatch, endpoint halts and the bulk-IN wait queue.
- * Control requests are in usb_ctrl.c, the transport in msc_bot.c.
+ * dev_usb: URB dispatch, endpoint halts and the bulk-IN wait queue.
+ * Control requests are in dev_ctrl.c, the transport in dev_bot.c.
  */
 #include "server/device/dev_usb.h"
 

@@ -46,7 +46,7 @@ struct dev_urb {
 	uint32_t length;	/* transfer_buffer_length (capped) */
 	uint8_t setup[8];	/* control only */
 	int32_t npackets;	/* as received; only echoed */
-	bool stale;		/* of a data phase that ended short (msc_bot) */
+	bool stale;		/* of a data phase that ended short (dev_bot) */
 	TAILQ_ENTRY(dev_urb) entry;
 };
 TAILQ_HEAD(dev_urb_queue, dev_urb);
@@ -119,7 +119,7 @@ int dev_usb_submit(struct dev_usb *dev, const struct dev_urb *urb,
 /* Cancels a waiting URB: 1 if it was pending (now dropped), else 0. */
 int dev_usb_unlink(struct dev_usb *dev, uint32_t seqnum);
 
-/* Internal to usb_dev.c and msc_bot.c. */
+/* Internal to dev_usb.c and dev_bot.c. */
 /* Takes u off the IN queue (the caller frees it). */
 void dev_usb_dequeue(struct dev_usb *dev, struct dev_urb *u);
 void dev_usb_complete(struct dev_usb *dev, const struct dev_urb *urb,

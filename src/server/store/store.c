@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cause.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -28,13 +29,13 @@ store_open(const char *backend, const char *location, char **cause)
 		if (strcmp(store_backends[i]->name, backend) == 0)
 			ops = store_backends[i];
 	if (ops == NULL) {
-		*cause = xasprintf("unknown store backend \"%s\"", backend);
+		cause_set(cause, "unknown store backend \"%s\"", backend);
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
 	if (ops->open(st, location) < 0) {
-		*cause = xasprintf("%s store %s: %s", backend, location,
+		cause_set(cause, "%s store %s: %s", backend, location,
 		    st->err);
 		free(st);
 		return NULL;

@@ -4,8 +4,9 @@
  * Op phase: exactly one OP_REQ_DEVLIST (reply, then close) or
  * OP_REQ_IMPORT (reply; on success the connection becomes a session of
  * that device).  URB phase: CMD_SUBMIT / CMD_UNLINK until either side
- * closes.  Every violation of the bad-input checklist (PROTOCOL.md 3.3)
- * closes this connection with one log line; others are unaffected.
+ * closes.  Every violation of the bad-input checklist (docs/PROTOCOL.md,
+ * "Bad input") closes this connection with one log line; others are
+ * unaffected.
  *
  * Closing is always deferred to a fresh event-loop turn (usbip_conn_close),
  * so no callback ever runs on a freed connection.

@@ -1,6 +1,6 @@
 /*
  * usbip_proto: pure encode/decode of the USB/IP wire format (see
- * shared/PROTOCOL.md section 1).  All header integers are big-endian; the
+ * docs/PROTOCOL.md, "USB/IP").  All header integers are big-endian; the
  * SETUP packet is copied raw.  No I/O, no allocation, no logging: decoders
  * take (bytes, length) and either fill a struct or say why the input is
  * unacceptable, which makes them easy to golden-test and to fuzz.

@@ -1,8 +1,9 @@
 /*
  * usbip_urb: the URB phase of an imported connection.  Validates each
  * CMD_SUBMIT / CMD_UNLINK header against the bad-input checklist
- * (PROTOCOL.md 3.3) before any payload is read or allocated, hands the URB
- * to the device, and encodes the device's completions as RET_SUBMIT.
+ * (docs/PROTOCOL.md, "Bad input") before any payload is read or
+ * allocated, hands the URB to the device, and encodes the device's
+ * completions as RET_SUBMIT.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>

@@ -1,5 +1,5 @@
-/* cause: allocated error messages for the token library (see cause.h). */
-#include "token/cause.h"
+/* cause: allocated error messages (see cause.h). */
+#include "common/cause.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 int
 cause_set(char **cause, const char *fmt, ...)
 {
-	char buf[256];
+	char buf[CAUSE_MAX];
 	va_list ap;
 
 	if (cause == NULL)

@@ -1,0 +1,75 @@
+/*
+ * vtoken/vtapi.h: the REST API's paths and JSON field names, as vtokend
+ * serves them (src/server/api/) and vtokenctl and vtoken-agent call them.
+ * docs/API.md describes each call.  A path with an id appends "/" and the
+ * percent-encoded id (VTAPI_TOKENS "/" id).
+ */
+#ifndef VTOKEN_VTAPI_H
+#define VTOKEN_VTAPI_H
+
+#define VTAPI_HEALTHZ		"/healthz"
+#define VTAPI_METRICS		"/metrics"
+#define VTAPI_TOKENS		"/v1/tokens"
+#define VTAPI_TOKEN_IMAGE	"/image"	/* VTAPI_TOKENS/{id}/image */
+#define VTAPI_VMS		"/v1/vms"
+#define VTAPI_ASSIGNMENTS	"/v1/assignments"
+#define VTAPI_SESSIONS		"/v1/sessions"
+#define VTAPI_AUDIT		"/v1/audit"
+#define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
+#define VTAPI_AGENT_CHALLENGE	"/v1/agent/challenge"
+#define VTAPI_AGENT_VERIFY	"/v1/agent/verify"
+
+/* Request and answer fields. */
+#define VTAPI_F_ID		"id"
+#define VTAPI_F_NAME		"name"
+#define VTAPI_F_SIZE		"size"
+#define VTAPI_F_WRITABLE	"writable"
+#define VTAPI_F_ADDRESSES	"addresses"
+#define VTAPI_F_TOKEN		"token"
+#define VTAPI_F_VM		"vm"
+#define VTAPI_F_NONCE		"nonce"
+#define VTAPI_F_SIGNATURE	"signature"
+#define VTAPI_F_EXPIRES		"expires"
+#define VTAPI_F_OK		"ok"
+#define VTAPI_F_ERROR		"error"
+#define VTAPI_F_CODE		"code"
+#define VTAPI_F_MESSAGE		"message"
+/* Tokens, VMs, assignments and sessions as answers show them. */
+#define VTAPI_F_BUSID		"busid"
+#define VTAPI_F_CREATED		"created"
+#define VTAPI_F_PUBLIC_KEY	"public_key"
+#define VTAPI_F_TOKEN_NAME	"token_name"
+#define VTAPI_F_VM_NAME		"vm_name"
+#define VTAPI_F_SESSION		"session"
+#define VTAPI_F_PEER		"peer"
+#define VTAPI_F_SINCE		"since"
+#define VTAPI_F_BYTES_IN	"bytes_in"
+#define VTAPI_F_BYTES_OUT	"bytes_out"
+#define VTAPI_F_URBS		"urbs"
+/* The arrays of list answers ({"tokens": [...]}, ...). */
+#define VTAPI_F_TOKENS		"tokens"
+#define VTAPI_F_VMS		"vms"
+#define VTAPI_F_ASSIGNMENTS	"assignments"
+#define VTAPI_F_SESSIONS	"sessions"
+/* Audit records and the audit answers. */
+#define VTAPI_F_RECORDS		"records"
+#define VTAPI_F_LAST_SEQ	"last_seq"
+#define VTAPI_F_LAST_HASH	"last_hash"
+#define VTAPI_F_SEQ		"seq"
+#define VTAPI_F_TIME		"time"
+#define VTAPI_F_ACTOR		"actor"
+#define VTAPI_F_ACTION		"action"
+#define VTAPI_F_SUBJECT		"subject"
+#define VTAPI_F_DETAIL		"detail"
+#define VTAPI_F_PREV_HASH	"prev_hash"
+#define VTAPI_F_HASH		"hash"
+
+/* Query parameters of VTAPI_AUDIT. */
+#define VTAPI_Q_AFTER		"after"
+#define VTAPI_Q_LIMIT		"limit"
+
+/* Error codes of {"error": {"code": ...}} the clients act on. */
+#define VTAPI_E_AUTH_FAILED	"auth_failed"
+#define VTAPI_E_AUDIT_BROKEN	"audit_broken"	/* 409, with "seq" */
+
+#endif
