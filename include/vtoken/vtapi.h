@@ -14,6 +14,7 @@
 #define VTAPI_VMS		"/v1/vms"
 #define VTAPI_ASSIGNMENTS	"/v1/assignments"
 #define VTAPI_SESSIONS		"/v1/sessions"
+#define VTAPI_NODES		"/v1/nodes"
 #define VTAPI_AUDIT		"/v1/audit"
 #define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
 #define VTAPI_AGENT_CHALLENGE	"/v1/agent/challenge"

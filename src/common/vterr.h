@@ -15,6 +15,7 @@ enum vt_err {
 	VT_EAUTH,	/* authentication failed */
 	VT_ERATE,	/* rate limited */
 	VT_EBROKEN,	/* audit chain broken */
+	VT_EUNAVAIL,	/* the store cannot be reached (retry later) */
 };
 
 struct vt_error {

@@ -86,6 +86,15 @@ static const struct cfg_key cfg_keys[] = {
 	  "vtoken", false },
 	{ "usb.product", CFG_STR, OFF(usb.product), 1, 126,
 	  "vtoken virtual token", false },
+	{ "store.backend", CFG_STR, OFF(store.backend), 1, 32, "sqlite",
+	  false },
+	{ "store.dsn", CFG_STR, OFF(store.dsn), 0, 4096, "", false },
+	{ "store.password_file", CFG_STR, OFF(store.password_file), 0, 4096,
+	  "", false },
+	{ "node.name", CFG_STR, OFF(node.name), 0, 64, "", false },
+	{ "node.lease", CFG_UINT, OFF(node.lease), 3, 3600, "15", false },
+	{ "node.heartbeat", CFG_UINT, OFF(node.heartbeat), 1, 600, "5",
+	  false },
 	{ "serve_images", CFG_IMAGES, 0, 0, 0, NULL, false },
 };
 
@@ -365,6 +374,23 @@ cfg_root(yaml_document_t *doc, yaml_node_t *root, void *arg,
 	cfg_mapping(arg, doc, root, "", e);
 }
 
+/* What no single key can check: how keys go together. */
+static void
+cfg_check(const struct vtd_config *cfg, struct yamlconf_errs *e)
+{
+	bool pg = strcmp(cfg->store.backend, "postgresql") == 0;
+
+	if (!pg && strcmp(cfg->store.backend, "sqlite") != 0)
+		yamlconf_err(e, NULL, "store.backend: expected sqlite or "
+		    "postgresql");
+	if (pg && cfg->store.dsn[0] == '\0')
+		yamlconf_err(e, NULL, "store.dsn: a PostgreSQL connection "
+		    "string is required with store.backend: postgresql");
+	if (cfg->node.heartbeat * 2 > cfg->node.lease)
+		yamlconf_err(e, NULL, "node.heartbeat: at most half of "
+		    "node.lease, so that one late heartbeat loses nothing");
+}
+
 struct vtd_config *
 config_load_buffer(const char *name, const char *buf, size_t len,
     char **errors)
@@ -374,6 +400,8 @@ config_load_buffer(const char *name, const char *buf, size_t len,
 
 	*errors = NULL;
 	yamlconf_parse(buf, len, cfg_root, cfg, &e);
+	if (e.n == 0)
+		cfg_check(cfg, &e);
 	if (e.n == 0)
 		return cfg;
 	config_free(cfg);

@@ -61,6 +61,16 @@ struct vtd_config {
 		char *manufacturer;
 		char *product;
 	} usb;
+	struct {
+		char *backend;			/* "sqlite" or "postgresql" */
+		char *dsn;			/* libpq connection string */
+		char *password_file;		/* "" = libpq's own means */
+	} store;
+	struct {
+		char *name;			/* "" = the host name */
+		unsigned lease;			/* seconds */
+		unsigned heartbeat;		/* seconds */
+	} node;
 	struct config_image *images;
 	size_t nimages;
 };

@@ -50,7 +50,7 @@ serve_image_load_all(struct vtokend *vtd)
 		char *cause = NULL, id[32], *copy, *base;
 		struct dev_image *img;
 		struct export_device *d;
-		unsigned port;
+		uint32_t num, bus, port;
 
 		img = dev_image_load_file(ci->path, ci->writable, &cause);
 		if (img == NULL) {
@@ -61,12 +61,13 @@ serve_image_load_all(struct vtokend *vtd)
 		serve_image_id(ci->path, i, id, sizeof(id));
 		copy = xstrdup(ci->path);
 		base = basename(copy);
-		port = control_port_free(vtd->ctl);
-		d = port != 0 ? export_device_new(vtd->exp, 1, port, id, base,
-		    img) : NULL;
+		num = control_num_free(vtd->ctl);
+		control_num_split(num, &bus, &port);
+		d = num != 0 && bus == 1 ? export_device_new(vtd->exp, bus,
+		    port, id, base, img) : NULL;
 		free(copy);
 		if (d == NULL) {
-			if (port == 0)
+			if (num == 0 || bus != 1)
 				dev_image_free(img);
 			log_error("serve-image: %s: no free port", ci->path);
 			return -1;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
@@ -229,23 +230,72 @@ vtokend_controller_url(const struct vtd_config *cfg)
 	return xasprintf("%s://%s", tls ? "https" : "http", cfg->api.listen);
 }
 
+/*
+ * The database password from store.password_file: its first line, at
+ * most 1 KiB.  NULL (nothing to read) or an allocated string the caller
+ * wipes; -1 through *bad after logging.
+ */
+static char *
+vtokend_password(const struct vtd_config *cfg, bool *bad)
+{
+	char buf[1025];
+	size_t n;
+	FILE *f;
+
+	*bad = false;
+	if (cfg->store.password_file[0] == '\0')
+		return NULL;
+	if ((f = fopen(cfg->store.password_file, "re")) == NULL) {
+		log_warn("store.password_file %s", cfg->store.password_file);
+		*bad = true;
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return xstrdup(buf);
+}
+
 static struct control *
 vtokend_control_open(struct vtokend *vtd)
 {
 	const struct vtd_config *cfg = vtd->cfg;
 	struct control_params p;
 	struct control *ctl;
+	char host[65] = "";
+	char *password;
+	bool bad;
 
+	password = vtokend_password(cfg, &bad);
+	if (bad)
+		return NULL;
 	memset(&p, 0, sizeof(p));
 	p.data_dir = cfg->data_dir;
+	p.backend = cfg->store.backend;
+	p.dsn = cfg->store.dsn;
+	p.password = password;
+	if (cfg->node.name[0] != '\0')
+		snprintf(host, sizeof(host), "%s", cfg->node.name);
+	else if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	p.node = host;
+	p.usbip_addr = cfg->usbip.listen;
+	p.api_addr = cfg->api.listen;
+	p.lease_s = cfg->node.lease;
+	p.heartbeat_s = cfg->node.heartbeat;
 	p.controller_url = vtokend_controller_url(cfg);
 	p.tls_cert = cfg->api.tls_cert;
 	p.agent.nonce_ttl = cfg->agent.nonce_ttl;
 	p.agent.per_token = cfg->agent.rate_per_token;
 	p.agent.per_address = cfg->agent.rate_per_address;
 	p.agent.max_nonces = cfg->agent.max_nonces;
-	ctl = control_open(&p, vtd->exp);
+	ctl = control_open(vtd->base, &p, vtd->exp);
 	free((char *)(uintptr_t)p.controller_url);
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
 	return ctl;
 }
 
@@ -306,26 +356,35 @@ vtokend_signalcb(evutil_socket_t sig, short what, void *arg)
 
 /* Prints how to attach the demo token (stdout: it is for the user). */
 static void
-vtokend_demo(struct vtokend *vtd)
+vtokend_demo_ready(void *arg, const struct vt_error *err, const char *id)
 {
-	struct control_token *tok = control_demo_setup(vtd->ctl);
-	char host[64];
+	struct vtokend *vtd = arg;
+	struct control_token *tok;
+	char host[64], busid[32];
 	unsigned port;
 
-	if (tok == NULL)
-		return;
+	if (err != NULL || (tok = control_token_by_id(vtd->ctl, id)) == NULL)
+		return;		/* logged */
+	control_token_busid(tok, busid);
 	netaddr_format_host((const struct sockaddr *)&vtd->usbip->bound,
 	    host, sizeof(host));
 	port = ntohs(((const struct sockaddr_in *)(const void *)
 	    &vtd->usbip->bound)->sin_port);
 	printf("\nDemo token \"%s\" (id %s) is assigned to VM \"local\" "
 	    "(127.0.0.1).\nAttach it from this host (vhci-hcd module "
-	    "needed):\n    sudo usbip --tcp-port %u attach -r %s -b 1-%u\n"
+	    "needed):\n    sudo usbip --tcp-port %u attach -r %s -b %s\n"
 	    "Operate the controller:\n    build/bin/vtokenctl --url "
 	    "http://%s --api-key-file %s/admin.key token list\n\n",
-	    tok->name, tok->id, port, host, tok->port,
+	    tok->name, tok->id, port, host, busid,
 	    vtd->cfg->api.listen, vtd->cfg->data_dir);
 	fflush(stdout);
+}
+
+/* Makes the demo token (when missing); prints how to use it when done. */
+static void
+vtokend_demo(struct vtokend *vtd)
+{
+	control_demo_setup(vtd->ctl, vtokend_demo_ready, vtd);
 }
 
 static int

@@ -13,10 +13,9 @@
  *    VM (or null), each VM's "tokens" are exactly its assignments;
  *  - the count the daemon logged at start equals the API's count (no
  *    token failed to load);
- *  - every token has its image file DATA_DIR/tokens/ID.img of its size;
- *    leftover *.tmp files and image files without a token are allowed
- *    (a kill between the file and the row, or between the row's delete
- *    and the unlink) and reported on stderr;
+ *  - every token's disk is in the store, whole: its exported image is of
+ *    its size and reads back as that token's disk (token and blocks
+ *    commit in one transaction);
  *  - "sqlite3 DB 'PRAGMA integrity_check'" prints ok.
  * During the storm, every answer must be one of the documented statuses
  * for its request (no 5xx, no 400 for well-formed requests).
@@ -24,7 +23,6 @@
  */
 #include <check.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +35,8 @@
 #include <unistd.h>
 
 #include "../lib/vt_http.h"
+#include "token/fat.h"
+#include "token/token_image.h"
 #include "../lib/vt_wait.h"
 #include "../lib/vtd_spawn.h"
 #include "fault_util.h"
@@ -183,54 +183,38 @@ ks_check_audit(void)
 }
 
 /*
- * Every token has an image file of its size; reports leftovers (*.tmp,
- * image files that belong to no token).
+ * Every token's disk is in the store, whole: its exported image is of
+ * its size and reads back as a token disk naming the token.
  */
 static void
 ks_check_images(json_t *toks)
 {
-	char dir[512], path[700];
-	struct dirent *e;
-	struct stat st;
-	unsigned tmp = 0, orphan = 0;
+	struct vt_http_resp r;
+	struct token_image_info info;
+	struct token_cred *cred;
+	struct fat_mem mem;
+	char path[128], *cause = NULL;
 	json_t *o;
 	size_t i;
-	DIR *d;
 
-	vtd_path(&vtd, "var/tokens", dir, sizeof(dir));
 	json_array_foreach(toks, i, o) {
-		snprintf(path, sizeof(path), "%s/%s.img", dir, ks_str(o, "id"));
-		ck_assert_msg(stat(path, &st) == 0, "token %s (%s) has no "
-		    "image file %s", ks_str(o, "id"), ks_str(o, "name"), path);
-		ck_assert_msg((json_int_t)st.st_size == json_integer_value(
-		    json_object_get(o, "size")), "%s: %lld bytes, token size "
-		    "%lld", path, (long long)st.st_size, (long long)
-		    json_integer_value(json_object_get(o, "size")));
+		snprintf(path, sizeof(path), "/v1/tokens/%s/image",
+		    ks_str(o, "id"));
+		ck_assert_int_eq(vt_api(&vtd, "GET", path, NULL, &r), 0);
+		ck_assert_msg(r.status == 200 && (json_int_t)r.len ==
+		    json_integer_value(json_object_get(o, "size")),
+		    "token %s (%s): image %ld, %zu bytes", ks_str(o, "id"),
+		    ks_str(o, "name"), r.status, r.len);
+		mem.buf = (const uint8_t *)r.body;
+		mem.len = r.len;
+		ck_assert_msg(token_image_read(fat_mem_read, &mem, r.len, &info,
+		    &cred, &cause) == 0, "token %s: %s", ks_str(o, "id"),
+		    cause);
+		ck_assert_str_eq(info.token_id, ks_str(o, "id"));
+		token_image_info_clear(&info);
+		token_cred_free(cred);
+		vt_http_resp_free(&r);
 	}
-	d = opendir(dir);
-	ck_assert_msg(d != NULL, "%s", dir);
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		char id[32];
-
-		if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
-			fprintf(stderr, "kill_storm: leftover %s\n", e->d_name);
-			tmp++;
-		} else if (n > 4 && strcmp(e->d_name + n - 4, ".img") == 0 &&
-		    n - 4 < sizeof(id)) {
-			snprintf(id, sizeof(id), "%.*s", (int)(n - 4),
-			    e->d_name);
-			if (ks_find(toks, "id", id) == NULL) {
-				fprintf(stderr, "kill_storm: image file %s "
-				    "belongs to no token\n", e->d_name);
-				orphan++;
-			}
-		}
-	}
-	closedir(d);
-	if (tmp + orphan > 0)
-		fprintf(stderr, "kill_storm: %u *.tmp and %u orphaned image "
-		    "file(s) left (allowed)\n", tmp, orphan);
 }
 
 /* Tokens, VMs and assignments tell the same story. */

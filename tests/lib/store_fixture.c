@@ -34,7 +34,7 @@ struct store *
 store_fx_open(void)
 {
 	char *cause = NULL;
-	struct store *st = store_open("sqlite", store_fx_path, &cause);
+	struct store *st = store_open("sqlite", store_fx_path, NULL, &cause);
 
 	ck_assert_msg(st != NULL, "%s", cause ? cause : "?");
 	return st;

@@ -4,6 +4,7 @@
 #include "vt_http.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,4 +184,28 @@ vt_audit_count(const struct vtd *d, const char *action, const char *needle)
 		vt_http_resp_free(&r);
 	}
 	return n;
+}
+
+long long
+vt_metric(const char *body, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = body;
+	long long v;
+
+	while ((p = strstr(p, name)) != NULL) {
+		const char *after = p + n;
+		bool line_start = p == body || p[-1] == '\n';
+
+		p = after;
+		if (!line_start || (*after != ' ' && *after != '{'))
+			continue;
+		if (*after == '{' && (after = strchr(after, '}')) == NULL)
+			return -1;
+		if (*after == '}')
+			after++;
+		if (sscanf(after, " %lld", &v) == 1)
+			return v;
+	}
+	return -1;
 }

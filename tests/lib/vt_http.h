@@ -39,6 +39,11 @@ int vt_api(const struct vtd *d, const char *method, const char *path,
     const char *body, struct vt_http_resp *out);
 /* Audit last_seq, or -1. */
 long long vt_audit_last_seq(const struct vtd *d);
+/*
+ * The value of the metric `name` (its first sample, whatever its labels)
+ * in a Prometheus text body; -1 when absent.
+ */
+long long vt_metric(const char *body, const char *name);
 /* Count of audit records with action (and subject containing needle). */
 int vt_audit_count(const struct vtd *d, const char *action,
     const char *needle);

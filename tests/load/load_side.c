@@ -167,15 +167,13 @@ static void
 side_metrics(struct load_ctx *x)
 {
 	struct vt_http_resp r;
-	const char *p;
-	unsigned long v = 0;
+	long long v;
 
 	if (side_call(x, REST_METRICS, "GET", "/metrics", NULL, 200,
 	    &r) == 0) {
-		p = strstr(r.body, "\nvtoken_sessions ");
-		if (p == NULL || sscanf(p, "\nvtoken_sessions %lu", &v) != 1 ||
-		    v != x->o.sessions)
-			load_error("GET /metrics: vtoken_sessions %lu, want %u",
+		v = vt_metric(r.body, "vtoken_sessions");
+		if (v != (long long)x->o.sessions)
+			load_error("GET /metrics: vtoken_sessions %lld, want %u",
 			    v, x->o.sessions);
 	}
 	vt_http_resp_free(&r);

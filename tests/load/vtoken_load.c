@@ -191,21 +191,19 @@ wait_drained(struct load_ctx *x)
 {
 	struct vt_http_resp r;
 	char url[512];
-	const char *p;
-	unsigned long n = 1;
+	long long n = 1;
 
 	vt_api_url(&x->d, "/metrics", url, sizeof(url));
 	for (unsigned t = 0; t < LOAD_DRAIN_MS; t += 50) {
 		if (vt_http("GET", url, NULL, NULL, &r) == 0 &&
-		    r.status == 200 &&
-		    (p = strstr(r.body, "\nvtoken_usbip_connections ")) != NULL)
-			(void)sscanf(p, "\nvtoken_usbip_connections %lu", &n);
+		    r.status == 200)
+			n = vt_metric(r.body, "vtoken_usbip_connections");
 		vt_http_resp_free(&r);
 		if (n == 0)
 			return 0;
 		vt_sleep_ms(50);
 	}
-	load_error("%lu USB/IP connection(s) still open %d s after the "
+	load_error("%lld USB/IP connection(s) still open %d s after the "
 	    "clients closed", n, LOAD_DRAIN_MS / 1000);
 	return -1;
 }

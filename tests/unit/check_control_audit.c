@@ -21,7 +21,7 @@ append_n(struct store *st, int n)
 		json_t *d = json_pack("{s:i, s:s}", "i", i, "note", "x\"y");
 
 		ck_assert_int_eq(store_begin(st), 0);
-		ck_assert_int_eq(control_audit_append(st, "test", "assign",
+		ck_assert_int_eq(control_audit_append(st, NULL, "test", "assign",
 		    "token:T", d), i + 1);
 		ck_assert_int_eq(store_commit(st), 0);
 		json_decref(d);

@@ -438,7 +438,7 @@ START_TEST(load_writable_writes_reach_file)
 	memset(back, 0, SECTOR);
 	ck_assert_int_eq(dev_image_write(img, sizeof(file) - SECTOR, back, SECTOR),
 	    0);
-	ck_assert_int_eq(dev_image_flush(img), 0);
+	ck_assert_int_eq(dev_image_flush(img, NULL, NULL), 0);
 
 	fd = open(p, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
@@ -463,34 +463,145 @@ START_TEST(load_writable_writes_reach_file)
 }
 END_TEST
 
-START_TEST(attach_file_copies_content)
+/* A sink that keeps what it was handed, answering when told. */
+struct sink_rec {
+	int calls;
+	struct dev_image_snap *snap;
+	int done_err;
+	int dones;
+};
+
+static void
+sink_flush(void *arg, struct dev_image_snap *snap)
+{
+	struct sink_rec *r = arg;
+
+	r->calls++;
+	r->snap = snap;
+}
+
+static void
+sink_done(void *arg, int err)
+{
+	struct sink_rec *r = arg;
+
+	r->dones++;
+	r->done_err = err;
+}
+
+START_TEST(sink_gets_dirty_chunks)
+{
+	struct dev_image *img = dev_image_new(4 * CHUNK);
+	struct sink_rec rec = { 0 }, told = { 0 };
+	struct dev_image_sink sink = { sink_flush, &rec };
+	uint8_t a[SECTOR], b[SECTOR], zero[SECTOR] = { 0 };
+
+	pattern(a, sizeof(a), 21);
+	pattern(b, sizeof(b), 22);
+	dev_image_set_sink(img, &sink);
+	ck_assert(!dev_image_is_dirty(img));
+	ck_assert_int_eq(dev_image_flush(img, sink_done, &told), 0);
+	ck_assert_int_eq(rec.calls, 0);		/* nothing written yet */
+	ck_assert_int_eq(dev_image_write(img, 3 * CHUNK, a, SECTOR), 0);
+	ck_assert_int_eq(dev_image_write(img, CHUNK + SECTOR, a, SECTOR), 0);
+	/* Zeros into an unstored chunk change nothing. */
+	ck_assert_int_eq(dev_image_write(img, 2 * CHUNK, zero, SECTOR), 0);
+	ck_assert(dev_image_is_dirty(img));
+	ck_assert_int_eq(dev_image_flush(img, sink_done, &told),
+	    DEV_IMAGE_PENDING);
+	ck_assert_int_eq(rec.calls, 1);
+	ck_assert_uint_eq(rec.snap->n, 2);
+	ck_assert_uint_eq(rec.snap->idx[0], 1);
+	ck_assert_uint_eq(rec.snap->idx[1], 3);
+	ck_assert(!dev_image_is_dirty(img));
+	/* Written meanwhile: the snapshot keeps what it had (copy on write). */
+	ck_assert_int_eq(dev_image_write(img, CHUNK + SECTOR, b, SECTOR), 0);
+	ck_assert_mem_eq(rec.snap->data[0] + SECTOR, a, SECTOR);
+	ck_assert(dev_image_is_dirty(img));
+	ck_assert_int_eq(told.dones, 0);
+	dev_image_snap_done(rec.snap, 0);
+	ck_assert_int_eq(told.dones, 1);
+	ck_assert_int_eq(told.done_err, 0);
+	ck_assert_int_eq(dev_image_compare(img, CHUNK + SECTOR, b, SECTOR), 0);
+	dev_image_free(img);
+}
+END_TEST
+
+START_TEST(sink_failure_keeps_chunks_dirty)
+{
+	struct dev_image *img = dev_image_new(2 * CHUNK);
+	struct sink_rec rec = { 0 }, told = { 0 };
+	struct dev_image_sink sink = { sink_flush, &rec };
+	uint8_t a[SECTOR], zero[SECTOR] = { 0 };
+
+	pattern(a, sizeof(a), 23);
+	dev_image_set_sink(img, &sink);
+	ck_assert_int_eq(dev_image_write(img, 0, a, SECTOR), 0);
+	ck_assert_int_eq(dev_image_flush(img, sink_done, &told),
+	    DEV_IMAGE_PENDING);
+	dev_image_snap_done(rec.snap, -1);
+	ck_assert_int_eq(told.done_err, -1);
+	ck_assert(dev_image_is_dirty(img));
+	/* Overwritten with zeros: handed over as a chunk to remove. */
+	ck_assert_int_eq(dev_image_write(img, 0, zero, SECTOR), 0);
+	ck_assert_int_eq(dev_image_flush(img, NULL, NULL), DEV_IMAGE_PENDING);
+	ck_assert_uint_eq(rec.snap->n, 1);
+	ck_assert_uint_eq(rec.snap->idx[0], 0);
+	ck_assert_ptr_null(rec.snap->data[0]);
+	dev_image_snap_done(rec.snap, 0);
+	ck_assert(!dev_image_is_dirty(img));
+	dev_image_free(img);
+}
+END_TEST
+
+START_TEST(snapshot_outlives_image)
+{
+	struct dev_image *img = dev_image_new(2 * CHUNK);
+	struct dev_image_snap *snap;
+	struct dev_image_sink sink = { sink_flush, NULL };
+	uint8_t a[SECTOR];
+
+	pattern(a, sizeof(a), 24);
+	dev_image_set_sink(img, &sink);
+	ck_assert_int_eq(dev_image_write(img, CHUNK, a, SECTOR), 0);
+	snap = dev_image_snapshot(img);
+	ck_assert_ptr_nonnull(snap);
+	ck_assert_ptr_null(dev_image_snapshot(img));	/* nothing more */
+	dev_image_free(img);
+	ck_assert_ptr_null(snap->img);
+	ck_assert_mem_eq(snap->data[0], a, SECTOR);
+	dev_image_snap_done(snap, -1);	/* no image to mark: no harm */
+}
+END_TEST
+
+static int
+count_chunk(void *arg, uint32_t idx, const uint8_t *data)
+{
+	(void)data;
+	((uint32_t *)arg)[0]++;
+	((uint32_t *)arg)[1] = idx;
+	return 0;
+}
+
+START_TEST(load_chunk_is_not_dirty)
 {
 	struct dev_image *img = dev_image_new(3 * CHUNK);
-	uint8_t data[SECTOR], more[SECTOR], back[SECTOR];
-	const char *p = tmp_path("attach.img");
-	int fd;
-	struct stat st;
+	struct sink_rec rec = { 0 };
+	struct dev_image_sink sink = { sink_flush, &rec };
+	uint8_t c[CHUNK], zero[CHUNK] = { 0 };
+	uint32_t seen[2] = { 0, 0 };
 
-	pattern(data, sizeof(data), 14);
-	pattern(more, sizeof(more), 15);
-	ck_assert_int_eq(dev_image_write(img, CHUNK + SECTOR, data, SECTOR), 0);
-	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	/* Junk beyond the image size must be cut off. */
-	ck_assert_int_eq(pwrite(fd, "junk", 4, 10 * CHUNK), 4);
-	ck_assert_int_eq(dev_image_attach_file(img, fd), 0);
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	ck_assert_int_eq(st.st_size, 3 * CHUNK);
-	ck_assert_int_eq(pread(fd, back, SECTOR, CHUNK + SECTOR), SECTOR);
-	ck_assert_mem_eq(back, data, SECTOR);
-	ck_assert_int_eq(dev_image_write(img, 2 * CHUNK, more, SECTOR), 0);
-	ck_assert_int_eq(pread(fd, back, SECTOR, 2 * CHUNK), SECTOR);
-	ck_assert_mem_eq(back, more, SECTOR);
-	ck_assert_int_eq(dev_image_flush(img), 0);
-	dev_image_free(img);	/* closes fd */
-	errno = 0;
-	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
-	ck_assert_int_eq(errno, EBADF);
+	pattern(c, sizeof(c), 25);
+	dev_image_set_sink(img, &sink);
+	ck_assert_int_eq(dev_image_load_chunk(img, 2, c), 0);
+	ck_assert_int_eq(dev_image_load_chunk(img, 1, zero), 0);
+	ck_assert_int_eq(dev_image_load_chunk(img, 3, c), -1);
+	ck_assert(!dev_image_is_dirty(img));
+	ck_assert_int_eq(dev_image_compare(img, 2 * CHUNK, c, CHUNK), 0);
+	ck_assert_int_eq(dev_image_foreach_chunk(img, count_chunk, seen), 0);
+	ck_assert_uint_eq(seen[0], 1);		/* the zero one is not stored */
+	ck_assert_uint_eq(seen[1], 2);
+	dev_image_free(img);
 }
 END_TEST
 
@@ -498,7 +609,7 @@ START_TEST(flush_without_file)
 {
 	struct dev_image *img = dev_image_new(SECTOR);
 
-	ck_assert_int_eq(dev_image_flush(img), 0);
+	ck_assert_int_eq(dev_image_flush(img, NULL, NULL), 0);
 	dev_image_free(img);
 }
 END_TEST
@@ -531,7 +642,10 @@ image_suite(void)
 	tcase_add_test(file, load_directory);
 	tcase_add_test(file, load_readonly_sparse);
 	tcase_add_test(file, load_writable_writes_reach_file);
-	tcase_add_test(file, attach_file_copies_content);
+	tcase_add_test(file, sink_gets_dirty_chunks);
+	tcase_add_test(file, sink_failure_keeps_chunks_dirty);
+	tcase_add_test(file, snapshot_outlives_image);
+	tcase_add_test(file, load_chunk_is_not_dirty);
 	suite_add_tcase(s, file);
 	return s;
 }

@@ -19,7 +19,7 @@ token_row(struct store_token *t, const char *id, const char *name,
 	memset(t, 0, sizeof(*t));
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->port = port;
+	t->num = port;
 	t->size = 1 << 20;
 	snprintf(t->created, sizeof(t->created), "2026-11-26T00:00:00Z");
 }
@@ -36,7 +36,7 @@ START_TEST(unknown_backend)
 {
 	char *cause = NULL;
 
-	ck_assert_ptr_null(store_open("postgres-someday", store_fx_db(),
+	ck_assert_ptr_null(store_open("postgres-someday", store_fx_db(), NULL,
 	    &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "unknown store backend"));
 	free(cause);
@@ -57,7 +57,7 @@ START_TEST(conflicts_and_rollback)
 	token_row(&t, "00000000000000A2", "one", 2);
 	ck_assert_int_eq(st->ops->token_insert(st, &t), STORE_CONFLICT);
 	token_row(&t, "00000000000000A2", "two", 1);
-	ck_assert_int_eq(st->ops->token_insert(st, &t), STORE_CONFLICT);
+	ck_assert_int_eq(st->ops->token_insert(st, &t), STORE_CONFLICT_NUM);
 	token_row(&t, "00000000000000A1", "three", 3);
 	ck_assert_int_eq(st->ops->token_insert(st, &t), STORE_CONFLICT);
 	ck_assert_int_eq(st->ops->token_delete(st, "nope"), STORE_NOTFOUND);

@@ -50,11 +50,13 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, VTAPI_VMS, true, api_vms_list },
 	{ EVHTTP_REQ_POST, VTAPI_VMS, true, api_vms_create },
 	{ EVHTTP_REQ_GET, VTAPI_VMS "/*", true, api_vms_show },
+	{ EVHTTP_REQ_PATCH, VTAPI_VMS "/*", true, api_vms_update },
 	{ EVHTTP_REQ_DELETE, VTAPI_VMS "/*", true, api_vms_delete },
 	{ EVHTTP_REQ_GET, VTAPI_ASSIGNMENTS, true, api_assign_list },
 	{ EVHTTP_REQ_POST, VTAPI_ASSIGNMENTS, true, api_assign_create },
 	{ EVHTTP_REQ_DELETE, VTAPI_ASSIGNMENTS "/*", true, api_assign_delete },
 	{ EVHTTP_REQ_GET, VTAPI_SESSIONS, true, api_sessions_list },
+	{ EVHTTP_REQ_GET, VTAPI_NODES, true, api_nodes_list },
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT, true, api_audit_list },
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, true, api_audit_verify },
 	/* Signature-authenticated, not by API key. */
@@ -212,25 +214,27 @@ api_gencb(struct evhttp_request *req, void *arg)
 {
 	struct api_server *api = arg;
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct api_req r;
+	struct api_req *r = xcalloc(1, sizeof(*r));
 	char *host = NULL;
 	ev_uint16_t port = 0;
 
-	memset(&r, 0, sizeof(r));
-	r.api = api;
-	r.ctl = api->ctl;
-	r.req = req;
+	r->api = api;
+	r->ctl = api->ctl;
+	r->req = req;
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &host, &port);
-	snprintf(r.peer, sizeof(r.peer), "%s:%u", host ? host : "?", port);
-	snprintf(r.peer_host, sizeof(r.peer_host), "%s", host ? host : "?");
-	api_peer_sockaddr(r.peer_host, &r.peer_sa);
+	snprintf(r->peer, sizeof(r->peer), "%s:%u", host ? host : "?", port);
+	snprintf(r->peer_host, sizeof(r->peer_host), "%s", host ? host : "?");
+	api_peer_sockaddr(r->peer_host, &r->peer_sa);
 	api_guard_dispatched(api, req);
-	api_dispatch(&r);
-	if (!r.answered) {	/* a handler bug must not hang the client */
-		log_error("api %s: handler gave no answer", r.peer);
-		api_reply_error(&r, 500, "internal", "no answer");
+	api_dispatch(r);
+	if (r->deferred)
+		return;		/* the answer frees it */
+	if (!r->answered) {	/* a handler bug must not hang the client */
+		log_error("api %s: handler gave no answer", r->peer);
+		api_reply_error(r, 500, "internal", "no answer");
 	}
+	free(r);
 }
 
 static int

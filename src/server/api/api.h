@@ -21,6 +21,8 @@ struct event_base;
 struct evhttp;
 struct evhttp_request;
 struct evhttp_bound_socket;
+struct evkeyvalq;
+struct evbuffer;
 
 struct api_stats {
 	unsigned long long by_class[6];	/* requests by status / 100 */
@@ -64,6 +66,7 @@ struct api_req {
 	struct sockaddr_storage peer_sa;
 	char actor[96];			/* "api:<key name>" */
 	bool answered;
+	bool deferred;			/* answered after the handler returned */
 };
 
 /*
@@ -74,12 +77,41 @@ struct api_server *api_server_new(struct event_base *base,
     const struct api_params *p, struct control *ctl, struct export *exp);
 void api_server_free(struct api_server *api);
 
+/*
+ * Keeps r beyond its handler: the handler started work that answers
+ * later (through the api_reply_* calls, which then free r).  A handler
+ * that defers must answer exactly once, whatever happens.
+ */
+void api_defer(struct api_req *r);
+/*
+ * Sends b (a body already built, content_type) as the answer; counts it;
+ * frees a deferred r.
+ */
+void api_reply_buffer(struct api_req *r, int status, const char *content_type,
+    struct evbuffer *b);
+
+/* Lists answer at most this many per page (?limit=, default too). */
+#define API_PAGE_MAX	1000
+
+/* A control_done_fn for a deferred r: 204, or the error. */
+void api_reply_done(void *arg, const struct vt_error *err, const char *id);
+
 /* Replies (each exactly once per request). */
 void api_reply_json(struct api_req *r, int status, json_t *body);
 void api_reply_error(struct api_req *r, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void api_reply_vterr(struct api_req *r, const struct vt_error *err);
 void api_reply_empty(struct api_req *r, int status);
+
+/*
+ * The query string's parameters into q (the caller frees them with
+ * evhttp_clear_headers); -1 after answering 400.
+ */
+int api_query_parse(struct api_req *r, struct evkeyvalq *q);
+/* An integer parameter in [min, max] (def when absent); -1 after a 400. */
+int api_query_int(struct api_req *r, const struct evkeyvalq *q,
+    const char *key, long long min, long long max, long long def,
+    long long *out);
 
 /*
  * The request body, *len bytes (borrowed from the request; not
@@ -96,11 +128,13 @@ void api_tokens_image(struct api_req *r);
 void api_vms_list(struct api_req *r);
 void api_vms_create(struct api_req *r);
 void api_vms_show(struct api_req *r);
+void api_vms_update(struct api_req *r);
 void api_vms_delete(struct api_req *r);
 void api_assign_list(struct api_req *r);
 void api_assign_create(struct api_req *r);
 void api_assign_delete(struct api_req *r);
 void api_sessions_list(struct api_req *r);
+void api_nodes_list(struct api_req *r);
 void api_audit_list(struct api_req *r);
 void api_audit_verify(struct api_req *r);
 void api_agent_challenge(struct api_req *r);

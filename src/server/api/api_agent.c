@@ -3,11 +3,13 @@
  * agent proves possession of the token's private key instead.  Nonces
  * and signatures are never logged or audited.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/encode.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "server/api/api.h"
 #include "server/api/api_decode.h"
 #include "server/control/control.h"
@@ -77,12 +79,40 @@ api_agent_challenge(struct api_req *r)
 	free(b64);
 }
 
+/* A verify on its way to the record. */
+struct api_verify {
+	struct api_req *r;
+	char token[ENCODE_ID_LEN + 1];
+};
+
+static void
+api_agent_verified(void *arg, enum control_auth_result res,
+    const char *vm_name)
+{
+	struct api_verify *v = arg;
+	struct api_req *r = v->r;
+
+	if (res == AUTH_OK)
+		api_reply_json(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1,
+		    "token", v->token, "vm", vm_name));
+	else if (res == AUTH_STORE_ERROR)	/* logged where it failed */
+		api_reply_error(r, 500, "internal", "%s",
+		    control_auth_result_reason(res));
+	else {
+		log_info("api %s: agent authentication of token %s failed: "
+		    "%s", r->peer, v->token, control_auth_result_reason(res));
+		api_reply_error(r, 403, "auth_failed", "%s",
+		    control_auth_result_reason(res));
+	}
+	free(v);
+}
+
 void
 api_agent_verify(struct api_req *r)
 {
 	struct api_agent_req ar;
 	struct control_token *tok;
-	enum control_auth_result res;
+	struct api_verify *v;
 	const char *body;
 	char why[512];
 	size_t len;
@@ -102,25 +132,15 @@ api_agent_verify(struct api_req *r)
 		api_agent_req_clear(&ar);
 		return;
 	}
-	res = control_agent_verify(r->ctl, tok, r->peer_host,
+	v = xcalloc(1, sizeof(*v));
+	v->r = r;
+	snprintf(v->token, sizeof(v->token), "%s", tok->id);
+	if (control_agent_verify(r->ctl, tok, r->peer_host,
 	    (const struct sockaddr *)&r->peer_sa, ar.nonce, ar.nonce_len,
-	    ar.sig, ar.sig_len);
-	api_agent_req_clear(&ar);
-	if (res == AUTH_OK) {
-		api_reply_json(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1,
-		    "token", tok->id, "vm", tok->vm->name));
-		return;
-	}
-	if (res == AUTH_RATE_LIMITED) {
+	    ar.sig, ar.sig_len, api_agent_verified, v) == AUTH_RATE_LIMITED) {
+		free(v);
 		api_reply_error(r, 429, "too_many_requests", "rate limited");
-		return;
-	}
-	if (res == AUTH_STORE_ERROR) {	/* logged where it failed */
-		api_reply_error(r, 500, "internal", "%s",
-		    control_auth_result_reason(res));
-		return;
-	}
-	log_info("api %s: agent authentication of token %s failed: %s",
-	    r->peer, tok->id, control_auth_result_reason(res));
-	api_reply_error(r, 403, "auth_failed", "%s", control_auth_result_reason(res));
+	} else
+		api_defer(r);
+	api_agent_req_clear(&ar);
 }

@@ -1,21 +1,58 @@
 /*
- * api_assign: /v1/assignments and /v1/sessions.
+ * api_assign: /v1/assignments, /v1/sessions and /v1/nodes.
  */
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
 #include "server/api/api.h"
 #include "server/api/api_decode.h"
 #include "server/api/api_view.h"
 #include "server/export/export.h"
 
+static control_done_fn api_assign_created;
+
+/* ?after=BUSID&limit=N: assignments in busid order. */
 void
 api_assign_list(struct api_req *r)
 {
-	json_t *arr = json_array();
-	struct control_token *t;
+	struct control_token *page[256];
+	struct evkeyvalq q;
+	long long limit;
+	uint32_t after, bus, port;
+	const char *v;
+	bool more = true;
+	size_t k = 0;
+	json_t *arr;
+	char next[32] = "";
 
-	TAILQ_FOREACH(t, &r->ctl->tokens, entry)
-		if (t->vm != NULL)
-			json_array_append_new(arr, api_view_assignment(t));
-	api_reply_json(r, 200, json_pack("{s:o}", "assignments", arr));
+	if (api_query_parse(r, &q) < 0)
+		return;
+	v = evhttp_find_header(&q, "after");
+	after = v != NULL && export_busid_parse(v, &bus, &port) == 0 ?
+	    control_num_join(bus, port) : 0;
+	if (api_query_int(r, &q, "limit", 1, API_PAGE_MAX, API_PAGE_MAX,
+	    &limit) < 0) {
+		evhttp_clear_headers(&q);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	arr = json_array();
+	while (more && k < (size_t)limit) {
+		size_t n = control_tokens_page(r->ctl, after, page, 256, &more);
+
+		for (size_t i = 0; i < n && k < (size_t)limit; i++) {
+			after = page[i]->num;
+			if (page[i]->vm == NULL)
+				continue;
+			json_array_append_new(arr, api_view_assignment(page[i]));
+			if (++k == (size_t)limit)
+				control_token_busid(page[i], next);
+		}
+		if (n == 0)
+			break;
+	}
+	api_reply_json(r, 200, json_pack("{s:o, s:s?}", "assignments", arr,
+	    "next", next[0] != '\0' ? next : NULL));
 }
 
 void
@@ -39,11 +76,27 @@ api_assign_create(struct api_req *r)
 	else if ((vm = control_vm_find(ctl, ac.vm)) == NULL)
 		api_reply_error(r, 404, "not_found", "no VM \"%.64s\"",
 		    ac.vm);
-	else if (control_assign(ctl, r->actor, tok, vm, &err) < 0)
+	else if (control_assign(ctl, r->actor, tok, vm, api_assign_created, r,
+	    &err) < 0)
 		api_reply_vterr(r, &err);
 	else
-		api_reply_json(r, 201, api_view_assignment(tok));
+		api_defer(r);
 	api_assign_create_clear(&ac);
+}
+
+static void
+api_assign_created(void *arg, const struct vt_error *err, const char *id)
+{
+	struct api_req *r = arg;
+	struct control_token *tok;
+
+	if (err != NULL)
+		api_reply_vterr(r, err);
+	else if ((tok = control_token_by_id(r->ctl, id)) == NULL ||
+	    tok->vm == NULL)
+		api_reply_error(r, 409, "conflict", "changed meanwhile");
+	else
+		api_reply_json(r, 201, api_view_assignment(tok));
 }
 
 void
@@ -55,19 +108,46 @@ api_assign_delete(struct api_req *r)
 	if (tok == NULL)
 		api_reply_error(r, 404, "not_found", "no token \"%.64s\"",
 		    r->arg);
-	else if (control_revoke(r->ctl, r->actor, tok, &err) < 0)
+	else if (control_revoke(r->ctl, r->actor, tok, api_reply_done, r,
+	    &err) < 0)
 		api_reply_vterr(r, &err);
 	else
-		api_reply_empty(r, 204);
+		api_defer(r);
 }
 
+static void
+api_sessions_listed(void *arg, const struct vt_error *err, json_t *rows)
+{
+	struct api_req *r = arg;
+
+	if (err != NULL)
+		api_reply_vterr(r, err);
+	else
+		api_reply_json(r, 200, json_pack("{s:O}", "sessions", rows));
+}
+
+/* Every node's sessions (the claims in the store). */
 void
 api_sessions_list(struct api_req *r)
 {
-	json_t *arr = json_array();
-	const struct export_session *s;
+	api_defer(r);
+	control_sessions_list(r->ctl, api_sessions_listed, r);
+}
 
-	TAILQ_FOREACH(s, &r->api->exp->sessions, entry)
-		json_array_append_new(arr, api_view_session(r->ctl, s, true));
-	api_reply_json(r, 200, json_pack("{s:o}", "sessions", arr));
+static void
+api_nodes_listed(void *arg, const struct vt_error *err, json_t *rows)
+{
+	struct api_req *r = arg;
+
+	if (err != NULL)
+		api_reply_vterr(r, err);
+	else
+		api_reply_json(r, 200, json_pack("{s:O}", "nodes", rows));
+}
+
+void
+api_nodes_list(struct api_req *r)
+{
+	api_defer(r);
+	control_nodes_list(r->ctl, api_nodes_listed, r);
 }

@@ -156,8 +156,8 @@ api_decode_token_create(const char *body, size_t len,
     struct api_token_create *out, char *why, size_t whylen)
 {
 	static const char *const fields[] = { "name", "size", "writable",
-	    NULL };
-	json_t *o, *name, *w;
+	    "count", "prefix", NULL };
+	json_t *o, *name, *w, *count, *prefix;
 	int rv = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -165,6 +165,28 @@ api_decode_token_create(const char *body, size_t len,
 		return -1;
 	name = json_object_get(o, "name");
 	w = json_object_get(o, "writable");
+	count = json_object_get(o, "count");
+	prefix = json_object_get(o, "prefix");
+	if (count != NULL || prefix != NULL) {
+		if (name != NULL)
+			api_decode_fail(why, whylen, "name goes with one token, "
+			    "count and prefix with many");
+		else if (!json_is_integer(count) ||
+		    json_integer_value(count) < 1 ||
+		    json_integer_value(count) > CONTROL_BULK_MAX)
+			api_decode_fail(why, whylen, "count: an integer from 1 "
+			    "to %d is required", CONTROL_BULK_MAX);
+		else if (!json_is_string(prefix))
+			api_decode_fail(why, whylen, "prefix: a string is "
+			    "required");
+		else {
+			out->count = (unsigned)json_integer_value(count);
+			out->prefix = xstrdup(json_string_value(prefix));
+			name = prefix;	/* passes the checks below */
+		}
+		if (out->prefix == NULL)
+			goto out;
+	}
 	if (!json_is_string(name))
 		api_decode_fail(why, whylen, "name: a string is required");
 	else if (w != NULL && !json_is_boolean(w))
@@ -172,10 +194,14 @@ api_decode_token_create(const char *body, size_t len,
 		    "false");
 	else if (api_decode_size(json_object_get(o, "size"), &out->size, why,
 	    whylen) == 0) {
-		out->name = xstrdup(json_string_value(name));
+		if (out->prefix == NULL)
+			out->name = xstrdup(json_string_value(name));
 		out->writable = json_is_true(w);
 		rv = 0;
 	}
+out:
+	if (rv < 0)
+		api_token_create_clear(out);
 	json_decref(o);
 	return rv;
 }
@@ -184,24 +210,28 @@ void
 api_token_create_clear(struct api_token_create *tc)
 {
 	free(tc->name);
+	free(tc->prefix);
 	memset(tc, 0, sizeof(*tc));
 }
 
-int
-api_decode_vm_create(const char *body, size_t len, struct api_vm_create *out,
-    char *why, size_t whylen)
+/* A VM body: its name when named (vm create), its addresses. */
+static int
+api_decode_vm(const char *body, size_t len, bool named,
+    struct api_vm_create *out, char *why, size_t whylen)
 {
-	static const char *const fields[] = { "name", "addresses", NULL };
+	static const char *const create[] = { "name", "addresses", NULL };
+	static const char *const update[] = { "addresses", NULL };
 	json_t *o, *name, *addrs, *a;
 	size_t i;
 	int rv = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (api_decode_object(body, len, fields, &o, why, whylen) < 0)
+	if (api_decode_object(body, len, named ? create : update, &o, why,
+	    whylen) < 0)
 		return -1;
 	name = json_object_get(o, "name");
 	addrs = json_object_get(o, "addresses");
-	if (!json_is_string(name)) {
+	if (named && !json_is_string(name)) {
 		api_decode_fail(why, whylen, "name: a string is required");
 		goto out;
 	}
@@ -221,11 +251,26 @@ api_decode_vm_create(const char *body, size_t len, struct api_vm_create *out,
 	json_array_foreach(addrs, i, a)
 		out->addrs[i] = xstrdup(json_string_value(a));
 	out->naddrs = json_array_size(addrs);
-	out->name = xstrdup(json_string_value(name));
+	if (named)
+		out->name = xstrdup(json_string_value(name));
 	rv = 0;
 out:
 	json_decref(o);
 	return rv;
+}
+
+int
+api_decode_vm_create(const char *body, size_t len, struct api_vm_create *out,
+    char *why, size_t whylen)
+{
+	return api_decode_vm(body, len, true, out, why, whylen);
+}
+
+int
+api_decode_vm_update(const char *body, size_t len, struct api_vm_create *out,
+    char *why, size_t whylen)
+{
+	return api_decode_vm(body, len, false, out, why, whylen);
 }
 
 void

@@ -27,7 +27,9 @@
 
 /* POST /v1/tokens */
 struct api_token_create {
-	char *name;
+	char *name;		/* one token, or */
+	char *prefix;		/* count tokens PREFIX-0001 ... */
+	unsigned count;		/* 0 with a name */
 	uint64_t size;		/* bytes; CONTROL_TOKEN_SIZE_DEFAULT if absent */
 	bool writable;
 };
@@ -76,6 +78,9 @@ int api_decode_token_create(const char *body, size_t len,
 void api_token_create_clear(struct api_token_create *tc);
 
 int api_decode_vm_create(const char *body, size_t len,
+    struct api_vm_create *out, char *why, size_t whylen);
+/* PATCH /v1/vms/{id}: {"addresses": [...]} (out->name stays NULL). */
+int api_decode_vm_update(const char *body, size_t len,
     struct api_vm_create *out, char *why, size_t whylen);
 void api_vm_create_clear(struct api_vm_create *vc);
 

@@ -3,7 +3,9 @@
  * api_decode.c.
  */
 #include <event2/buffer.h>
+#include <errno.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,20 @@
 #include "common/log.h"
 #include "server/api/api.h"
 #include "server/api/api_decode.h"
+
+void
+api_defer(struct api_req *r)
+{
+	r->deferred = true;
+}
+
+/* After the answer: a deferred request is ours to free. */
+static void
+api_answered(struct api_req *r)
+{
+	if (r->deferred)
+		free(r);
+}
 
 static void
 api_count(struct api_req *r, int status)
@@ -31,27 +47,41 @@ api_reply_json(struct api_req *r, int status, json_t *body)
 
 	if (r->answered) {
 		json_decref(body);
+		if (b != NULL)
+			evbuffer_free(b);
 		return;
 	}
-	r->answered = true;
 	text = body ? json_dumps(body, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
 	json_decref(body);
 	if (b == NULL || text == NULL) {
 		free(text);
 		if (b)
 			evbuffer_free(b);
+		r->answered = true;
 		api_count(r, 500);
 		evhttp_send_error(r->req, 500, "out of memory");
+		api_answered(r);
 		return;
 	}
 	evbuffer_add(b, text, strlen(text));
 	evbuffer_add(b, "\n", 1);
 	free(text);
+	api_reply_buffer(r, status, "application/json", b);
+	evbuffer_free(b);
+}
+
+void
+api_reply_buffer(struct api_req *r, int status, const char *content_type,
+    struct evbuffer *b)
+{
+	if (r->answered)
+		return;
+	r->answered = true;
 	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "application/json");
+	    "Content-Type", content_type);
 	api_count(r, status);
 	evhttp_send_reply(r->req, status, NULL, b);
-	evbuffer_free(b);
+	api_answered(r);
 }
 
 void
@@ -62,6 +92,7 @@ api_reply_empty(struct api_req *r, int status)
 	r->answered = true;
 	api_count(r, status);
 	evhttp_send_reply(r->req, status, NULL, NULL);
+	api_answered(r);
 }
 
 void
@@ -97,6 +128,7 @@ api_reply_vterr(struct api_req *r, const struct vt_error *err)
 		{ VT_EAUTH, 401, "unauthorized" },
 		{ VT_ERATE, 429, "too_many_requests" },
 		{ VT_EBROKEN, 409, "audit_broken" },
+		{ VT_EUNAVAIL, 503, "store_unavailable" },
 		{ VT_EINTERNAL, 500, "internal" },
 	};
 
@@ -119,4 +151,40 @@ api_body(struct api_req *r, size_t *len)
 	if (*len == 0)
 		return "";
 	return (const char *)evbuffer_pullup(in, -1);
+}
+
+/* Reads an integer query parameter in [min, max]; -1 after a 400. */
+int
+api_query_int(struct api_req *r, const struct evkeyvalq *q, const char *key,
+    long long min, long long max, long long def, long long *out)
+{
+	const char *v = evhttp_find_header(q, key);
+	char *end;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *out < min ||
+	    *out > max) {
+		api_reply_error(r, 400, "bad_request", "%s: an integer from "
+		    "%lld to %lld is required", key, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_query_parse(struct api_req *r, struct evkeyvalq *q)
+{
+	const char *qs = evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(r->req));
+
+	TAILQ_INIT(q);
+	if (qs != NULL && evhttp_parse_query_str(qs, q) < 0) {
+		api_reply_error(r, 400, "bad_request", "malformed query");
+		return -1;
+	}
+	return 0;
 }

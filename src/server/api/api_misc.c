@@ -1,6 +1,8 @@
 /*
  * api_misc: /healthz and /metrics (Prometheus text format 0.0.4).
- * Neither needs a key: they reveal counts, never names or secrets.
+ * Neither needs a key: they reveal counts, never names or secrets.  Every
+ * metric carries the node's name as a label, so that a cluster's nodes
+ * can be scraped into one series set.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -9,75 +11,107 @@
 #include "server/control/control.h"
 #include "server/export/export.h"
 
+/* "ok", or "degraded" with the reason (the store cannot be reached). */
 void
 api_healthz(struct api_req *r)
 {
-	api_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	const char *why = NULL;
+	const char *status = control_health(r->ctl, &why);
+
+	api_reply_json(r, 200, json_pack("{s:s, s:s, s:s?}", "status", status,
+	    "node", r->ctl->node_name, "reason", why));
+}
+
+struct api_metrics {
+	struct evbuffer *b;
+	const char *node;
+};
+
+static void
+metric(struct api_metrics *m, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	evbuffer_add_printf(m->b, "# HELP %s %s\n# TYPE %s %s\n"
+	    "%s{node=\"%s\"} %llu\n", name, help, name, type, name, m->node,
+	    v);
 }
 
 static void
-metric(struct evbuffer *b, const char *name, const char *type,
-    const char *help, unsigned long long v)
+api_metrics_usbip(struct api_req *r, struct api_metrics *m)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
-	    help, name, type, name, v);
+	const struct export_stats *es = &r->api->exp->stats;
+	const struct export_session *s;
+	unsigned long long in = es->bytes_in, out = es->bytes_out;
+
+	TAILQ_FOREACH(s, &r->api->exp->sessions, entry) {
+		in += s->bytes_in;
+		out += s->bytes_out;
+	}
+	metric(m, "vtoken_sessions", "gauge", "Attached USB/IP sessions.",
+	    es->sessions);
+	metric(m, "vtoken_usbip_connections", "gauge",
+	    "Open USB/IP connections.", es->connections);
+	metric(m, "vtoken_attaches_total", "counter", "Successful imports.",
+	    es->imports);
+	metric(m, "vtoken_attach_denied_total", "counter",
+	    "Imports refused (not assigned, unknown, busy).", es->denied);
+	metric(m, "vtoken_usbip_refused_total", "counter",
+	    "Connections refused at accept (limits).", es->refused);
+	metric(m, "vtoken_usbip_bad_input_total", "counter",
+	    "Connections closed for protocol violations.",
+	    es->closed_bad_input);
+	evbuffer_add_printf(m->b, "# HELP vtoken_usbip_bytes_total Payload "
+	    "bytes.\n# TYPE vtoken_usbip_bytes_total counter\n"
+	    "vtoken_usbip_bytes_total{node=\"%s\",direction=\"in\"} %llu\n"
+	    "vtoken_usbip_bytes_total{node=\"%s\",direction=\"out\"} %llu\n",
+	    m->node, in, m->node, out);
+}
+
+static void
+api_metrics_control(struct api_req *r, struct api_metrics *m)
+{
+	const struct control *ctl = r->ctl;
+	const struct api_stats *as = &r->api->stats;
+
+	metric(m, "vtoken_tokens", "gauge", "Tokens.", ctl->ntokens);
+	metric(m, "vtoken_vms", "gauge", "VMs.", ctl->nvms);
+	metric(m, "vtoken_audit_suppressed_total", "counter",
+	    "Refusal audit records over the per-address rate, counted only.",
+	    ctl->stats.audit_suppressed);
+	evbuffer_add_printf(m->b, "# HELP vtoken_api_requests_total API "
+	    "requests by status class.\n"
+	    "# TYPE vtoken_api_requests_total counter\n");
+	for (int i = 1; i <= 5; i++)
+		evbuffer_add_printf(m->b, "vtoken_api_requests_total{node=\"%s\","
+		    "code=\"%dxx\"} %llu\n", m->node, i, as->by_class[i]);
+	metric(m, "vtoken_api_auth_failed_total", "counter",
+	    "API requests with a missing or wrong key.", as->auth_failed);
+	metric(m, "vtoken_store_errors_total", "counter",
+	    "Store operations that failed (logged).",
+	    ctl->stats.store_errors);
+	metric(m, "vtoken_store_up", "gauge",
+	    "1 while the store can be reached.", ctl->store_down ? 0 : 1);
+	metric(m, "vtoken_store_pending", "gauge",
+	    "Store jobs queued or running.", control_pending(ctl));
+	metric(m, "vtoken_changes_applied_total", "counter",
+	    "Changes made through other nodes, applied here.",
+	    ctl->stats.changes_applied);
+	metric(m, "vtoken_kicks_total", "counter",
+	    "Sessions ended by a revoke, delete or lost claim.",
+	    ctl->stats.kicks);
 }
 
 void
 api_metrics(struct api_req *r)
 {
-	const struct control *ctl = r->ctl;
-	const struct export_stats *es = &r->api->exp->stats;
-	const struct api_stats *as = &r->api->stats;
-	struct evbuffer *b = evbuffer_new();
-	const struct export_session *s;
-	unsigned long long in = es->bytes_in, out = es->bytes_out;
+	struct api_metrics m = { evbuffer_new(), r->ctl->node_name };
 
-	if (b == NULL) {
+	if (m.b == NULL) {
 		api_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	TAILQ_FOREACH(s, &r->api->exp->sessions, entry) {
-		in += s->bytes_in;
-		out += s->bytes_out;
-	}
-	metric(b, "vtoken_sessions", "gauge", "Attached USB/IP sessions.",
-	    es->sessions);
-	metric(b, "vtoken_usbip_connections", "gauge",
-	    "Open USB/IP connections.", es->connections);
-	metric(b, "vtoken_tokens", "gauge", "Tokens.", ctl->ntokens);
-	metric(b, "vtoken_vms", "gauge", "VMs.", ctl->nvms);
-	metric(b, "vtoken_attaches_total", "counter", "Successful imports.",
-	    es->imports);
-	metric(b, "vtoken_attach_denied_total", "counter",
-	    "Imports refused (not assigned, unknown, busy).", es->denied);
-	metric(b, "vtoken_audit_suppressed_total", "counter",
-	    "Refusal audit records over the per-address rate, counted only.",
-	    ctl->stats.audit_suppressed);
-	metric(b, "vtoken_usbip_refused_total", "counter",
-	    "Connections refused at accept (limits).", es->refused);
-	metric(b, "vtoken_usbip_bad_input_total", "counter",
-	    "Connections closed for protocol violations.",
-	    es->closed_bad_input);
-	evbuffer_add_printf(b, "# HELP vtoken_usbip_bytes_total Payload "
-	    "bytes.\n# TYPE vtoken_usbip_bytes_total counter\n"
-	    "vtoken_usbip_bytes_total{direction=\"in\"} %llu\n"
-	    "vtoken_usbip_bytes_total{direction=\"out\"} %llu\n", in, out);
-	evbuffer_add_printf(b, "# HELP vtoken_api_requests_total API "
-	    "requests by status class.\n"
-	    "# TYPE vtoken_api_requests_total counter\n");
-	for (int i = 1; i <= 5; i++)
-		evbuffer_add_printf(b, "vtoken_api_requests_total{code=\"%dxx\"}"
-		    " %llu\n", i, as->by_class[i]);
-	metric(b, "vtoken_api_auth_failed_total", "counter",
-	    "API requests with a missing or wrong key.", as->auth_failed);
-	metric(b, "vtoken_store_errors_total", "counter",
-	    "Failed writes of audit or session records.",
-	    ctl->stats.store_errors);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	r->answered = true;
-	r->api->stats.by_class[2]++;
-	evhttp_send_reply(r->req, 200, NULL, b);
-	evbuffer_free(b);
+	api_metrics_usbip(r, &m);
+	api_metrics_control(r, &m);
+	api_reply_buffer(r, 200, "text/plain; version=0.0.4", m.b);
+	evbuffer_free(m.b);
 }

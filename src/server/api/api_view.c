@@ -43,11 +43,11 @@ api_view_token(struct control *ctl, const struct control_token *tok)
 	char busid[32];
 	json_t *o;
 
-	snprintf(busid, sizeof(busid), "1-%u", tok->port);
-	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:s, s:o, s:o, s:o}",
-	    "id", tok->id, "name", tok->name, "busid", busid, "size",
-	    (json_int_t)tok->size, "writable", tok->writable, "created",
-	    tok->created, "public_key", pk,
+	control_token_busid(tok, busid);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:o, s:o,"
+	    " s:o}", "id", tok->id, "name", tok->name, "busid", busid, "size",
+	    (json_int_t)tok->size, "writable", tok->writable, "revoked",
+	    tok->revoked, "created", tok->created, "public_key", pk,
 	    "vm", tok->vm ? json_string(tok->vm->id) : json_null(),
 	    "vm_name", tok->vm ? json_string(tok->vm->name) : json_null(),
 	    "session", api_view_session(ctl, tok->dev ? tok->dev->session :
@@ -68,9 +68,9 @@ api_view_vm(const struct control *ctl, const struct control_vm *vm)
 		netaddr_cidr_format(&vm->acl->cidr[i], one, sizeof(one));
 		json_array_append_new(addrs, json_string(one));
 	}
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (t->vm == vm)
-			json_array_append_new(toks, json_string(t->id));
+	(void)ctl;
+	TAILQ_FOREACH(t, &vm->tokens, vm_entry)
+		json_array_append_new(toks, json_string(t->id));
 	return json_pack("{s:s, s:s, s:o, s:s, s:o}", "id", vm->id, "name",
 	    vm->name, "addresses", addrs, "created", vm->created, "tokens",
 	    toks);

@@ -1,19 +1,19 @@
 /*
- * control: open/load/close, lookups, the transaction steps every change
- * shares, and the refusal audit.  Changes are in control_token.c,
- * control_vm.c and control_assign.c; the export hooks (who may list and
- * import what) in control_session.c; agent authentication in
- * control_agent.c.
+ * control: open and close, lookups and pages in the replica, the refusal
+ * audit, and the reads the API asks for (audit, sessions, nodes).
+ * Changes are in control_token.c, control_vm.c and control_assign.c; the
+ * replica in control_index.c and control_apply.c; the export hooks in
+ * control_session.c; agent authentication in control_agent.c; the
+ * cluster in control_node.c.
  */
 #include "server/control/control.h"
 
 #include <ctype.h>
-#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "common/xmalloc.h"
-#include "server/control/control_audit.h"
 #include "server/control/control_impl.h"
 #include "server/export/export.h"
 
@@ -47,50 +46,29 @@ control_name_valid(const char *name)
 struct control_token *
 control_token_find(struct control *ctl, const char *key)
 {
-	struct control_token *t;
+	struct control_token *t = control_index_token_id(ctl->ix, key);
 
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (strcmp(t->id, key) == 0)
-			return t;
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (strcmp(t->name, key) == 0)
-			return t;
-	return NULL;
+	return t != NULL ? t : control_index_token_name(ctl->ix, key);
 }
 
 struct control_token *
-control_token_by_busid(struct control *ctl, const char *busid)
+control_token_by_id(struct control *ctl, const char *id)
 {
-	struct control_token *t;
-	uint32_t busnum, devnum;
-
-	if (export_busid_parse(busid, &busnum, &devnum) < 0 || busnum != 1)
-		return NULL;
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (t->port == devnum)
-			return t;
-	return NULL;
+	return control_index_token_id(ctl->ix, id);
 }
 
-bool
-control_port_used(const struct control *ctl, unsigned port)
+struct control_token *
+control_token_by_num(struct control *ctl, uint32_t num)
 {
-	const struct control_token *t;
-
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (t->port == port)
-			return true;
-	return false;
+	return control_index_token_num(ctl->ix, num);
 }
 
-unsigned
-control_port_free(struct control *ctl)
+struct control_vm *
+control_vm_find(struct control *ctl, const char *key)
 {
-	for (unsigned port = 1; port <= 65535; port++)
-		if (!control_port_used(ctl, port) &&
-		    export_open_find(ctl->exp, 1, port) == NULL)
-			return port;
-	return 0;
+	struct control_vm *v = control_index_vm_id(ctl->ix, key);
+
+	return v != NULL ? v : control_index_vm_name(ctl->ix, key);
 }
 
 bool
@@ -99,7 +77,7 @@ control_token_visible(const struct control_token *tok,
 {
 	const struct control_acl *acl;
 
-	if (tok->vm == NULL || tok->dev == NULL)
+	if (tok->vm == NULL)
 		return false;
 	acl = tok->vm->acl;
 	for (size_t i = 0; i < acl->n; i++)
@@ -108,134 +86,33 @@ control_token_visible(const struct control_token *tok,
 	return false;
 }
 
-struct control_vm *
-control_vm_find(struct control *ctl, const char *key)
+uint32_t
+control_num_free(struct control *ctl)
 {
-	struct control_vm *v;
-
-	TAILQ_FOREACH(v, &ctl->vms, entry)
-		if (strcmp(v->id, key) == 0)
-			return v;
-	TAILQ_FOREACH(v, &ctl->vms, entry)
-		if (strcmp(v->name, key) == 0)
-			return v;
-	return NULL;
+	return control_index_num_lowest(ctl->ix, ctl->exp);
 }
 
-static int
-control_load_vm(void *arg, const struct store_vm *row)
+void
+control_token_busid(const struct control_token *tok, char out[32])
 {
-	struct control *ctl = arg;
-	struct control_vm *vm;
-	struct vt_error err;
+	uint32_t bus, port;
 
-	vm = control_vm_from_row(row, &err);
-	if (vm == NULL) {
-		log_error("vm %s: %s", row->id, err.msg);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(&ctl->vms, vm, entry);
-	ctl->nvms++;
-	return 0;
+	control_num_split(tok->num, &bus, &port);
+	snprintf(out, 32, "%u-%u", bus, port);
 }
 
-static int
-control_load_token(void *arg, const struct store_token *row)
+size_t
+control_tokens_page(struct control *ctl, uint32_t after,
+    struct control_token **out, size_t max, bool *more)
 {
-	struct control *ctl = arg;
-	struct control_token *tok = xcalloc(1, sizeof(*tok));
-
-	snprintf(tok->id, sizeof(tok->id), "%s", row->id);
-	snprintf(tok->name, sizeof(tok->name), "%s", row->name);
-	snprintf(tok->created, sizeof(tok->created), "%s", row->created);
-	tok->size = row->size;
-	tok->writable = row->writable;
-	tok->port = row->port;
-	tok->revoked = row->revoked;
-	memcpy(tok->public_key, row->public_key, sizeof(tok->public_key));
-	/* A token whose image is damaged stays listed but unattachable. */
-	if (control_token_load_device(ctl, tok) < 0)
-		log_error("token %s (%s): image not served", tok->id,
-		    tok->name);
-	TAILQ_INSERT_TAIL(&ctl->tokens, tok, entry);
-	ctl->ntokens++;
-	return 0;
+	return control_index_tokens_page(ctl->ix, after, out, max, more);
 }
 
-static int
-control_load_assignment(void *arg, const struct store_assignment *row)
+size_t
+control_vms_page(struct control *ctl, const char *after,
+    struct control_vm **out, size_t max, bool *more)
 {
-	struct control *ctl = arg;
-	struct control_token *tok = control_token_find(ctl, row->token_id);
-	struct control_vm *vm = control_vm_find(ctl, row->vm_id);
-
-	if (tok == NULL || vm == NULL) {
-		log_error("assignment %s -> %s: unknown token or VM",
-		    row->token_id, row->vm_id);
-		return 0;
-	}
-	control_link(tok, vm, row->created);
-	return 0;
-}
-
-/*
- * Removes what a crash between writing an image and committing its row
- * leaves behind: *.img.tmp files, and images no token row names (they
- * hold private keys nobody can use or revoke).  Logged, never fatal.
- */
-static void
-control_sweep_images(struct control *ctl)
-{
-	DIR *dir = opendir(ctl->token_dir);
-	struct dirent *de;
-	char id[ENCODE_ID_LEN + 1], *path;
-	size_t n;
-
-	if (dir == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		n = strlen(de->d_name);
-		if (n > 8 && strcmp(de->d_name + n - 8, ".img.tmp") == 0)
-			;	/* always a leftover */
-		else if (n == ENCODE_ID_LEN + 4 &&
-		    strcmp(de->d_name + ENCODE_ID_LEN, ".img") == 0) {
-			memcpy(id, de->d_name, ENCODE_ID_LEN);
-			id[ENCODE_ID_LEN] = '\0';
-			if (control_token_find(ctl, id) != NULL)
-				continue;
-		} else
-			continue;
-		path = xasprintf("%s/%s", ctl->token_dir, de->d_name);
-		if (unlink(path) == 0)
-			log_warnx("removed %s: left by an interrupted token "
-			    "create", path);
-		else
-			log_warn("removing %s", path);
-		free(path);
-	}
-	closedir(dir);
-}
-
-static int
-control_load(struct control *ctl)
-{
-	struct store *st = ctl->store;
-
-	if (store_vm_foreach(st, control_load_vm, ctl) != 0 ||
-	    store_token_foreach(st, control_load_token, ctl) != 0 ||
-	    store_assignment_foreach(st, control_load_assignment, ctl) != 0) {
-		log_error("loading state: %s", store_error(st));
-		return -1;
-	}
-	control_sweep_images(ctl);
-	/* Sessions of an earlier run of this host are gone. */
-	if (store_begin(st) < 0 || store_session_clear(st, ctl->host) < 0 ||
-	    store_commit(st) < 0) {
-		log_error("clearing sessions: %s", store_error(st));
-		store_rollback(st);
-		return -1;
-	}
-	return 0;
+	return control_index_vms_page(ctl->ix, after, out, max, more);
 }
 
 /*
@@ -273,124 +150,144 @@ control_cert_pin(struct control *ctl, const char *cert_file)
 }
 
 static int
-control_mkdirs(struct control *ctl, const char *data_dir)
+control_mkdir(const char *dir)
 {
-	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
-		log_warn("data_dir %s", data_dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_warn("data_dir %s", dir);
 		return -1;
 	}
-	if (mkdir(ctl->token_dir, 0700) < 0 && errno != EEXIST) {
-		log_warn("%s", ctl->token_dir);
+	return 0;
+}
+
+/* Opens the store named by p (creating or migrating it). */
+static struct store *
+control_store_open(const struct control_params *p)
+{
+	struct store *st;
+	char *path = NULL, *cause = NULL;
+	bool pg = strcmp(p->backend, "postgresql") == 0;
+
+	if (!pg)
+		path = xasprintf("%s/vtokend.db", p->data_dir);
+	st = store_open(p->backend, pg ? p->dsn : path, p->password, &cause);
+	if (st == NULL) {
+		log_error("%s", cause);
+		free(cause);
+	}
+	free(path);
+	return st;
+}
+
+/* Everything that reads the store before the store thread starts. */
+static int
+control_start(struct control *ctl, struct store *st,
+    const struct control_params *p)
+{
+	char *cause = NULL;
+
+	if (control_load(ctl, st) < 0)
+		return -1;
+	(void)control_load_legacy_images(ctl, st, p->data_dir);
+	if (control_key_load(ctl, st, p->data_dir) < 0 ||
+	    control_node_start(ctl, st, p) < 0)
+		return -1;
+	ctl->worker = store_worker_new(ctl->base, st, &cause);
+	if (ctl->worker == NULL) {
+		log_error("store: %s", cause);
+		free(cause);
 		return -1;
 	}
 	return 0;
 }
 
 struct control *
-control_open(const struct control_params *p, struct export *exp)
+control_open(struct event_base *base, const struct control_params *p,
+    struct export *exp)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
-	char *path, *cause = NULL;
+	struct store *st;
 
+	ctl->base = base;
 	ctl->exp = exp;
+	ctl->ix = control_index_new();
+	ctl->node_name = xstrdup(p->node);
+	ctl->controller_url = xstrdup(p->controller_url);
+	ctl->lease_s = p->lease_s;
 	control_auth_init(&ctl->auth, &p->agent);
 	ratelimit_init(&ctl->refusal_rate, CONTROL_REFUSAL_BUCKETS);
-	TAILQ_INIT(&ctl->tokens);
-	TAILQ_INIT(&ctl->vms);
-	ctl->token_dir = xasprintf("%s/tokens", p->data_dir);
-	ctl->controller_url = xstrdup(p->controller_url);
-	if (gethostname(ctl->host, sizeof(ctl->host) - 1) < 0)
-		snprintf(ctl->host, sizeof(ctl->host), "localhost");
-	if (control_mkdirs(ctl, p->data_dir) < 0 ||
-	    control_cert_pin(ctl, p->tls_cert) < 0) {
+	/* The store thread encodes JSON too: seed jansson's hash first. */
+	json_object_seed(0);
+	if (control_mkdir(p->data_dir) < 0 ||
+	    control_cert_pin(ctl, p->tls_cert) < 0 ||
+	    (st = control_store_open(p)) == NULL) {
 		control_close(ctl);
 		return NULL;
 	}
-	path = xasprintf("%s/vtokend.db", p->data_dir);
-	ctl->store = store_open("sqlite", path, &cause);
-	free(path);
-	if (ctl->store == NULL) {
-		log_error("%s", cause);
-		free(cause);
-		control_close(ctl);
-		return NULL;
-	}
-	if (control_load(ctl) < 0 || control_key_load(ctl, p->data_dir) < 0) {
+	if (control_start(ctl, st, p) < 0) {
+		if (ctl->worker == NULL)
+			store_close(st);
 		control_close(ctl);
 		return NULL;
 	}
 	export_set_hooks(exp, &control_export_hooks, ctl);
-	log_info("controller: %u token(s), %u VM(s) loaded from %s",
-	    ctl->ntokens, ctl->nvms, p->data_dir);
+	log_info("controller: %u token(s), %u VM(s) loaded from the %s store "
+	    "(node %s)", ctl->ntokens, ctl->nvms, p->backend, ctl->node_name);
 	return ctl;
+}
+
+static void
+control_free_token(void *arg, struct control_token *tok)
+{
+	(void)arg;
+	control_token_free(tok);
 }
 
 void
 control_close(struct control *ctl)
 {
-	struct control_token *t;
-	struct control_vm *v;
+	struct control_vm *vms[256];
+	bool more = true;
 
 	if (ctl == NULL)
 		return;
 	if (ctl->exp != NULL && ctl->exp->hooks_arg == ctl)
 		export_set_hooks(ctl->exp, NULL, NULL);
-	while ((t = TAILQ_FIRST(&ctl->tokens)) != NULL) {
-		TAILQ_REMOVE(&ctl->tokens, t, entry);
-		control_token_free(t);
+	control_node_stop(ctl);
+	store_worker_free(ctl->worker);	/* runs what is queued */
+	control_index_tokens_foreach(ctl->ix, control_free_token, NULL);
+	while (more) {
+		size_t n = control_index_vms_page(ctl->ix, NULL, vms, 256,
+		    &more);
+
+		for (size_t i = 0; i < n; i++) {
+			control_index_vm_remove(ctl->ix, vms[i]);
+			control_vm_free(vms[i]);
+		}
+		if (n == 0)
+			break;
 	}
-	while ((v = TAILQ_FIRST(&ctl->vms)) != NULL) {
-		TAILQ_REMOVE(&ctl->vms, v, entry);
-		free(v->acl);
-		free(v);
-	}
-	store_close(ctl->store);
+	control_index_free(ctl->ix);
 	control_auth_clear(&ctl->auth);
 	ratelimit_clear(&ctl->refusal_rate);
 	control_key_clear(&ctl->keys);
-	free(ctl->token_dir);
+	free(ctl->node_name);
 	free(ctl->controller_url);
 	free(ctl);
 }
 
-int
-control_tx_audit(struct control *ctl, int r, const char *actor,
-    const char *action, const char *subject, json_t *detail)
+size_t
+control_pending(const struct control *ctl)
 {
-	if (r == 0 && control_audit_append(ctl->store, actor, action, subject,
-	    detail) < 0)
-		r = STORE_ERR;
-	json_decref(detail);
-	return r;
+	return store_worker_pending(ctl->worker);
 }
 
-int
-control_tx_end(struct control *ctl, int r, const char *what, const char *id)
+const char *
+control_health(const struct control *ctl, const char **why)
 {
-	if (r == 0)
-		r = store_commit(ctl->store);
-	if (r == 0)
-		return 0;
-	store_rollback(ctl->store);
-	ctl->stats.store_errors++;
-	log_error("%s %s: %s", what, id, store_error(ctl->store));
-	return r;
-}
-
-int
-control_audit_event(struct control *ctl, const char *actor,
-    const char *action, const char *subject, json_t *detail)
-{
-	int r = control_audit_record(ctl->store, actor, action, subject,
-	    detail) < 0 ? -1 : 0;
-
-	if (r < 0) {
-		ctl->stats.store_errors++;
-		log_error("audit %s %s: %s", action, subject,
-		    store_error(ctl->store));
-	}
-	json_decref(detail);
-	return r < 0 ? -1 : 0;
+	if (!ctl->store_down)
+		return "ok";
+	*why = ctl->store_why;
+	return "degraded";
 }
 
 void
@@ -410,34 +307,5 @@ control_audit_refusal(struct control *ctl, const char *peer_host,
 	}
 	if (missed > 0 && detail != NULL)
 		json_object_set_new(detail, "suppressed", json_integer(missed));
-	(void)control_audit_event(ctl, actor, action, subject, detail);
-}
-
-
-int
-control_audit_list(struct control *ctl, int64_t after, unsigned limit,
-    store_audit_cb *cb, void *arg, int64_t *last)
-{
-	struct store *st = ctl->store;
-	char hash[STORE_HASH_HEX + 1];
-
-	if (store_audit_foreach(st, after, limit, cb, arg) != 0 ||
-	    store_audit_last(st, last, hash) < 0) {
-		log_error("audit list: %s", store_error(st));
-		return -1;
-	}
-	return 0;
-}
-
-int
-control_audit_check(struct control *ctl, struct control_audit_result *res)
-{
-	if (control_audit_verify(ctl->store, res) < 0) {
-		log_error("audit verify: %s", store_error(ctl->store));
-		return -1;
-	}
-	if (res->bad_seq != 0)
-		log_warnx("audit verify: chain broken at record %lld: %s",
-		    (long long)res->bad_seq, res->reason);
-	return 0;
+	control_audit_post(ctl, actor, action, subject, detail);
 }

@@ -1,18 +1,28 @@
 /*
- * control: the controller.  Tokens, VMs and assignments live in memory
- * (for the USB/IP fast path) and in the store (for durability); every
- * change is written to the store together with its audit record first
- * and applied in memory only after the commit succeeded.
+ * control: the controller.  The store holds the truth; this node keeps a
+ * replica of the metadata (tokens, VMs, assignments) in memory, indexed
+ * so that a device list, an import decision or an agent check costs the
+ * same with ten tokens or a hundred thousand, and never waits on the
+ * database.  A token's disk is loaded from the store when a VM imports it
+ * and dropped when the session ends (docs/CLUSTER.md).
+ *
+ * Changes are asynchronous: a change is checked against the replica,
+ * written to the store with its audit record and a change-feed row in
+ * one transaction on the store thread, and applied to the replica when
+ * the commit is known; then the caller's callback runs.  Changes made
+ * through other nodes arrive through the feed and are applied the same
+ * way.  Applying enforces the access rule at once: a session whose token
+ * is no longer visible to its peer is kicked.
  *
  * Access rule: a peer sees and may import a token only when the token is
- * assigned to a VM one of whose CIDRs contains the peer's address.
- * Revoking, deleting the token or deleting the VM ends a live session at
- * once.  The controller enforces this through the export layer's hooks
+ * assigned to a VM one of whose CIDRs contains the peer's address.  The
+ * controller enforces it through the export layer's hooks
  * (control_session.c), which it installs at open; it never sees the wire.
  *
- * Ownership: the controller owns its tokens, VMs and their exported
- * devices (each token's `dev`).  Pointers returned by lookups are
- * borrowed and valid until the next change through this interface.
+ * Ownership: the controller owns its tokens, VMs and the devices of
+ * attached tokens.  Pointers returned by lookups are borrowed and valid
+ * until control code runs again (an event-loop turn); keep ids, not
+ * pointers, across asynchronous calls.
  */
 #ifndef VTOKEN_CONTROL_H
 #define VTOKEN_CONTROL_H
@@ -33,14 +43,18 @@
 #include "server/control/control_key.h"
 #include "server/store/store.h"
 
+struct event_base;
 struct export;
 struct export_device;
+struct export_session;
+struct store_worker;
 
 #define CONTROL_TOKEN_SIZE_DEFAULT	(4u << 20)
 #define CONTROL_TOKEN_SIZE_MIN		(1u << 20)
 #define CONTROL_TOKEN_SIZE_MAX		(64u << 20)
 #define CONTROL_VM_MAX_ADDRS		64
-#define CONTROL_MAX_TOKENS		100000
+#define CONTROL_MAX_TOKENS		1000000
+#define CONTROL_BULK_MAX		10000	/* tokens per bulk request */
 
 /* The source addresses of a VM: the CIDRs its connections come from. */
 struct control_acl {
@@ -48,15 +62,17 @@ struct control_acl {
 	struct netaddr_cidr cidr[];
 };
 
+struct control_token;
+TAILQ_HEAD(control_token_list, control_token);
+
 struct control_vm {
 	char id[ENCODE_ID_LEN + 1];
 	char name[STORE_NAME_MAX + 1];
 	char created[ENCODE_TIME_LEN + 1];
 	struct control_acl *acl;	/* owned */
-	unsigned ntokens;		/* tokens assigned to it */
-	TAILQ_ENTRY(control_vm) entry;
+	struct control_token_list tokens;	/* assigned to it */
+	unsigned ntokens;
 };
-TAILQ_HEAD(control_vm_list, control_vm);
 
 struct control_token {
 	char id[ENCODE_ID_LEN + 1];
@@ -64,111 +80,191 @@ struct control_token {
 	char created[ENCODE_TIME_LEN + 1];
 	uint64_t size;
 	bool writable;
-	unsigned port;			/* busid 1-port */
+	bool revoked;			/* revoked and not assigned since */
+	uint32_t num;			/* its busid (control_num_busid) */
 	uint8_t public_key[32];
 	struct control_vm *vm;		/* assignment, or NULL */
-	bool revoked;			/* revoked and not assigned since */
 	char assigned[ENCODE_TIME_LEN + 1];
-	struct export_device *dev;	/* owned; NULL when its image failed */
-	TAILQ_ENTRY(control_token) entry;
+	TAILQ_ENTRY(control_token) vm_entry;
+	/* While a VM imports it through this node: */
+	bool importing;			/* claim and load under way */
+	struct export_device *dev;	/* owned; attached */
+	struct control_flush *flush;	/* writes being made durable */
 };
-TAILQ_HEAD(control_token_list, control_token);
 
 struct control_stats {
 	unsigned long long attaches, detaches;
 	unsigned long long store_errors;
 	unsigned long long auth_ok, auth_fail;
 	unsigned long long audit_suppressed;	/* see control_audit_refusal */
+	unsigned long long changes_applied;	/* from the feed */
+	unsigned long long kicks;		/* sessions cut by a change */
 };
 
 /* What the controller needs from the configuration. */
 struct control_params {
-	const char *data_dir;		/* state: database, token images */
+	const char *data_dir;		/* state: SQLite database, keys */
+	const char *backend;		/* "sqlite" or "postgresql" */
+	const char *dsn;		/* PostgreSQL connection string */
+	const char *password;		/* PostgreSQL; NULL: libpq's means */
+	const char *node;		/* this node's name */
+	const char *usbip_addr;		/* advertised in the nodes table */
+	const char *api_addr;
 	const char *controller_url;	/* written into new tokens */
 	const char *tls_cert;		/* the API's certificate, or "" */
 	struct control_auth_limits agent;
+	unsigned lease_s;		/* a node's claims expire after this */
+	unsigned heartbeat_s;		/* how often a node renews it */
 };
 
 /* Audit records of refused requests, per source address (IPv6 /64). */
 #define CONTROL_REFUSALS_PER_MIN	60
 #define CONTROL_REFUSAL_BUCKETS		100000
 
+struct control_index;
+struct control_node;
+
 struct control {
+	struct event_base *base;
 	struct export *exp;		/* borrowed */
-	struct store *store;
-	char *token_dir;		/* data_dir/tokens */
+	struct store_worker *worker;	/* owns the store */
+	struct control_index *ix;	/* the replica's indexes */
+	struct control_node *node;	/* lease, heartbeat, change feed */
+	char *node_name;
 	char *controller_url;
-	char host[64];			/* this server, for the sessions table */
 	char ca_sha256[65];		/* pin of the API certificate, or "" */
-	struct control_token_list tokens;
-	struct control_vm_list vms;
+	unsigned lease_s;
 	unsigned ntokens, nvms;
 	struct control_stats stats;
 	struct control_auth auth;	/* agent challenge-response state */
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
 	struct control_key_set keys;	/* REST API keys */
+	bool store_down;		/* the last store call could not reach it */
+	char store_why[256];		/* why, for /healthz */
 };
 
 /*
- * Opens the store under p->data_dir, loads tokens (with their images),
- * VMs, assignments and API keys (making the first admin key when there
- * is none), and installs the export hooks.  NULL after logging.
+ * Opens the store, loads the replica (metadata only), moves the image
+ * files of an older data directory into the store, loads the API keys
+ * (making the first admin key when there is none), registers this node
+ * and installs the export hooks.  NULL after logging.
  */
-struct control *control_open(const struct control_params *p,
-    struct export *exp);
-/* Frees the state and removes the hooks; sessions must have ended. */
+struct control *control_open(struct event_base *base,
+    const struct control_params *p, struct export *exp);
+/*
+ * Ends what is in flight (every queued store write completes, this
+ * node's claims are released) and frees the state.  Sessions must have
+ * ended.  NULL is a no-op.
+ */
 void control_close(struct control *ctl);
 
+/* Lookups in the replica. */
 struct control_token *control_token_find(struct control *ctl,
     const char *id_or_name);
-/* The token exported as busid ("1-PORT"), or NULL. */
-struct control_token *control_token_by_busid(struct control *ctl,
-    const char *busid);
+struct control_token *control_token_by_id(struct control *ctl,
+    const char *id);
+struct control_token *control_token_by_num(struct control *ctl,
+    uint32_t num);
 struct control_vm *control_vm_find(struct control *ctl,
     const char *id_or_name);
 /* True for [A-Za-z0-9][A-Za-z0-9._-]{0,63} that is not 16 hex digits. */
 bool control_name_valid(const char *name);
-/* True when port (bus 1) is a token's. */
-bool control_port_used(const struct control *ctl, unsigned port);
-/* The lowest port (bus 1) no token or open device uses; 0 if none. */
-unsigned control_port_free(struct control *ctl);
 /* True when the peer at sa may list and import tok. */
 bool control_token_visible(const struct control_token *tok,
     const struct sockaddr *sa);
-
-/* The changes; actor is e.g. "api:admin".  0, or -1 with *err set. */
-int control_token_create(struct control *ctl, const char *actor,
-    const char *name, uint64_t size, bool writable,
-    struct control_token **out, struct vt_error *err);
-int control_token_delete(struct control *ctl, const char *actor,
-    struct control_token *tok, struct vt_error *err);
-/* addrs: n strings, each a CIDR or a bare address. */
-int control_vm_add(struct control *ctl, const char *actor, const char *name,
-    const char *const *addrs, size_t n, struct control_vm **out,
-    struct vt_error *err);
-int control_vm_delete(struct control *ctl, const char *actor,
-    struct control_vm *vm, struct vt_error *err);
-int control_assign(struct control *ctl, const char *actor,
-    struct control_token *tok, struct control_vm *vm, struct vt_error *err);
-int control_revoke(struct control *ctl, const char *actor,
-    struct control_token *tok, struct vt_error *err);
+/*
+ * Token numbers and busids: number N is bus 1 + (N-1)/65535, port
+ * 1 + (N-1)%65535, so that more than 65,535 tokens fit (vhci takes the
+ * bus number from the import reply).  join: 0 for no valid number.
+ */
+#define CONTROL_PORTS_PER_BUS	65535u
+void control_num_split(uint32_t num, uint32_t *busnum, uint32_t *devnum);
+uint32_t control_num_join(uint32_t busnum, uint32_t devnum);
+/*
+ * The lowest number no token, token being made or open device uses
+ * (for --serve-image devices, which must not take a token's busid); 0
+ * when none is left.
+ */
+uint32_t control_num_free(struct control *ctl);
+/* The token's busid ("BUS-PORT") into out (32 bytes). */
+void control_token_busid(const struct control_token *tok, char out[32]);
 
 /*
- * The token's image, len bytes from off, into buf, for an export by
- * actor: audited as token.export (the image holds the private key)
- * before it is given out.  0, or -1 with *err set.
+ * Pages: tokens in busid order after the one numbered `after` (0: from
+ * the start), VMs in name order after the one named `after` ("" or
+ * NULL: from the start).  Fill out[] with at most max; return how many.
+ * *more says whether any follow.
  */
+size_t control_tokens_page(struct control *ctl, uint32_t after,
+    struct control_token **out, size_t max, bool *more);
+size_t control_vms_page(struct control *ctl, const char *after,
+    struct control_vm **out, size_t max, bool *more);
+
+/*
+ * The callbacks of changes: err is NULL on success, and id names the
+ * object made or changed (valid during the call).  They run on the event
+ * loop, always after the call that started the change has returned.
+ */
+typedef void control_done_fn(void *arg, const struct vt_error *err,
+    const char *id);
+/* Bulk create: ids[0..n) of the tokens made (err: none made). */
+typedef void control_bulk_fn(void *arg, const struct vt_error *err,
+    char (*ids)[ENCODE_ID_LEN + 1], size_t n);
+
+/*
+ * The changes; actor names who asks (e.g. "api:admin").  Each returns 0
+ * when the change is under way (done runs later), or -1 with *err set
+ * when it was refused at once (done does not run).
+ */
+int control_token_create(struct control *ctl, const char *actor,
+    const char *name, uint64_t size, bool writable, control_done_fn *done,
+    void *arg, struct vt_error *err);
+/*
+ * count tokens named PREFIX-0001 ... (at least 4 digits), one
+ * transaction per batch of CONTROL_BULK_BATCH.
+ */
+int control_token_create_bulk(struct control *ctl, const char *actor,
+    const char *prefix, unsigned count, uint64_t size, bool writable,
+    control_bulk_fn *done, void *arg, struct vt_error *err);
+int control_token_delete(struct control *ctl, const char *actor,
+    struct control_token *tok, control_done_fn *done, void *arg,
+    struct vt_error *err);
+/* addrs: n strings, each a CIDR or a bare address. */
+int control_vm_add(struct control *ctl, const char *actor, const char *name,
+    const char *const *addrs, size_t n, control_done_fn *done, void *arg,
+    struct vt_error *err);
+int control_vm_set_addresses(struct control *ctl, const char *actor,
+    struct control_vm *vm, const char *const *addrs, size_t n,
+    control_done_fn *done, void *arg, struct vt_error *err);
+int control_vm_delete(struct control *ctl, const char *actor,
+    struct control_vm *vm, control_done_fn *done, void *arg,
+    struct vt_error *err);
+int control_assign(struct control *ctl, const char *actor,
+    struct control_token *tok, struct control_vm *vm, control_done_fn *done,
+    void *arg, struct vt_error *err);
+int control_revoke(struct control *ctl, const char *actor,
+    struct control_token *tok, control_done_fn *done, void *arg,
+    struct vt_error *err);
+
+/*
+ * The token's disk image, for an export by actor: audited as
+ * token.export (the image holds the private key) before it is given out.
+ * done gets the image (size bytes, the callee wipes and frees it after
+ * the call) or an error.
+ */
+typedef void control_image_fn(void *arg, const struct vt_error *err,
+    uint8_t *image, uint64_t size);
 int control_token_export(struct control *ctl, const char *actor,
-    const struct control_token *tok, void *buf, size_t len,
+    const struct control_token *tok, control_image_fn *done, void *arg,
     struct vt_error *err);
 
 /*
  * Audits a refused request (attach.denied, api.auth_failed), consuming
  * detail, at most CONTROL_REFUSALS_PER_MIN a minute per source address:
  * anyone who reaches a port can cause these, and one fsync'd record each
- * would let them grow the database without bound and stall the event
- * loop.  Refusals past the limit are counted (metrics) and the next
- * record written for that address carries "suppressed": N.
+ * would let them grow the database without bound.  Refusals past the
+ * limit are counted (metrics) and the next record written for that
+ * address carries "suppressed": N.
  */
 void control_audit_refusal(struct control *ctl, const char *peer_host,
     const char *actor, const char *action, const char *subject,
@@ -176,20 +272,26 @@ void control_audit_refusal(struct control *ctl, const char *peer_host,
 
 /*
  * Agent authentication: checks an answer to a challenge, then that the
- * token is assigned and peer (a numeric address) belongs to its VM.
- * Audits auth.ok / auth.fail with the reason; returns the result.
+ * token is assigned and peer (a numeric address) belongs to its VM, and
+ * audits auth.ok / auth.fail with the reason.  done gets the result once
+ * the record is written (AUTH_STORE_ERROR when it could not be: a
+ * success that is not on the record is not granted).  Returns
+ * AUTH_RATE_LIMITED when refused at once (not audited, done not called),
+ * else AUTH_OK: under way.
  */
-enum control_auth_result control_agent_verify(struct control *ctl,
-    struct control_token *tok, const char *peer, const struct sockaddr *sa,
-    const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
-    size_t sig_len);
+typedef void control_auth_fn(void *arg, enum control_auth_result r,
+    const char *vm_name);
+enum control_auth_result control_agent_verify(struct control *ctl, struct control_token *tok,
+    const char *peer, const struct sockaddr *sa, const uint8_t *nonce,
+    size_t nonce_len, const uint8_t *sig, size_t sig_len,
+    control_auth_fn *done, void *arg);
 /* Takes one request from peer's agent rate bucket; false when empty. */
 bool control_agent_rate_address(struct control *ctl, const char *peer);
 /*
  * Issues a nonce for tok to peer (sa, the same address) when tok is
  * assigned and peer is an address of its VM; *expires is wall-clock time.
  * Otherwise returns why (audited as auth.fail, rate-limited) and issues
- * nothing.
+ * nothing.  Needs no database.
  */
 enum control_auth_result control_agent_challenge(struct control *ctl,
     struct control_token *tok, const char *peer, const struct sockaddr *sa,
@@ -203,20 +305,41 @@ const struct control_key_entry *control_key_check(const struct control *ctl,
     const char *key, size_t len);
 
 /*
- * Audit records with seq > after, at most limit (0: all), in order, and
- * the newest record's seq in *last.  0, or -1 after logging.
+ * Audit records with seq > after, at most limit, in order, as a JSON
+ * array, and the newest record's seq; or an error.
  */
-int control_audit_list(struct control *ctl, int64_t after, unsigned limit,
-    store_audit_cb *cb, void *arg, int64_t *last);
-/* Walks the whole audit chain (see control_audit_verify); 0 or -1
- * after logging.  A broken chain is logged as a warning. */
-int control_audit_check(struct control *ctl,
-    struct control_audit_result *res);
+typedef void control_audit_fn(void *arg, const struct vt_error *err,
+    json_t *records, int64_t last_seq);
+void control_audit_list(struct control *ctl, int64_t after, unsigned limit,
+    control_audit_fn *done, void *arg);
+/* Walks the whole chain (see control_audit_verify). */
+typedef void control_verify_fn(void *arg, const struct vt_error *err,
+    const struct control_audit_result *res);
+void control_audit_check(struct control *ctl, control_verify_fn *done,
+    void *arg);
+
+/*
+ * Rows of the cluster-wide tables, as JSON arrays: sessions (claims,
+ * with the node holding each and its last reported byte counts) and
+ * nodes (name, addresses, version, up since, heartbeat, state).
+ */
+typedef void control_rows_fn(void *arg, const struct vt_error *err,
+    json_t *rows);
+void control_sessions_list(struct control *ctl, control_rows_fn *done,
+    void *arg);
+void control_nodes_list(struct control *ctl, control_rows_fn *done,
+    void *arg);
+
+/* Store work queued or running (for tests and /metrics). */
+size_t control_pending(const struct control *ctl);
+/* "ok", or "degraded" with the reason in *why (for /healthz). */
+const char *control_health(const struct control *ctl, const char **why);
 
 /*
  * The embedded default's demo: a token "demo" assigned to a VM "local"
- * at 127.0.0.1, created when missing.  Returns the token or NULL.
+ * at 127.0.0.1, created when missing.  done gets the token's id.
  */
-struct control_token *control_demo_setup(struct control *ctl);
+void control_demo_setup(struct control *ctl, control_done_fn *done,
+    void *arg);
 
 #endif

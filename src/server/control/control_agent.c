@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/monotime.h"
+#include "common/xmalloc.h"
 #include "server/control/control_impl.h"
 
 /* Whether tok is assigned, and sa is an address of its VM. */
@@ -24,34 +25,81 @@ control_agent_placement(const struct control_token *tok,
 	return AUTH_OK;
 }
 
-enum control_auth_result
-control_agent_verify(struct control *ctl, struct control_token *tok, const char *peer,
-    const struct sockaddr *sa, const uint8_t *nonce, size_t nonce_len,
-    const uint8_t *sig, size_t sig_len)
-{
+/* An outcome being recorded before it is answered. */
+struct control_verify {
+	struct control *ctl;
+	const char *node;
 	enum control_auth_result r;
 	char actor[96], subject[64];
+	char vm_name[STORE_NAME_MAX + 1];
 	json_t *detail;
+	control_auth_fn *done;
+	void *arg;
+};
+
+static int
+control_verify_body(struct store *st, void *arg)
+{
+	struct control_verify *v = arg;
+
+	return control_tx_audit_run(st, v->node, v->actor, v->r == AUTH_OK ?
+	    "auth.ok" : "auth.fail", v->subject, v->detail);
+}
+
+static int
+control_verify_run(struct store *st, void *arg)
+{
+	return control_tx_run(st, control_verify_body, arg);
+}
+
+static void
+control_verify_done(void *arg, int result, const char *err)
+{
+	struct control_verify *v = arg;
+	struct vt_error e;
+
+	/* A success that cannot be recorded is not granted. */
+	if (control_op_result(v->ctl, result, err, "recording an agent "
+	    "authentication", &e) < 0 && v->r == AUTH_OK)
+		v->r = AUTH_STORE_ERROR;
+	if (v->r == AUTH_OK)
+		v->ctl->stats.auth_ok++;
+	else
+		v->ctl->stats.auth_fail++;
+	v->done(v->arg, v->r, v->vm_name);
+	json_decref(v->detail);
+	free(v);
+}
+
+enum control_auth_result
+control_agent_verify(struct control *ctl, struct control_token *tok,
+    const char *peer, const struct sockaddr *sa, const uint8_t *nonce,
+    size_t nonce_len, const uint8_t *sig, size_t sig_len,
+    control_auth_fn *done, void *arg)
+{
+	struct control_verify *v;
+	enum control_auth_result r;
 
 	r = control_auth_verify(&ctl->auth, monotime_sec(), tok->id, peer,
 	    tok->public_key, nonce, nonce_len, sig, sig_len);
 	if (r == AUTH_OK)
 		r = control_agent_placement(tok, sa);
 	if (r == AUTH_RATE_LIMITED)
-		return r;	/* not audited: it would let a flood fill it */
-	snprintf(actor, sizeof(actor), "agent:%s", peer);
-	snprintf(subject, sizeof(subject), "token:%s", tok->id);
-	detail = r == AUTH_OK ? json_pack("{s:s}", "vm", tok->vm->name) :
-	    json_pack("{s:s}", "reason", control_auth_result_reason(r));
-	/* A success that cannot be recorded is not granted. */
-	if (control_audit_event(ctl, actor, r == AUTH_OK ? "auth.ok" :
-	    "auth.fail", subject, detail) < 0 && r == AUTH_OK)
-		r = AUTH_STORE_ERROR;
+		return r;	/* not audited: a flood would fill it */
+	v = xcalloc(1, sizeof(*v));
+	v->ctl = ctl;
+	v->node = ctl->node_name;
+	v->r = r;
+	v->done = done;
+	v->arg = arg;
+	snprintf(v->actor, sizeof(v->actor), "agent:%s", peer);
+	snprintf(v->subject, sizeof(v->subject), "token:%s", tok->id);
 	if (r == AUTH_OK)
-		ctl->stats.auth_ok++;
-	else
-		ctl->stats.auth_fail++;
-	return r;
+		snprintf(v->vm_name, sizeof(v->vm_name), "%s", tok->vm->name);
+	v->detail = r == AUTH_OK ? json_pack("{s:s}", "vm", tok->vm->name) :
+	    json_pack("{s:s}", "reason", control_auth_result_reason(r));
+	control_post(ctl, control_verify_run, control_verify_done, v);
+	return AUTH_OK;
 }
 
 bool
@@ -61,9 +109,9 @@ control_agent_rate_address(struct control *ctl, const char *peer)
 }
 
 enum control_auth_result
-control_agent_challenge(struct control *ctl, struct control_token *tok, const char *peer,
-    const struct sockaddr *sa, uint8_t nonce[VTAUTH_NONCE_LEN],
-    time_t *expires)
+control_agent_challenge(struct control *ctl, struct control_token *tok,
+    const char *peer, const struct sockaddr *sa,
+    uint8_t nonce[VTAUTH_NONCE_LEN], time_t *expires)
 {
 	char actor[96], subject[64];
 	double mono_expires;
@@ -75,18 +123,19 @@ control_agent_challenge(struct control *ctl, struct control_token *tok, const ch
 	 * The refusal is an auth.fail like the same answer at verify.
 	 */
 	if ((r = control_agent_placement(tok, sa)) != AUTH_OK) {
-		if (!control_auth_rate_address(&ctl->auth, monotime_sec(), peer))
+		if (!control_auth_rate_address(&ctl->auth, monotime_sec(),
+		    peer))
 			return AUTH_RATE_LIMITED;
 		ctl->stats.auth_fail++;
 		snprintf(actor, sizeof(actor), "agent:%s", peer);
 		snprintf(subject, sizeof(subject), "token:%s", tok->id);
 		control_audit_refusal(ctl, peer, actor, "auth.fail", subject,
-		    json_pack("{s:s, s:s}", "reason", control_auth_result_reason(r),
-		    "step", "challenge"));
+		    json_pack("{s:s, s:s}", "reason",
+		    control_auth_result_reason(r), "step", "challenge"));
 		return r;
 	}
-	r = control_auth_challenge(&ctl->auth, monotime_sec(), tok->id, peer, nonce,
-	    &mono_expires);
+	r = control_auth_challenge(&ctl->auth, monotime_sec(), tok->id, peer,
+	    nonce, &mono_expires);
 	*expires = time(NULL) + (time_t)ctl->auth.lim.nonce_ttl;
 	return r;
 }

@@ -28,6 +28,12 @@ control_audit_canonical(const struct store_audit *rec)
 	    "action", rec->action, "subject", rec->subject, "detail", detail);
 	if (o == NULL)
 		return NULL;
+	/* Records from schema 3 on name their node; older ones hash as before. */
+	if (rec->node != NULL && json_object_set_new(o, "node",
+	    json_string(rec->node)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS |
 	    JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -62,18 +68,19 @@ control_audit_hash(const struct store_audit *rec, char out[STORE_HASH_HEX + 1])
 }
 
 int64_t
-control_audit_append(struct store *st, const char *actor, const char *action,
-    const char *subject, const json_t *detail)
+control_audit_append(struct store *st, const char *node, const char *actor,
+    const char *action, const char *subject, const json_t *detail)
 {
 	struct store_audit rec;
 	char *dtext;
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
-	if (store_audit_last(st, &rec.seq, rec.prev_hash) < 0)
-		return -1;
+	if ((r = store_audit_last(st, &rec.seq, rec.prev_hash)) < 0)
+		return r;
 	rec.seq++;
 	encode_time(time(NULL), rec.time);
+	rec.node = node;
 	rec.actor = actor;
 	rec.action = action;
 	rec.subject = subject;
@@ -91,18 +98,18 @@ control_audit_append(struct store *st, const char *actor, const char *action,
 	}
 	r = store_audit_insert(st, &rec);
 	free(dtext);
-	return r < 0 ? -1 : rec.seq;
+	return r < 0 ? r : rec.seq;
 }
 
 int64_t
-control_audit_record(struct store *st, const char *actor, const char *action,
-    const char *subject, const json_t *detail)
+control_audit_record(struct store *st, const char *node, const char *actor,
+    const char *action, const char *subject, const json_t *detail)
 {
 	int64_t seq;
 
 	if (store_begin(st) < 0)
 		return -1;
-	seq = control_audit_append(st, actor, action, subject, detail);
+	seq = control_audit_append(st, node, actor, action, subject, detail);
 	if (seq < 0 || store_commit(st) < 0) {
 		store_rollback(st);
 		return -1;
@@ -152,8 +159,9 @@ control_audit_to_json(const struct store_audit *rec)
 
 	if (detail == NULL)
 		detail = json_string(rec->detail);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s}", "seq",
-	    (json_int_t)rec->seq, "time", rec->time, "actor", rec->actor,
-	    "action", rec->action, "subject", rec->subject, "detail", detail,
-	    "prev_hash", rec->prev_hash, "hash", rec->hash);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s*}",
+	    "seq", (json_int_t)rec->seq, "time", rec->time, "actor",
+	    rec->actor, "action", rec->action, "subject", rec->subject,
+	    "detail", detail, "prev_hash", rec->prev_hash, "hash", rec->hash,
+	    "node", rec->node);
 }

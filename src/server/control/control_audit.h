@@ -3,7 +3,10 @@
  *
  * hash = SHA-256(prev_hash bytes || canonical record), where the
  * canonical record is the compact, key-sorted JSON of {seq, time, actor,
- * action, subject, detail}; the first record's prev_hash is all zeros.
+ * action, subject, detail} and, from schema 3 on, the node that wrote it;
+ * the first record's prev_hash is all zeros.  In a cluster every node
+ * appends to the one chain: store_audit_last inside the transaction
+ * serialises the appends.
  * Changing, removing or reordering any stored record breaks the chain at
  * that record.  Records never hold secrets: callers pass identifiers,
  * addresses and counts only.
@@ -18,18 +21,20 @@
 
 /*
  * Appends a record inside the caller's open transaction (store_begin).
- * detail is borrowed (NULL means {}).  Returns the new seq, or -1 with
- * the store's error set.
+ * detail is borrowed (NULL means {}).  Returns the new seq, or a
+ * negative STORE_* result with the store's error set.
  */
-int64_t control_audit_append(struct store *st, const char *actor,
-    const char *action, const char *subject, const json_t *detail);
+int64_t control_audit_append(struct store *st, const char *node,
+    const char *actor, const char *action, const char *subject,
+    const json_t *detail);
 
 /*
  * Appends a record in a transaction of its own (events that change no
  * other state: attach, detach, denials, auth).  Returns seq or -1.
  */
-int64_t control_audit_record(struct store *st, const char *actor,
-    const char *action, const char *subject, const json_t *detail);
+int64_t control_audit_record(struct store *st, const char *node,
+    const char *actor, const char *action, const char *subject,
+    const json_t *detail);
 
 /* Computes the hash of rec (seq..detail fields and prev_hash set). */
 int control_audit_hash(const struct store_audit *rec,

@@ -1,6 +1,10 @@
 /*
  * control_impl: what the controller's files share.  Not for other
  * modules.
+ *
+ * Threads: everything here runs on the event loop, except functions named
+ * *_run (and what they call), which run on the store thread with the
+ * store and their job's own data only.
  */
 #ifndef VTOKEN_CONTROL_IMPL_H
 #define VTOKEN_CONTROL_IMPL_H
@@ -8,45 +12,189 @@
 #include <jansson.h>
 
 #include "server/control/control.h"
+#include "server/store/store_worker.h"
 
-/* A VM from a store row (addresses parsed); NULL with *err set. */
-struct control_vm *control_vm_from_row(const struct store_vm *row,
-    struct vt_error *err);
-/* Loads tok's image from token_dir and makes its device. */
-int control_token_load_device(struct control *ctl, struct control_token *tok);
-/* Frees tok and its device (its session must have ended). */
-void control_token_free(struct control_token *tok);
-/* In-memory assignment: tok -> vm. */
-void control_link(struct control_token *tok, struct control_vm *vm,
-    const char *when);
-void control_unlink(struct control_token *tok);
-/* Ends tok's live session at once (device detached now). */
-void control_kick(struct control_token *tok, const char *why);
-/* True while tok's device has a session. */
-bool control_token_attached(const struct control_token *tok);
-/* Writes the revoke of tok (assignment row + audit) in the open tx. */
-int control_revoke_tx(struct control *ctl, const char *actor,
+/* Tokens per transaction of a bulk create. */
+#define CONTROL_BULK_BATCH	100
+
+
+/* ---- the replica's indexes (control_index.c) ---- */
+
+struct control_index *control_index_new(void);
+void control_index_free(struct control_index *ix);
+/* Adds tok (id, name and num free); -1 when one is taken. */
+int control_index_token_add(struct control_index *ix,
     struct control_token *tok);
+void control_index_token_remove(struct control_index *ix,
+    struct control_token *tok);
+struct control_token *control_index_token_id(struct control_index *ix,
+    const char *id);
+struct control_token *control_index_token_name(struct control_index *ix,
+    const char *name);
+struct control_token *control_index_token_num(struct control_index *ix,
+    uint32_t num);
+/*
+ * Reserves the lowest number no token, reservation or open device of exp
+ * uses, for a token being made; 0 when none is left.
+ */
+uint32_t control_index_num_reserve(struct control_index *ix,
+    struct export *exp);
+/* The same number, without reserving it. */
+uint32_t control_index_num_lowest(struct control_index *ix,
+    struct export *exp);
+void control_index_num_release(struct control_index *ix, uint32_t num);
+int control_index_vm_add(struct control_index *ix, struct control_vm *vm);
+void control_index_vm_remove(struct control_index *ix, struct control_vm *vm);
+struct control_vm *control_index_vm_id(struct control_index *ix,
+    const char *id);
+struct control_vm *control_index_vm_name(struct control_index *ix,
+    const char *name);
+/* Re-indexes vm's addresses after vm->acl changed (old: the previous). */
+void control_index_vm_readdress(struct control_index *ix,
+    struct control_vm *vm, const struct control_acl *old);
+/* Calls fn for each VM one of whose CIDRs holds sa, each once. */
+void control_index_vms_of_peer(struct control_index *ix,
+    const struct sockaddr *sa, void (*fn)(void *, struct control_vm *),
+    void *arg);
+size_t control_index_tokens_page(struct control_index *ix, uint32_t after,
+    struct control_token **out, size_t max, bool *more);
+size_t control_index_vms_page(struct control_index *ix, const char *after,
+    struct control_vm **out, size_t max, bool *more);
+/* Calls fn for every token (any order; fn may not change the index). */
+void control_index_tokens_foreach(struct control_index *ix,
+    void (*fn)(void *, struct control_token *), void *arg);
+
+/* ---- ACLs (control_vm.c) ---- */
+
+/* Parses n address strings (canonical, duplicates out); NULL + *err. */
+struct control_acl *control_acl_parse(const char *const *addrs, size_t n,
+    struct vt_error *err);
+/* "a b c" from "a b c" text; NULL + *err. */
+struct control_acl *control_acl_from_text(const char *text,
+    struct vt_error *err);
+/* Space-separated canonical text; the caller frees it. */
+char *control_acl_text(const struct control_acl *acl);
+
+/* ---- applying rows to the replica (control_apply.c) ---- */
 
 /*
- * Transaction steps shared by every change.  control_tx_audit appends the
- * audit record when r is still 0 (detail is consumed either way).
- * control_tx_end commits when r is 0, else rolls back, logs "what id:
- * store error" and counts it.  Both return the (possibly new) result.
+ * Each makes the replica say what the row says (insert or update), or
+ * forgets the object (the _gone forms), then enforces the access rule
+ * on this node's sessions.  Idempotent: a change applied here and echoed
+ * by the feed costs nothing twice.
  */
-int control_tx_audit(struct control *ctl, int r, const char *actor,
-    const char *action, const char *subject, json_t *detail);
-int control_tx_end(struct control *ctl, int r, const char *what,
-    const char *id);
-/* Audits an event in a transaction of its own (consuming detail); -1
- * after logging a store failure. */
-int control_audit_event(struct control *ctl, const char *actor,
+void control_apply_token(struct control *ctl, const struct store_token *row);
+void control_apply_token_gone(struct control *ctl, const char *id);
+void control_apply_vm(struct control *ctl, const struct store_vm *row);
+void control_apply_vm_gone(struct control *ctl, const char *id);
+/* vm_id NULL: not assigned. */
+void control_apply_assignment(struct control *ctl, const char *token_id,
+    const char *vm_id, const char *created);
+/* Kicks tok's session on this node when its peer may no longer use it. */
+void control_enforce(struct control *ctl, struct control_token *tok,
+    const char *why);
+/* Ends tok's session on this node now (device detached). */
+void control_kick(struct control *ctl, struct control_token *tok,
+    const char *why);
+/* Frees tok and its device; its session must have ended. */
+void control_token_free(struct control_token *tok);
+void control_vm_free(struct control_vm *vm);
+
+/* ---- jobs (control_job.c) ---- */
+
+/*
+ * The common part of every change's job: the caller's callback, the
+ * result as a vt_error, and the node name for the audit record.  A job
+ * struct starts with it.
+ */
+struct control_op {
+	struct control *ctl;
+	control_done_fn *done;
+	void *arg;
+	const char *node;		/* ctl->node_name, for the store thread */
+	char actor[96];
+	char id[ENCODE_ID_LEN + 1];	/* the object made or changed */
+};
+/* Fills op from the arguments of a change. */
+void control_op_init(struct control_op *op, struct control *ctl,
+    const char *actor, control_done_fn *done, void *arg);
+/*
+ * Turns a store result into a vt_error (logging and counting real
+ * failures once as "what: text") and tracks whether the store is down.
+ * Returns 0 for success.
+ */
+int control_op_result(struct control *ctl, int result, const char *errtext,
+    const char *what, struct vt_error *err);
+/* Calls op's callback with err (NULL: success, with op->id). */
+void control_op_finish(struct control_op *op, const struct vt_error *err);
+/* Posts run/done for arg on the store thread. */
+void control_post(struct control *ctl, store_run_fn *run,
+    store_done_fn *done, void *arg);
+/*
+ * The store-thread steps of every change: the audit record (detail
+ * borrowed; NULL means {}) and the change-feed row, in the open
+ * transaction.  0 or a STORE_* error.
+ */
+int control_tx_audit_run(struct store *st, const char *node,
+    const char *actor, const char *action, const char *subject,
+    const json_t *detail);
+int control_tx_change_run(struct store *st, const char *node,
+    const char *kind, const char *key);
+/*
+ * The rows and record of revoking token_id from the VM the store says it
+ * is assigned to (its id into vm_id when not NULL; attached: whether it
+ * had a session), in the open transaction.  STORE_NOTFOUND when it is not
+ * assigned.
+ */
+int control_revoke_rows_run(struct store *st, const char *node,
+    const char *actor, const char *token_id, bool attached,
+    char vm_id[ENCODE_ID_LEN + 1]);
+/* begin; body; commit, or rollback on failure.  Returns the result. */
+int control_tx_run(struct store *st, int (*body)(struct store *, void *),
+    void *arg);
+/*
+ * An audit record in a transaction of its own, for events that change
+ * nothing else (refusals); fire and forget: failures are logged.
+ */
+void control_audit_post(struct control *ctl, const char *actor,
     const char *action, const char *subject, json_t *detail);
 
-/* The export hooks (control_session.c). */
+/* ---- sessions (control_session.c) and writes (control_flush.c) ---- */
+
 extern const struct export_hooks control_export_hooks;
+/* Makes tok's device keep its writes in the store (writable tokens). */
+void control_flush_attach(struct control *ctl, struct control_token *tok);
+/*
+ * Hands tok's writes not yet stored to the store thread (best effort,
+ * for a session that ends without a flush); forgets the device's sink.
+ */
+void control_flush_detach(struct control *ctl, struct control_token *tok);
 
-/* API keys (control_key.c): load, making the first admin key if none. */
-int control_key_load(struct control *ctl, const char *data_dir);
+/* ---- start-up (control_load.c) ---- */
+
+/* Loads the replica from st (before the store thread runs); 0 or -1. */
+int control_load(struct control *ctl, struct store *st);
+/* Moves image files of a data directory older than schema 3 into st. */
+int control_load_legacy_images(struct control *ctl, struct store *st,
+    const char *data_dir);
+
+/* ---- the cluster (control_node.c) ---- */
+
+/* Registers the node, starts heartbeats and the change feed; 0 or -1. */
+int control_node_start(struct control *ctl, struct store *st,
+    const struct control_params *p);
+/* Stops them and releases this node's claims (the store still runs). */
+void control_node_stop(struct control *ctl);
+/*
+ * Applies the changes after the last one seen (for SQLite, after a local
+ * commit; for PostgreSQL, when the feed says there are any).
+ */
+void control_node_poll(struct control *ctl);
+
+/* ---- API keys (control_key.c) ---- */
+
+/* Loads the keys, making the first admin key if none; 0 or -1. */
+int control_key_load(struct control *ctl, struct store *st,
+    const char *data_dir);
 
 #endif

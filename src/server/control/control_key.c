@@ -94,7 +94,7 @@ control_key_write_file(const char *path, const char *key)
 /* Creates, stores (with its audit record) and saves the admin key. */
 static int
 control_key_bootstrap(struct control_key_set *set, struct store *st,
-    const char *data_dir)
+    const char *data_dir, const char *node)
 {
 	char key[CONTROL_KEY_TEXT_MAX], *path;
 	struct store_apikey row;
@@ -112,7 +112,7 @@ control_key_bootstrap(struct control_key_set *set, struct store *st,
 	r = store_begin(st);
 	if (r == 0)
 		r = store_apikey_insert(st, &row);
-	if (r == 0 && control_audit_append(st, "system", "apikey.create",
+	if (r == 0 && control_audit_append(st, node, "system", "apikey.create",
 	    "apikey:admin", NULL) < 0)
 		r = -1;
 	if (r == 0 && control_key_write_file(path, key) < 0) {
@@ -137,17 +137,17 @@ control_key_bootstrap(struct control_key_set *set, struct store *st,
 }
 
 int
-control_key_load(struct control *ctl, const char *data_dir)
+control_key_load(struct control *ctl, struct store *st, const char *data_dir)
 {
 	struct control_key_set *set = &ctl->keys;
-	struct store *st = ctl->store;
 
 	memset(set, 0, sizeof(*set));
 	if (store_apikey_foreach(st, control_key_add_row, set) != 0) {
 		log_error("loading API keys: %s", store_error(st));
 		return -1;
 	}
-	if (set->n == 0 && control_key_bootstrap(set, st, data_dir) < 0) {
+	if (set->n == 0 && control_key_bootstrap(set, st, data_dir,
+	    ctl->node_name) < 0) {
 		log_error("cannot create the admin API key: %s",
 		    store_error(st));
 		return -1;

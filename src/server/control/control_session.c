@@ -2,35 +2,60 @@
  * control_session: the controller's export hooks.  A peer lists and may
  * import only the tokens assigned to a VM one of whose addresses it has;
  * anything else is "no such device", never revealing that a token exists,
- * and is audited as attach.denied (rate-limited per address).  An attach
- * is recorded (session row and audit record, one transaction) before the
- * import is answered: a token served without its record would be an
- * unaudited use, so an attach that cannot be recorded is refused.
+ * and is audited as attach.denied (rate-limited per address).
+ *
+ * An import is decided from the replica, then made on the store thread:
+ * the claim (one session per token in the whole cluster; a claim of a
+ * node whose lease ran out is taken over), the attach record, and the
+ * token's blocks, which become the device's image.  A token served
+ * without its record would be an unaudited use, so an attach that cannot
+ * be recorded is refused.  When the session ends the device is dropped
+ * (its unflushed writes handed to the store first), the claim released
+ * and the detach recorded.
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/text.h"
+#include "common/xmalloc.h"
 #include "server/control/control_impl.h"
+#include "server/device/dev_image.h"
 #include "server/export/export.h"
+
+struct control_devlist {
+	export_emit_cb *emit;
+	void *emit_arg;
+};
+
+static void
+control_session_list_vm(void *arg, struct control_vm *vm)
+{
+	struct control_devlist *l = arg;
+	const struct control_token *t;
+	struct export_devinfo info;
+	char busid[32];
+
+	TAILQ_FOREACH(t, &vm->tokens, vm_entry) {
+		control_token_busid(t, busid);
+		control_num_split(t->num, &info.busnum, &info.devnum);
+		info.busid = busid;
+		info.name = t->name;
+		l->emit(l->emit_arg, &info);
+	}
+}
 
 static void
 control_session_devlist(void *arg, const struct sockaddr *sa,
     export_emit_cb *emit, void *emit_arg)
 {
 	struct control *ctl = arg;
-	struct control_token *t;
-	struct export_devinfo info;
+	struct control_devlist l = { emit, emit_arg };
 
-	TAILQ_FOREACH(t, &ctl->tokens, entry) {
-		if (!control_token_visible(t, sa))
-			continue;
-		export_device_info(t->dev, &info);
-		emit(emit_arg, &info);
-	}
+	control_index_vms_of_peer(ctl->ix, sa, control_session_list_vm, &l);
 }
 
 /* Audits a refused import of busid (peer-chosen: shown printable). */
@@ -47,28 +72,213 @@ control_session_denied(struct control *ctl, const struct export_session *s,
 	    subject, json_pack("{s:s}", "reason", reason));
 }
 
-/* Records the attach of tok by s: session row and audit record. */
-static int
-control_session_record(struct control *ctl, struct control_token *tok,
-    const struct export_session *s)
-{
-	struct store *st = ctl->store;
+/* An import on its way through the store thread. */
+struct control_claim {
+	struct control *ctl;
+	const char *node;
+	struct export_import *imp;
+	struct export_session *s;	/* kept by export until answered */
 	struct store_session row;
+	char peer[EXPORT_PEER_MAX];
+	char busid[EXPORT_BUSID_SIZE];
+	unsigned lease_s;
+	uint64_t size;
+	size_t n, cap;			/* the blocks read */
+	uint32_t *idx;
+	uint8_t *data;			/* n x STORE_BLOCK_SIZE */
+};
+
+static int
+control_claim_block(void *arg, const struct store_block *b)
+{
+	struct control_claim *c = arg;
+
+	if ((uint64_t)b->idx * STORE_BLOCK_SIZE >= c->size)
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->idx = xreallocarray(c->idx, c->cap, sizeof(*c->idx));
+		c->data = xreallocarray(c->data, c->cap, STORE_BLOCK_SIZE);
+	}
+	c->idx[c->n] = b->idx;
+	memcpy(c->data + c->n * STORE_BLOCK_SIZE, b->data, STORE_BLOCK_SIZE);
+	c->n++;
+	return 0;
+}
+
+static int
+control_claim_body(struct store *st, void *arg)
+{
+	struct control_claim *c = arg;
 	char actor[96], subject[64];
 	int r;
 
-	memset(&row, 0, sizeof(row));
-	snprintf(row.token_id, sizeof(row.token_id), "%s", tok->id);
-	row.peer = s->peer_str;
-	row.host = ctl->host;
-	encode_time(s->since, row.since);
-	snprintf(actor, sizeof(actor), "usbip:%s", s->peer_str);
-	snprintf(subject, sizeof(subject), "token:%s", tok->id);
-	r = store_begin(st);
+	r = store_session_claim(st, &c->row, c->lease_s);
+	snprintf(actor, sizeof(actor), "usbip:%s", c->peer);
+	snprintf(subject, sizeof(subject), "token:%s", c->row.token_id);
 	if (r == 0)
-		r = store_session_insert(st, &row);
-	r = control_tx_audit(ctl, r, actor, "attach", subject, NULL);
-	return control_tx_end(ctl, r, "recording the attach of", tok->id);
+		r = control_tx_audit_run(st, c->node, actor, "attach", subject,
+		    NULL);
+	return r;
+}
+
+static int
+control_claim_run(struct store *st, void *arg)
+{
+	struct control_claim *c = arg;
+	int r = control_tx_run(st, control_claim_body, c);
+
+	if (r == 0)
+		r = store_block_foreach(st, c->row.token_id,
+		    control_claim_block, c);
+	return r;
+}
+
+static void
+control_claim_free(struct control_claim *c)
+{
+	if (c->data != NULL)
+		explicit_bzero(c->data, c->n * STORE_BLOCK_SIZE);
+	free(c->data);
+	free(c->idx);
+	free(c);
+}
+
+/* The releasing of a claim and its detach record. */
+struct control_release {
+	struct control *ctl;
+	const char *node;
+	char token_id[ENCODE_ID_LEN + 1];
+	char actor[96];
+	json_t *detail;			/* NULL: no detach record */
+};
+
+static int
+control_release_body(struct store *st, void *arg)
+{
+	struct control_release *x = arg;
+	char subject[64];
+	int r = store_session_release(st, x->token_id, x->node);
+
+	snprintf(subject, sizeof(subject), "token:%s", x->token_id);
+	if (r == 0 && x->detail != NULL)
+		r = control_tx_audit_run(st, x->node, x->actor, "detach",
+		    subject, x->detail);
+	return r;
+}
+
+static int
+control_release_run(struct store *st, void *arg)
+{
+	return control_tx_run(st, control_release_body, arg);
+}
+
+static void
+control_release_done(void *arg, int result, const char *err)
+{
+	struct control_release *x = arg;
+	struct vt_error e;
+	char what[96];
+
+	snprintf(what, sizeof(what), "recording the detach of %s",
+	    x->token_id);
+	(void)control_op_result(x->ctl, result, err, what, &e);
+	json_decref(x->detail);
+	free(x);
+}
+
+static void
+control_release_post(struct control *ctl, const char *token_id,
+    const char *peer, json_t *detail)
+{
+	struct control_release *x = xcalloc(1, sizeof(*x));
+
+	x->ctl = ctl;
+	x->node = ctl->node_name;
+	snprintf(x->token_id, sizeof(x->token_id), "%s", token_id);
+	snprintf(x->actor, sizeof(x->actor), "usbip:%s", peer);
+	x->detail = detail;
+	control_post(ctl, control_release_run, control_release_done, x);
+}
+
+/* The device of tok, from the blocks the claim read; NULL when short. */
+static struct export_device *
+control_claim_device(struct control *ctl, struct control_token *tok,
+    const struct control_claim *c)
+{
+	struct dev_image *img = dev_image_new(tok->size);
+	uint32_t bus, port;
+
+	if (img == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (dev_image_load_chunk(img, c->idx[i], c->data + i *
+		    STORE_BLOCK_SIZE) < 0) {
+			dev_image_free(img);
+			return NULL;
+		}
+	dev_image_set_readonly(img, !tok->writable);
+	control_num_split(tok->num, &bus, &port);
+	return export_device_new(ctl->exp, bus, port, tok->id, tok->name, img);
+}
+
+/* Why a failed claim is refused, and how. */
+static enum export_status
+control_claim_refusal(int result, const char **why)
+{
+	switch (result) {
+	case STORE_CONFLICT:
+		*why = "already attached";
+		return EXPORT_BUSY;
+	case STORE_NOTFOUND:
+		*why = "not assigned to this peer";
+		return EXPORT_NODEV;
+	default:
+		*why = "the attach could not be recorded";
+		return EXPORT_ERROR;
+	}
+}
+
+static void
+control_claim_done(void *arg, int result, const char *err)
+{
+	struct control_claim *c = arg;
+	struct control *ctl = c->ctl;
+	struct control_token *tok = control_index_token_id(ctl->ix,
+	    c->row.token_id);
+	enum export_status st;
+	const char *why;
+	struct vt_error e;
+
+	if (tok != NULL)
+		tok->importing = false;
+	if (result < 0) {
+		if (result != STORE_CONFLICT && result != STORE_NOTFOUND)
+			(void)control_op_result(ctl, result, err,
+			    "recording an attach", &e);
+		st = control_claim_refusal(result, &why);
+		control_session_denied(ctl, c->s, c->busid, why);
+		export_import_done(c->imp, st, NULL, why);
+		control_claim_free(c);
+		return;
+	}
+	(void)control_op_result(ctl, 0, NULL, NULL, &e);
+	if (tok == NULL || !control_token_visible(tok,
+	    (const struct sockaddr *)&c->s->peer) || tok->dev != NULL ||
+	    (tok->dev = control_claim_device(ctl, tok, c)) == NULL) {
+		/* Revoked or deleted while we claimed it (or no memory). */
+		control_release_post(ctl, c->row.token_id, c->peer,
+		    json_pack("{s:s}", "reason", "refused after the claim"));
+		export_import_done(c->imp, EXPORT_NODEV, NULL,
+		    "not assigned to this peer");
+		control_claim_free(c);
+		return;
+	}
+	if (tok->writable)
+		control_flush_attach(ctl, tok);
+	ctl->stats.attaches++;
+	export_import_done(c->imp, EXPORT_OK, tok->dev, NULL);
+	control_claim_free(c);
 }
 
 static void
@@ -76,55 +286,64 @@ control_session_import(void *arg, struct export_import *imp,
     const char *busid, struct export_session *s)
 {
 	struct control *ctl = arg;
-	struct control_token *tok = control_token_by_busid(ctl, busid);
-	const char *why = NULL;
-	enum export_status st = EXPORT_NODEV;
+	struct control_token *tok = NULL;
+	struct control_claim *c;
+	uint32_t bus, port;
+	const char *why = "no such device";
 
-	if (tok == NULL)
-		why = "no such device";
-	else if (!control_token_visible(tok,
+	if (export_busid_parse(busid, &bus, &port) == 0)
+		tok = control_index_token_num(ctl->ix,
+		    control_num_join(bus, port));
+	if (tok != NULL && !control_token_visible(tok,
 	    (const struct sockaddr *)&s->peer))
 		why = "not assigned to this peer";
-	else if (control_token_attached(tok)) {
+	else if (tok != NULL && (tok->dev != NULL || tok->importing))
 		why = "already attached";
-		st = EXPORT_BUSY;
-	} else if (control_session_record(ctl, tok, s) < 0) {
-		why = "the attach could not be recorded";
-		st = EXPORT_ERROR;
-	}
+	else if (tok != NULL)
+		why = NULL;
 	if (why != NULL) {
 		control_session_denied(ctl, s, busid, why);
-		export_import_done(imp, st, NULL, why);
+		export_import_done(imp, strcmp(why, "already attached") == 0 ?
+		    EXPORT_BUSY : EXPORT_NODEV, NULL, why);
 		return;
 	}
-	ctl->stats.attaches++;
-	export_import_done(imp, EXPORT_OK, tok->dev, NULL);
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->node = ctl->node_name;
+	c->imp = imp;
+	c->s = s;
+	c->lease_s = ctl->lease_s;
+	c->size = tok->size;
+	snprintf(c->row.token_id, sizeof(c->row.token_id), "%s", tok->id);
+	snprintf(c->row.vm_id, sizeof(c->row.vm_id), "%s", tok->vm->id);
+	snprintf(c->peer, sizeof(c->peer), "%s", s->peer_str);
+	snprintf(c->busid, sizeof(c->busid), "%s", busid);
+	c->row.node = ctl->node_name;
+	c->row.peer = c->peer;
+	encode_time(s->since, c->row.since);
+	tok->importing = true;
+	control_post(ctl, control_claim_run, control_claim_done, c);
 }
 
 static void
 control_session_detached(void *arg, const struct export_session *s)
 {
 	struct control *ctl = arg;
-	struct control_token *tok = control_token_find(ctl, s->dev->id);
-	struct store *st = ctl->store;
-	char actor[96], subject[64];
-	json_t *detail;
-	int r;
+	struct control_token *tok = control_index_token_id(ctl->ix,
+	    s->dev->id);
 
 	ctl->stats.detaches++;
 	if (tok == NULL || tok->dev != s->dev)
 		return;		/* not ours: cannot happen */
-	snprintf(actor, sizeof(actor), "usbip:%s", s->peer_str);
-	snprintf(subject, sizeof(subject), "token:%s", tok->id);
-	detail = json_pack("{s:I, s:I, s:I, s:I}", "bytes_in",
-	    (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out,
-	    "urbs", (json_int_t)s->urbs, "duration_s",
-	    (json_int_t)(time(NULL) - s->since));
-	r = store_begin(st);
-	if (r == 0)
-		r = store_session_delete(st, tok->id);
-	r = control_tx_audit(ctl, r, actor, "detach", subject, detail);
-	(void)control_tx_end(ctl, r, "recording the detach of", tok->id);
+	control_flush_detach(ctl, tok);
+	control_release_post(ctl, tok->id, s->peer_str, json_pack(
+	    "{s:I, s:I, s:I, s:I}", "bytes_in", (json_int_t)s->bytes_in,
+	    "bytes_out", (json_int_t)s->bytes_out, "urbs",
+	    (json_int_t)s->urbs, "duration_s",
+	    (json_int_t)(time(NULL) - s->since)));
+	/* The session is over: the token's disk leaves memory. */
+	export_device_free(tok->dev);
+	tok->dev = NULL;
 }
 
 static void

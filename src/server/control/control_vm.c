@@ -1,5 +1,7 @@
 /*
- * control_vm: VMs and their source-address ACLs.
+ * control_vm: VMs and their source-address ACLs: adding, readdressing
+ * and deleting a VM (deleting revokes its tokens in the same
+ * transaction).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -12,8 +14,7 @@
 #include "server/control/control_audit.h"
 #include "server/control/control_impl.h"
 
-/* Parses n address strings into a new ACL (canonical, duplicates out). */
-static struct control_acl *
+struct control_acl *
 control_acl_parse(const char *const *addrs, size_t n, struct vt_error *err)
 {
 	struct control_acl *acl;
@@ -43,8 +44,7 @@ control_acl_parse(const char *const *addrs, size_t n, struct vt_error *err)
 	return acl;
 }
 
-/* Space-separated canonical text of an ACL; the caller frees it. */
-static char *
+char *
 control_acl_text(const struct control_acl *acl)
 {
 	size_t cap = acl->n * 64 + 1, len = 0;
@@ -61,120 +61,248 @@ control_acl_text(const struct control_acl *acl)
 	return s;
 }
 
-struct control_vm *
-control_vm_from_row(const struct store_vm *row, struct vt_error *err)
+struct control_acl *
+control_acl_from_text(const char *text, struct vt_error *err)
 {
-	char *copy = xstrdup(row->addresses), *save = NULL, *tok;
+	char *copy = xstrdup(text), *save = NULL, *tok;
 	const char *addrs[CONTROL_VM_MAX_ADDRS];
-	size_t n = 0;
-	struct control_vm *vm;
 	struct control_acl *acl;
+	size_t n = 0;
 
 	for (tok = strtok_r(copy, " ", &save); tok != NULL && n <
 	    CONTROL_VM_MAX_ADDRS; tok = strtok_r(NULL, " ", &save))
 		addrs[n++] = tok;
 	acl = control_acl_parse(addrs, n, err);
 	free(copy);
-	if (acl == NULL)
-		return NULL;
-	vm = xcalloc(1, sizeof(*vm));
-	snprintf(vm->id, sizeof(vm->id), "%s", row->id);
-	snprintf(vm->name, sizeof(vm->name), "%s", row->name);
-	snprintf(vm->created, sizeof(vm->created), "%s", row->created);
-	vm->acl = acl;
-	return vm;
+	return acl;
 }
 
-int
-control_vm_add(struct control *ctl, const char *actor, const char *name,
-    const char *const *addrs, size_t n, struct control_vm **out,
-    struct vt_error *err)
-{
-	struct store *st = ctl->store;
+/* A VM change: the row to write and apply, and its audit record. */
+struct control_vmop {
+	struct control_op op;
 	struct store_vm row;
-	struct control_vm *vm;
-	char subject[64], *text;
-	json_t *detail;
-	int r;
+	char *addresses;		/* row.addresses, owned */
+	char *old_addresses;		/* set-addresses: what it was */
+	const char *action;		/* "vm.add", "vm.update", "vm.delete" */
+	size_t ntok, cap;		/* delete: the tokens it had */
+	struct control_vm_tok {
+		char id[ENCODE_ID_LEN + 1];
+		bool attached;
+	} *tok;
+	size_t nlocal;			/* delete: its tokens attached here */
+	char (*local)[ENCODE_ID_LEN + 1];
+};
 
-	if (!control_name_valid(name))
-		return vt_fail(err, VT_EINVAL, "invalid VM name");
-	if (control_vm_find(ctl, name) != NULL)
-		return vt_fail(err, VT_ECONFLICT, "a VM named %s exists",
-		    name);
-	vm = xcalloc(1, sizeof(*vm));
-	vm->acl = control_acl_parse(addrs, n, err);
-	if (vm->acl == NULL) {
-		free(vm);
-		return -1;
+static void
+control_vmop_free(struct control_vmop *v)
+{
+	free(v->addresses);
+	free(v->old_addresses);
+	free(v->tok);
+	free(v->local);
+	free(v);
+}
+
+/* Store thread: a token of the VM being deleted, as the store has it. */
+static int
+control_vmop_token(void *arg, const struct store_assignment *a)
+{
+	struct control_vmop *v = arg;
+	struct control_vm_tok *t;
+
+	if (v->ntok == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 16;
+		v->tok = xreallocarray(v->tok, v->cap, sizeof(*v->tok));
 	}
-	if (encode_random_id(vm->id) < 0) {
-		free(vm->acl);
-		free(vm);
-		return vt_fail(err, VT_EINTERNAL, "no randomness");
+	t = &v->tok[v->ntok++];
+	memset(t, 0, sizeof(*t));
+	memcpy(t->id, a->token_id, sizeof(t->id));
+	for (size_t i = 0; i < v->nlocal; i++)
+		t->attached |= strcmp(v->local[i], t->id) == 0;
+	return 0;
+}
+
+/* Store thread: revokes every token of the VM, then deletes it. */
+static int
+control_vmop_delete(struct store *st, struct control_vmop *v)
+{
+	int r = store_assignment_foreach(st, v->row.id, control_vmop_token, v);
+
+	for (size_t i = 0; r == 0 && i < v->ntok; i++) {
+		r = control_revoke_rows_run(st, v->op.node, v->op.actor,
+		    v->tok[i].id, v->tok[i].attached, NULL);
+		if (r == 0)
+			r = control_tx_change_run(st, v->op.node, "token",
+			    v->tok[i].id);
 	}
-	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	encode_time(time(NULL), vm->created);
-	text = control_acl_text(vm->acl);
-	memset(&row, 0, sizeof(row));
-	memcpy(row.id, vm->id, sizeof(row.id));
-	memcpy(row.name, vm->name, sizeof(row.name));
-	memcpy(row.created, vm->created, sizeof(row.created));
-	row.addresses = text;
-	snprintf(subject, sizeof(subject), "vm:%s", vm->id);
-	detail = json_pack("{s:s, s:s}", "name", name, "addresses", text);
-	r = store_begin(st);
 	if (r == 0)
-		r = store_vm_insert(st, &row);
-	r = control_tx_audit(ctl, r, actor, "vm.add", subject, detail);
-	r = control_tx_end(ctl, r, "vm add", name);
-	free(text);
-	if (r < 0) {
-		free(vm->acl);
-		free(vm);
-		return vt_fail(err, r == STORE_CONFLICT ? VT_ECONFLICT :
-		    VT_EINTERNAL, "cannot store the VM");
+		r = store_vm_delete(st, v->row.id);
+	return r;
+}
+
+static int
+control_vmop_body(struct store *st, void *arg)
+{
+	struct control_vmop *v = arg;
+	char subject[64];
+	json_t *detail = NULL;
+	int r = 0;
+
+	snprintf(subject, sizeof(subject), "vm:%s", v->row.id);
+	if (strcmp(v->action, "vm.add") == 0) {
+		r = store_vm_insert(st, &v->row);
+		detail = json_pack("{s:s, s:s}", "name", v->row.name,
+		    "addresses", v->addresses);
+	} else if (strcmp(v->action, "vm.update") == 0) {
+		r = store_vm_set_addresses(st, v->row.id, v->addresses);
+		detail = json_pack("{s:s, s:s, s:s}", "name", v->row.name,
+		    "addresses", v->addresses, "was", v->old_addresses);
+	} else {
+		v->ntok = 0;	/* a retried job starts afresh */
+		r = control_vmop_delete(st, v);
+		detail = json_pack("{s:s}", "name", v->row.name);
 	}
-	TAILQ_INSERT_TAIL(&ctl->vms, vm, entry);
-	ctl->nvms++;
-	log_info("%s: added VM %s (%s)", actor, vm->id, vm->name);
-	*out = vm;
+	if (r == 0)
+		r = control_tx_audit_run(st, v->op.node, v->op.actor,
+		    v->action, subject, detail);
+	json_decref(detail);
+	if (r == 0)
+		r = control_tx_change_run(st, v->op.node, "vm", v->row.id);
+	return r;
+}
+
+static int
+control_vmop_run(struct store *st, void *arg)
+{
+	return control_tx_run(st, control_vmop_body, arg);
+}
+
+static void
+control_vmop_done(void *arg, int result, const char *err)
+{
+	struct control_vmop *v = arg;
+	struct control *ctl = v->op.ctl;
+	struct vt_error e;
+
+	if (control_op_result(ctl, result, err, v->action, &e) < 0) {
+		control_op_finish(&v->op, &e);
+		control_vmop_free(v);
+		return;
+	}
+	if (strcmp(v->action, "vm.delete") == 0) {
+		for (size_t i = 0; i < v->ntok; i++)
+			control_apply_assignment(ctl, v->tok[i].id, NULL, NULL);
+		control_apply_vm_gone(ctl, v->row.id);
+	} else
+		control_apply_vm(ctl, &v->row);
+	log_info("%s: %s %s (%s)", v->op.actor, v->action, v->row.id,
+	    v->row.name);
+	control_op_finish(&v->op, NULL);
+	control_vmop_free(v);
+}
+
+static struct control_vmop *
+control_vmop_new(struct control *ctl, const char *actor, const char *action,
+    control_done_fn *done, void *arg)
+{
+	struct control_vmop *v = xcalloc(1, sizeof(*v));
+
+	control_op_init(&v->op, ctl, actor, done, arg);
+	v->action = action;
+	return v;
+}
+
+/* Parses addrs into v->addresses (canonical text); 0 or -1 + *err. */
+static int
+control_vmop_addresses(struct control_vmop *v, const char *const *addrs,
+    size_t n, struct vt_error *err)
+{
+	struct control_acl *acl = control_acl_parse(addrs, n, err);
+
+	if (acl == NULL)
+		return -1;
+	v->addresses = control_acl_text(acl);
+	v->row.addresses = v->addresses;
+	free(acl);
 	return 0;
 }
 
 int
-control_vm_delete(struct control *ctl, const char *actor, struct control_vm *vm,
+control_vm_add(struct control *ctl, const char *actor, const char *name,
+    const char *const *addrs, size_t n, control_done_fn *done, void *arg,
     struct vt_error *err)
 {
-	struct store *st = ctl->store;
-	struct control_token *t;
-	char subject[64];
-	json_t *detail;
-	int r;
+	struct control_vmop *v;
 
-	snprintf(subject, sizeof(subject), "vm:%s", vm->id);
-	detail = json_pack("{s:s}", "name", vm->name);
-	/* Revokes, the delete and all their records: one transaction. */
-	r = store_begin(st);
-	TAILQ_FOREACH(t, &ctl->tokens, entry)
-		if (r == 0 && t->vm == vm)
-			r = control_revoke_tx(ctl, actor, t);
-	if (r == 0)
-		r = store_vm_delete(st, vm->id);
-	r = control_tx_audit(ctl, r, actor, "vm.delete", subject, detail);
-	if (control_tx_end(ctl, r, "vm delete", vm->id) < 0)
-		return vt_fail(err, VT_EINTERNAL, "cannot delete the VM");
-	TAILQ_FOREACH(t, &ctl->tokens, entry) {
-		if (t->vm == vm) {
-			control_unlink(t);
-			t->revoked = true;
-			control_kick(t, "VM deleted");
-		}
+	if (!control_name_valid(name))
+		return vt_fail(err, VT_EINVAL, "invalid VM name");
+	if (control_index_vm_name(ctl->ix, name) != NULL)
+		return vt_fail(err, VT_ECONFLICT, "a VM named %s exists",
+		    name);
+	v = control_vmop_new(ctl, actor, "vm.add", done, arg);
+	if (control_vmop_addresses(v, addrs, n, err) < 0) {
+		control_vmop_free(v);
+		return -1;
 	}
-	log_info("%s: deleted VM %s (%s)", actor, vm->id, vm->name);
-	TAILQ_REMOVE(&ctl->vms, vm, entry);
-	ctl->nvms--;
-	free(vm->acl);
-	free(vm);
+	if (encode_random_id(v->row.id) < 0 ||
+	    control_index_vm_id(ctl->ix, v->row.id) != NULL) {
+		control_vmop_free(v);
+		return vt_fail(err, VT_EINTERNAL, "cannot make an id");
+	}
+	snprintf(v->row.name, sizeof(v->row.name), "%s", name);
+	encode_time(time(NULL), v->row.created);
+	memcpy(v->op.id, v->row.id, sizeof(v->op.id));
+	control_post(ctl, control_vmop_run, control_vmop_done, v);
+	return 0;
+}
+
+/* A change of an existing VM. */
+static struct control_vmop *
+control_vmop_of(struct control *ctl, const char *actor, const char *action,
+    const struct control_vm *vm, control_done_fn *done, void *arg)
+{
+	struct control_vmop *v = control_vmop_new(ctl, actor, action, done,
+	    arg);
+
+	memcpy(v->row.id, vm->id, sizeof(v->row.id));
+	memcpy(v->row.name, vm->name, sizeof(v->row.name));
+	memcpy(v->row.created, vm->created, sizeof(v->row.created));
+	memcpy(v->op.id, vm->id, sizeof(v->op.id));
+	return v;
+}
+
+int
+control_vm_set_addresses(struct control *ctl, const char *actor,
+    struct control_vm *vm, const char *const *addrs, size_t n,
+    control_done_fn *done, void *arg, struct vt_error *err)
+{
+	struct control_vmop *v = control_vmop_of(ctl, actor, "vm.update", vm,
+	    done, arg);
+
+	if (control_vmop_addresses(v, addrs, n, err) < 0) {
+		control_vmop_free(v);
+		return -1;
+	}
+	v->old_addresses = control_acl_text(vm->acl);
+	control_post(ctl, control_vmop_run, control_vmop_done, v);
+	return 0;
+}
+
+int
+control_vm_delete(struct control *ctl, const char *actor,
+    struct control_vm *vm, control_done_fn *done, void *arg,
+    struct vt_error *err)
+{
+	struct control_vmop *v = control_vmop_of(ctl, actor, "vm.delete", vm,
+	    done, arg);
+	const struct control_token *t;
+
+	(void)err;
+	v->local = xcalloc(vm->ntokens ? vm->ntokens : 1, sizeof(*v->local));
+	TAILQ_FOREACH(t, &vm->tokens, vm_entry)
+		if (t->dev != NULL)
+			memcpy(v->local[v->nlocal++], t->id,
+			    sizeof(v->local[0]));
+	control_post(ctl, control_vmop_run, control_vmop_done, v);
 	return 0;
 }

@@ -27,6 +27,8 @@ dev_bot_strstate(enum dev_bot_state s)
 		return "data-out";
 	case DEV_BOT_STATUS:
 		return "status";
+	case DEV_BOT_BUSY:
+		return "busy";
 	}
 	return "?";
 }
@@ -36,6 +38,16 @@ dev_bot_reset(struct dev_bot *bot)
 {
 	memset(bot, 0, sizeof(*bot));
 	bot->state = DEV_BOT_IDLE;
+}
+
+void
+dev_bot_to_status(struct dev_usb *dev)
+{
+	struct dev_bot *bot = &dev->bot;
+
+	bot->state = DEV_BOT_STATUS;
+	if (bot->cmd.flush && !bot->phase_error && dev_usb_flush(dev))
+		bot->state = DEV_BOT_BUSY;
 }
 
 /* Decides the data phase for a decoded CBW and the command's plan. */
@@ -119,6 +131,8 @@ dev_bot_cbw(struct dev_usb *dev, const struct dev_urb *urb,
 	dev_scsi_exec(&dev->lun, p + 15, cblen, &bot->cmd);
 	dev_bot_plan(bot, (flags & 0x80) != 0);
 	dev_usb_complete(dev, urb, 0, len, NULL);
+	if (bot->state == DEV_BOT_STATUS)
+		dev_bot_to_status(dev);
 }
 
 /* Consumes data-phase OUT bytes; the excess over h is not taken. */
@@ -141,7 +155,7 @@ dev_bot_data_out(struct dev_usb *dev, const struct dev_urb *urb,
 	if (bot->done == bot->h) {
 		if (bot->to_scsi)
 			dev_scsi_data_out_done(&dev->lun, &bot->cmd);
-		bot->state = DEV_BOT_STATUS;
+		dev_bot_to_status(dev);
 		dev_bot_service_in(dev);
 	}
 }
@@ -254,7 +268,7 @@ dev_bot_service_in(struct dev_usb *dev)
 		dev_usb_dequeue(dev, u);
 		if (dev->bot.state == DEV_BOT_DATA_IN) {
 			if (dev_bot_data_in(dev, u))
-				dev->bot.state = DEV_BOT_STATUS;
+				dev_bot_to_status(dev);
 		} else
 			dev_bot_csw(dev, u);
 		free(u);

@@ -29,6 +29,7 @@ enum dev_bot_state {
 	DEV_BOT_DATA_IN,	/* device sends `xfer` bytes */
 	DEV_BOT_DATA_OUT,	/* host sends `h` bytes, `xfer` of them used */
 	DEV_BOT_STATUS,		/* CSW due on the next IN URB */
+	DEV_BOT_BUSY,		/* flushing; then STATUS (IN URBs wait) */
 };
 
 struct dev_bot {
@@ -68,5 +69,10 @@ bool dev_bot_in_stale(const struct dev_bot *bot, const struct dev_urb *urb);
  * transport has something to send.
  */
 void dev_bot_service_in(struct dev_usb *dev);
+/*
+ * The command's data phase is over: the CSW is due, after the image is
+ * flushed if the command asked for it (DEV_BOT_BUSY until then).
+ */
+void dev_bot_to_status(struct dev_usb *dev);
 
 #endif

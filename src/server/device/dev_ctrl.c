@@ -90,7 +90,7 @@ static void
 ctrl_reset_device(struct dev_usb *dev)
 {
 	dev->halted_in = dev->halted_out = dev->wedged = false;
-	dev_bot_reset(&dev->bot);
+	dev_usb_bot_reset(dev);
 	/* The host flushes its endpoint queues; never answer those URBs. */
 	dev_usb_mark_pending_stale(dev);
 }
@@ -189,7 +189,7 @@ ctrl_class(struct dev_usb *dev, const struct usb_setup *s,
 	} else if (s->type == 0x21 && s->req == REQ_BOT_RESET &&
 	    s->value == 0 && s->index == 0 && s->length == 0) {
 		/* Back to "expect CBW"; halts stay until CLEAR_FEATURE. */
-		dev_bot_reset(&dev->bot);
+		dev_usb_bot_reset(dev);
 		dev->wedged = false;
 		dev_usb_mark_pending_stale(dev);
 	} else

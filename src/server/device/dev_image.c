@@ -25,6 +25,10 @@ struct dev_image {
 	struct image_chunk **chunks;	/* NULL entry = all zero */
 	bool readonly;
 	int fd;				/* backing file or -1 */
+	struct dev_image_sink sink;	/* flush == NULL: none */
+	uint8_t *dirty;			/* a bit per chunk, with a sink */
+	size_t ndirty;
+	struct dev_image_snap *inflight;	/* snapshots not yet done */
 };
 
 static struct dev_image *
@@ -41,6 +45,12 @@ dev_image_alloc(uint64_t size)
 		return NULL;
 	img->chunks = calloc((size_t)n ? (size_t)n : 1, sizeof(*img->chunks));
 	if (img->chunks == NULL) {
+		free(img);
+		return NULL;
+	}
+	img->dirty = calloc(((size_t)n + 7) / 8 ? ((size_t)n + 7) / 8 : 1, 1);
+	if (img->dirty == NULL) {
+		free(img->chunks);
 		free(img);
 		return NULL;
 	}
@@ -73,7 +83,10 @@ dev_image_free(struct dev_image *img)
 		return;
 	for (size_t i = 0; i < img->nchunks; i++)
 		chunk_unref(img->chunks[i]);
+	for (struct dev_image_snap *s = img->inflight; s != NULL; s = s->next)
+		s->img = NULL;
 	free(img->chunks);
+	free(img->dirty);
 	if (img->fd >= 0)
 		close(img->fd);
 	free(img);
@@ -218,35 +231,6 @@ write_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int
-dev_image_attach_file(struct dev_image *img, int fd)
-{
-	/* Sparse: zero chunks are holes; only stored chunks are written. */
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)img->size) < 0)
-		return -1;
-	for (size_t i = 0; i < img->nchunks; i++) {
-		uint64_t off = (uint64_t)i * DEV_IMAGE_CHUNK_SIZE;
-		size_t n = img->size - off < DEV_IMAGE_CHUNK_SIZE ?
-		    (size_t)(img->size - off) : DEV_IMAGE_CHUNK_SIZE;
-
-		if (img->chunks[i] != NULL &&
-		    write_full(fd, img->chunks[i]->data, n, off) < 0)
-			return -1;
-	}
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = fd;
-	return 0;
-}
-
-void
-dev_image_detach_file(struct dev_image *img)
-{
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = -1;
-}
-
 uint64_t
 dev_image_size(const struct dev_image *img)
 {
@@ -372,6 +356,18 @@ chunk_own(struct dev_image *img, size_t ci)
 	return n;
 }
 
+/* With a sink, chunk ci must be handed over at the next flush. */
+static void
+dev_image_mark(struct dev_image *img, size_t ci)
+{
+	uint8_t bit = (uint8_t)(1u << (ci % 8));
+
+	if (img->sink.flush == NULL || (img->dirty[ci / 8] & bit))
+		return;
+	img->dirty[ci / 8] |= bit;
+	img->ndirty++;
+}
+
 int
 dev_image_write(struct dev_image *img, uint64_t off, const void *src, size_t len)
 {
@@ -403,6 +399,7 @@ dev_image_write(struct dev_image *img, uint64_t off, const void *src, size_t len
 			return -1;
 		}
 		memcpy(c->data + co, s, n);
+		dev_image_mark(img, ci);
 next:
 		s += n;
 		off += n;
@@ -412,9 +409,117 @@ next:
 }
 
 int
-dev_image_flush(struct dev_image *img)
+dev_image_flush(struct dev_image *img, void (*done)(void *, int), void *arg)
 {
-	if (img->fd < 0)
+	struct dev_image_snap *snap;
+
+	if (img->fd >= 0)
+		return fsync(img->fd);
+	if (img->sink.flush == NULL || (snap = dev_image_snapshot(img)) ==
+	    NULL)
+		return 0;	/* memory only, or nothing new */
+	snap->done = done;
+	snap->done_arg = arg;
+	img->sink.flush(img->sink.arg, snap);
+	return DEV_IMAGE_PENDING;
+}
+
+void
+dev_image_set_sink(struct dev_image *img, const struct dev_image_sink *sink)
+{
+	img->sink = *sink;
+}
+
+int
+dev_image_load_chunk(struct dev_image *img, uint32_t idx,
+    const uint8_t *data)
+{
+	struct image_chunk *c;
+
+	if (idx >= img->nchunks)
+		return -1;
+	if (is_zero(data, DEV_IMAGE_CHUNK_SIZE))
 		return 0;
-	return fsync(img->fd);
+	if ((c = chunk_own(img, idx)) == NULL)
+		return -1;
+	memcpy(c->data, data, DEV_IMAGE_CHUNK_SIZE);
+	return 0;
+}
+
+int
+dev_image_foreach_chunk(const struct dev_image *img,
+    int (*fn)(void *arg, uint32_t idx, const uint8_t *data), void *arg)
+{
+	int r;
+
+	for (size_t i = 0; i < img->nchunks; i++)
+		if (img->chunks[i] != NULL &&
+		    (r = fn(arg, (uint32_t)i, img->chunks[i]->data)) != 0)
+			return r;
+	return 0;
+}
+
+bool
+dev_image_is_dirty(const struct dev_image *img)
+{
+	return img->ndirty > 0;
+}
+
+struct dev_image_snap *
+dev_image_snapshot(struct dev_image *img)
+{
+	struct dev_image_snap *snap;
+	size_t k = 0;
+
+	if (img->ndirty == 0)
+		return NULL;
+	snap = xcalloc(1, sizeof(*snap));
+	snap->idx = xcalloc(img->ndirty, sizeof(*snap->idx));
+	snap->data = xcalloc(img->ndirty, sizeof(*snap->data));
+	snap->refs = xcalloc(img->ndirty, sizeof(*snap->refs));
+	for (size_t i = 0; i < img->nchunks && k < img->ndirty; i++) {
+		struct image_chunk *c = img->chunks[i];
+
+		if (!(img->dirty[i / 8] & (1u << (i % 8))))
+			continue;
+		snap->idx[k] = (uint32_t)i;
+		if (c != NULL && !is_zero(c->data, DEV_IMAGE_CHUNK_SIZE)) {
+			c->refs++;	/* writers copy from now on */
+			snap->refs[k] = c;
+			snap->data[k] = c->data;
+		}
+		k++;
+	}
+	snap->n = k;
+	memset(img->dirty, 0, (img->nchunks + 7) / 8);
+	img->ndirty = 0;
+	snap->img = img;
+	snap->next = img->inflight;
+	img->inflight = snap;
+	return snap;
+}
+
+void
+dev_image_snap_done(struct dev_image_snap *snap, int err)
+{
+	struct dev_image *img = snap->img;
+	struct dev_image_snap **p;
+
+	if (img != NULL) {
+		for (p = &img->inflight; *p != NULL; p = &(*p)->next)
+			if (*p == snap) {
+				*p = snap->next;
+				break;
+			}
+		for (size_t i = 0; err != 0 && i < snap->n; i++)
+			dev_image_mark(img, snap->idx[i]);
+	}
+	for (size_t i = 0; i < snap->n; i++)
+		chunk_unref(snap->refs[i]);
+	if (snap->done != NULL)
+		snap->done(snap->done_arg, err != 0 ? -1 : 0);
+	free(snap->idx);
+	free(snap->data);
+	free(snap->refs);
+	free(snap);
 }

@@ -199,10 +199,8 @@ dev_scsi_sync_cache(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd)
 {
 	if (dev_scsi_not_ready(lun, cmd))
 		return;
-	if (dev_image_flush(lun->img) < 0)
-		dev_scsi_fail(lun, cmd, SCSI_KEY_HARDWARE_ERROR, 0x44, 0x00);
-	else
-		dev_scsi_good(lun, cmd);
+	dev_scsi_good(lun, cmd);
+	cmd->flush = true;
 }
 
 /* Decodes LBA and block count of READ/WRITE/VERIFY 6/10/12/16. */
@@ -333,8 +331,20 @@ dev_scsi_data_out(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd, uint64_t p
 void
 dev_scsi_data_out_done(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd)
 {
-	if (cmd->failed_io || !cmd->fua)
+	(void)lun;
+	if (!cmd->failed_io && cmd->fua)
+		cmd->flush = true;
+}
+
+void
+dev_scsi_flushed(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd,
+    int err)
+{
+	cmd->flush = false;
+	if (err == 0)
 		return;
-	if (dev_image_flush(lun->img) < 0)
+	if (cmd->opcode == 0x35 || cmd->opcode == 0x91)
+		dev_scsi_fail(lun, cmd, SCSI_KEY_HARDWARE_ERROR, 0x44, 0x00);
+	else
 		dev_scsi_fail(lun, cmd, SCSI_KEY_MEDIUM_ERROR, 0x0c, 0x00);
 }

@@ -67,6 +67,8 @@ struct dev_scsi_cmd {
 	bool from_image;	/* data is image bytes at img_off */
 	bool verify;		/* OUT data is compared, not written */
 	bool fua;		/* flush after the last OUT byte */
+	bool flush;		/* the image must be flushed before the
+				   status goes out (dev_scsi_flushed) */
 	bool failed_io;		/* an OUT chunk failed; ignore the rest */
 	uint64_t img_off;
 	uint8_t buf[SCSI_BUF_MAX];	/* response when !from_image */
@@ -94,6 +96,14 @@ void dev_scsi_data_in(const struct dev_scsi_lun *lun, const struct dev_scsi_cmd 
 void dev_scsi_data_out(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd, uint64_t pos,
     const uint8_t *data, size_t len);
 void dev_scsi_data_out_done(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd);
+/*
+ * The flush cmd asked for (cmd->flush) ended: err 0, or -1, which fails
+ * the command (SYNCHRONIZE CACHE: HARDWARE ERROR / 44-00, a FUA write:
+ * MEDIUM ERROR / 0C-00).  The transport runs the flush and calls this,
+ * right away or when the image's sink answers.
+ */
+void dev_scsi_flushed(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd,
+    int err);
 
 /* Sets the LUN's sense and the command's status to CHECK CONDITION. */
 void dev_scsi_fail(struct dev_scsi_lun *lun, struct dev_scsi_cmd *cmd, uint8_t key,

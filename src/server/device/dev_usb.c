@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server/device/dev_ctrl.h"
+#include "server/device/dev_image.h"
 
 void
 dev_payload_copy(const struct dev_payload *p, uint8_t *dst, size_t len)
@@ -51,6 +52,57 @@ dev_usb_drop_pending(struct dev_usb *dev)
 	}
 }
 
+/* A flush the CSW waits for; dev NULL once the wait was abandoned. */
+struct dev_usb_wait {
+	struct dev_usb *dev;
+};
+
+void
+dev_usb_bot_reset(struct dev_usb *dev)
+{
+	if (dev->wait != NULL) {
+		dev->wait->dev = NULL;	/* freed when the sink answers */
+		dev->wait = NULL;
+	}
+	dev_bot_reset(&dev->bot);
+}
+
+static void
+dev_usb_flushed(void *arg, int err)
+{
+	struct dev_usb_wait *w = arg;
+	struct dev_usb *dev = w->dev;
+
+	free(w);
+	if (dev == NULL)
+		return;
+	dev->wait = NULL;
+	dev_scsi_flushed(&dev->lun, &dev->bot.cmd, err);
+	dev->bot.state = DEV_BOT_STATUS;
+	dev_bot_service_in(dev);
+}
+
+bool
+dev_usb_flush(struct dev_usb *dev)
+{
+	struct dev_usb_wait *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (w == NULL) {
+		dev_scsi_flushed(&dev->lun, &dev->bot.cmd, -1);
+		return false;
+	}
+	w->dev = dev;
+	dev->wait = w;
+	r = dev_image_flush(dev->lun.img, dev_usb_flushed, w);
+	if (r == DEV_IMAGE_PENDING)
+		return true;
+	dev->wait = NULL;
+	free(w);
+	dev_scsi_flushed(&dev->lun, &dev->bot.cmd, r);
+	return false;
+}
+
 void
 dev_usb_attach(struct dev_usb *dev, const struct dev_sink *sink,
     unsigned max_pending, uint64_t max_pending_bytes)
@@ -61,7 +113,7 @@ dev_usb_attach(struct dev_usb *dev, const struct dev_sink *sink,
 	dev->max_pending_bytes = max_pending_bytes;
 	dev->config = 0;
 	dev->halted_in = dev->halted_out = dev->wedged = false;
-	dev_bot_reset(&dev->bot);
+	dev_usb_bot_reset(dev);
 	dev_scsi_lun_reset(&dev->lun);
 	dev->attached = true;
 }
@@ -73,7 +125,7 @@ dev_usb_detach(struct dev_usb *dev)
 	memset(&dev->sink, 0, sizeof(dev->sink));
 	dev->config = 0;
 	dev->halted_in = dev->halted_out = dev->wedged = false;
-	dev_bot_reset(&dev->bot);
+	dev_usb_bot_reset(dev);
 	dev_scsi_lun_reset(&dev->lun);
 	dev->attached = false;
 }

@@ -85,6 +85,7 @@ struct dev_usb {
 	uint64_t max_pending_bytes;
 	struct dev_sink sink;
 	bool attached;
+	struct dev_usb_wait *wait;	/* flush the CSW waits for, or NULL */
 };
 
 /* Initializes dev for img (borrowed) with the given identity. */
@@ -128,5 +129,14 @@ void dev_usb_complete_in(struct dev_usb *dev, const struct dev_urb *urb,
     uint32_t actual, const struct dev_payload *data);
 void dev_usb_stall_in(struct dev_usb *dev, bool wedge);
 void dev_usb_mark_pending_stale(struct dev_usb *dev);
+/*
+ * Flushes the image for the command in progress: false when that is
+ * done (dev_scsi_flushed ran), true when the image's sink answers later
+ * (then dev_scsi_flushed runs, the CSW becomes due and waiting IN URBs
+ * are served).
+ */
+bool dev_usb_flush(struct dev_usb *dev);
+/* Back to "expect a CBW", forgetting a flush still under way. */
+void dev_usb_bot_reset(struct dev_usb *dev);
 
 #endif

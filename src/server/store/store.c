@@ -16,10 +16,12 @@
 
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,
+	/* &store_pg_ops, added with store_pg.c */
 };
 
 struct store *
-store_open(const char *backend, const char *location, char **cause)
+store_open(const char *backend, const char *location, const char *password,
+    char **cause)
 {
 	const struct store_ops *ops = NULL;
 	struct store *st;
@@ -34,9 +36,9 @@ store_open(const char *backend, const char *location, char **cause)
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
-	if (ops->open(st, location) < 0) {
-		cause_set(cause, "%s store %s: %s", backend, location,
-		    st->err);
+	if (ops->open(st, location, password) < 0) {
+		/* The location may hold a password: never in a message. */
+		cause_set(cause, "%s store: %s", backend, st->err);
 		free(st);
 		return NULL;
 	}
@@ -65,6 +67,8 @@ static int
 store_result(struct store *st, const char *op, int r)
 {
 	st->stats.ops++;
+	if (r == STORE_UNAVAILABLE)
+		st->stats.unavailable++;
 	if (r < 0 && r != STORE_NOTFOUND) {
 		st->stats.errors++;
 		log_debug("store %s: %s", op, st->err);
@@ -80,6 +84,12 @@ store_need_tx(struct store *st, const char *op)
 		return 0;
 	snprintf(st->err, sizeof(st->err), "%s: not in a transaction", op);
 	return store_result(st, op, STORE_ERR);
+}
+
+int
+store_ping(struct store *st)
+{
+	return store_result(st, "ping", st->ops->ping(st));
 }
 
 int
@@ -150,6 +160,13 @@ store_token_set_revoked(struct store *st, const char *id, bool revoked)
 }
 
 int
+store_block_put(struct store *st, const char *token_id, uint32_t idx,
+    const uint8_t *data)
+{
+	STORE_WRITE(block_put, token_id, idx, data);
+}
+
+int
 store_vm_insert(struct store *st, const struct store_vm *v)
 {
 	STORE_WRITE(vm_insert, v);
@@ -159,6 +176,13 @@ int
 store_vm_delete(struct store *st, const char *id)
 {
 	STORE_WRITE(vm_delete, id);
+}
+
+int
+store_vm_set_addresses(struct store *st, const char *id,
+    const char *addresses)
+{
+	STORE_WRITE(vm_set_addresses, id, addresses);
 }
 
 int
@@ -174,21 +198,62 @@ store_assignment_delete(struct store *st, const char *token_id)
 }
 
 int
-store_session_insert(struct store *st, const struct store_session *s)
+store_session_claim(struct store *st, const struct store_session *s,
+    unsigned lease_s)
 {
-	STORE_WRITE(session_insert, s);
+	STORE_WRITE(session_claim, s, lease_s);
 }
 
 int
-store_session_delete(struct store *st, const char *token_id)
+store_session_release(struct store *st, const char *token_id,
+    const char *node)
 {
-	STORE_WRITE(session_delete, token_id);
+	STORE_WRITE(session_release, token_id, node);
 }
 
 int
-store_session_clear(struct store *st, const char *host)
+store_session_clear(struct store *st, const char *node)
 {
-	STORE_WRITE(session_clear, host);
+	STORE_WRITE(session_clear, node);
+}
+
+int
+store_session_check(struct store *st, const char *token_id,
+    const char *node)
+{
+	STORE_READ(session_check, token_id, node);
+}
+
+int
+store_session_report(struct store *st, const struct store_session *s)
+{
+	STORE_WRITE(session_report, s);
+}
+
+int
+store_node_upsert(struct store *st, const struct store_node *n)
+{
+	STORE_WRITE(node_upsert, n);
+}
+
+int
+store_node_heartbeat(struct store *st, const char *name)
+{
+	STORE_WRITE(node_heartbeat, name);
+}
+
+int
+store_node_expire(struct store *st, unsigned lease_s, store_session_cb *cb,
+    void *arg)
+{
+	STORE_WRITE(node_expire, lease_s, cb, arg);
+}
+
+int
+store_change_insert(struct store *st, const char *kind, const char *key,
+    const char *node)
+{
+	STORE_WRITE(change_insert, kind, key, node);
 }
 
 int
@@ -204,9 +269,29 @@ store_apikey_insert(struct store *st, const struct store_apikey *k)
 }
 
 int
+store_token_get(struct store *st, const char *id, store_token_cb *cb,
+    void *arg)
+{
+	STORE_READ(token_get, id, cb, arg);
+}
+
+int
 store_token_foreach(struct store *st, store_token_cb *cb, void *arg)
 {
 	STORE_READ(token_foreach, cb, arg);
+}
+
+int
+store_block_foreach(struct store *st, const char *token_id,
+    store_block_cb *cb, void *arg)
+{
+	STORE_READ(block_foreach, token_id, cb, arg);
+}
+
+int
+store_vm_get(struct store *st, const char *id, store_vm_cb *cb, void *arg)
+{
+	STORE_READ(vm_get, id, cb, arg);
 }
 
 int
@@ -216,10 +301,42 @@ store_vm_foreach(struct store *st, store_vm_cb *cb, void *arg)
 }
 
 int
-store_assignment_foreach(struct store *st, store_assignment_cb *cb,
-    void *arg)
+store_assignment_foreach(struct store *st, const char *vm_id,
+    store_assignment_cb *cb, void *arg)
 {
-	STORE_READ(assignment_foreach, cb, arg);
+	STORE_READ(assignment_foreach, vm_id, cb, arg);
+}
+
+int
+store_assignment_get(struct store *st, const char *token_id,
+    store_assignment_cb *cb, void *arg)
+{
+	STORE_READ(assignment_get, token_id, cb, arg);
+}
+
+int
+store_session_foreach(struct store *st, store_session_cb *cb, void *arg)
+{
+	STORE_READ(session_foreach, cb, arg);
+}
+
+int
+store_node_foreach(struct store *st, store_node_cb *cb, void *arg)
+{
+	STORE_READ(node_foreach, cb, arg);
+}
+
+int
+store_change_last(struct store *st, int64_t *seq)
+{
+	STORE_READ(change_last, seq);
+}
+
+int
+store_change_foreach(struct store *st, int64_t after, unsigned limit,
+    store_change_cb *cb, void *arg)
+{
+	STORE_READ(change_foreach, after, limit, cb, arg);
 }
 
 int

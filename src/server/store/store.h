@@ -2,8 +2,11 @@
  * store: the controller's durable state.  Callers use the store_*()
  * front below, never the backend's ops table: the front is the one place
  * for tracing, counters and transaction checks, and one file per backend
- * (store_sqlite.c; a PostgreSQL backend plugs in the same way) fills the
- * table.  Callers never see SQL.
+ * (store_sqlite.c, store_pg.c) fills the table.  Callers never see SQL.
+ *
+ * All of it is synchronous and not thread-safe: the daemon calls it from
+ * the store worker's thread only (store_worker.h), or before that thread
+ * starts.
  *
  * Every state change runs inside store_begin()/store_commit() together
  * with its audit record (control_audit_append), so a change and its
@@ -11,9 +14,19 @@
  * transaction is refused (STORE_ERR, "not in a transaction").  Reads may
  * run outside a transaction.
  *
+ * What the tables hold (docs/CLUSTER.md has the picture): tokens (their
+ * metadata), token_blocks (the non-zero 4 KiB blocks of each token's
+ * disk), vms, assignments, sessions (one claim per attached token, with
+ * the node that holds it), nodes (each vtokend and its lease), changes
+ * (one row per change, the feed other nodes follow), audit (the
+ * hash-chained log), api_keys.
+ *
  * Return values: 0 ok, STORE_ERR (-1) failure with store_error() text,
- * STORE_CONFLICT (-2) a uniqueness violation, STORE_NOTFOUND (-3) no row.
- * Rows passed to callbacks are valid only during the callback.
+ * STORE_CONFLICT (-2) a uniqueness violation (a name, a busy claim),
+ * STORE_NOTFOUND (-3) no row (or the row a write refers to is gone), STORE_UNAVAILABLE (-4) the database cannot
+ * be reached, STORE_CONFLICT_NUM (-5) a token number already taken.
+ * Rows passed to callbacks are valid only during the callback; a
+ * callback returning non-zero stops the walk and that value is returned.
  */
 #ifndef VTOKEN_STORE_H
 #define VTOKEN_STORE_H
@@ -22,24 +35,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_ERR	(-1)
-#define STORE_CONFLICT	(-2)
-#define STORE_NOTFOUND	(-3)
+#define STORE_ERR		(-1)
+#define STORE_CONFLICT		(-2)
+#define STORE_NOTFOUND		(-3)
+#define STORE_UNAVAILABLE	(-4)
+#define STORE_CONFLICT_NUM	(-5)
 
 #define STORE_ID_LEN	16	/* hex digits */
 #define STORE_NAME_MAX	64
 #define STORE_TIME_LEN	20	/* 2026-11-26T21:00:00Z */
 #define STORE_HASH_HEX	64
+#define STORE_BLOCK_SIZE	4096
 
 struct store_token {
 	char id[STORE_ID_LEN + 1];
 	char name[STORE_NAME_MAX + 1];
-	unsigned port;			/* busid 1-port */
+	uint32_t num;			/* busid number, see control_num.h */
 	uint64_t size;
 	bool writable;
 	uint8_t public_key[32];		/* raw Ed25519 */
 	char created[STORE_TIME_LEN + 1];
 	bool revoked;			/* revoked and not assigned since */
+};
+
+/* One non-zero block of a token's disk. */
+struct store_block {
+	uint32_t idx;			/* byte offset / STORE_BLOCK_SIZE */
+	const uint8_t *data;		/* STORE_BLOCK_SIZE bytes */
 };
 
 struct store_vm {
@@ -55,11 +77,32 @@ struct store_assignment {
 	char created[STORE_TIME_LEN + 1];
 };
 
+/* A claim: token_id is attached through node. */
 struct store_session {
 	char token_id[STORE_ID_LEN + 1];
+	char vm_id[STORE_ID_LEN + 1];	/* the assignment it was made for */
+	const char *node;
 	const char *peer;
-	const char *host;		/* which vtokend serves it */
 	char since[STORE_TIME_LEN + 1];
+	uint64_t bytes_in, bytes_out;	/* as of the node's last report */
+};
+
+struct store_node {
+	const char *name;
+	const char *usbip;		/* USB/IP listen address */
+	const char *api;		/* REST API listen address */
+	const char *version;
+	char started[STORE_TIME_LEN + 1];
+	char heartbeat[STORE_TIME_LEN + 1];
+	int64_t age;			/* seconds since the heartbeat */
+	unsigned sessions;		/* claims it holds */
+};
+
+struct store_change {
+	int64_t seq;
+	const char *kind;		/* "token", "vm", "assignment" */
+	const char *key;		/* the id */
+	const char *node;		/* who made it */
 };
 
 struct store_audit {
@@ -69,6 +112,7 @@ struct store_audit {
 	const char *action;
 	const char *subject;
 	const char *detail;		/* canonical JSON object */
+	const char *node;		/* writer; NULL for records before v3 */
 	char prev_hash[STORE_HASH_HEX + 1];
 	char hash[STORE_HASH_HEX + 1];
 };
@@ -84,40 +128,71 @@ struct store_apikey {
 struct store;
 
 typedef int store_token_cb(void *arg, const struct store_token *row);
+typedef int store_block_cb(void *arg, const struct store_block *row);
 typedef int store_vm_cb(void *arg, const struct store_vm *row);
 typedef int store_assignment_cb(void *arg, const struct store_assignment *);
+typedef int store_session_cb(void *arg, const struct store_session *row);
+typedef int store_node_cb(void *arg, const struct store_node *row);
+typedef int store_change_cb(void *arg, const struct store_change *row);
 typedef int store_audit_cb(void *arg, const struct store_audit *row);
 typedef int store_apikey_cb(void *arg, const struct store_apikey *row);
 
 struct store_ops {
 	const char *name;
-	int (*open)(struct store *st, const char *location);
+	int (*open)(struct store *st, const char *location,
+	    const char *password);
 	void (*close)(struct store *st);
+	/* 0 when the connection is usable (reconnecting if need be). */
+	int (*ping)(struct store *st);
 	int (*begin)(struct store *st);
 	int (*commit)(struct store *st);
 	void (*rollback)(struct store *st);
 
 	int (*token_insert)(struct store *, const struct store_token *);
 	int (*token_delete)(struct store *, const char *id);
+	int (*token_set_revoked)(struct store *, const char *id, bool);
+	int (*token_get)(struct store *, const char *id, store_token_cb *,
+	    void *);
 	int (*token_foreach)(struct store *, store_token_cb *, void *);
-	int (*token_set_revoked)(struct store *, const char *id,
-	    bool revoked);
+	int (*block_put)(struct store *, const char *token_id, uint32_t idx,
+	    const uint8_t *data);
+	int (*block_foreach)(struct store *, const char *token_id,
+	    store_block_cb *, void *);
 	int (*vm_insert)(struct store *, const struct store_vm *);
 	int (*vm_delete)(struct store *, const char *id);
+	int (*vm_set_addresses)(struct store *, const char *id,
+	    const char *addresses);
+	int (*vm_get)(struct store *, const char *id, store_vm_cb *, void *);
 	int (*vm_foreach)(struct store *, store_vm_cb *, void *);
 	int (*assignment_insert)(struct store *,
 	    const struct store_assignment *);
 	int (*assignment_delete)(struct store *, const char *token_id);
-	int (*assignment_foreach)(struct store *, store_assignment_cb *,
-	    void *);
-	int (*session_insert)(struct store *, const struct store_session *);
-	int (*session_delete)(struct store *, const char *token_id);
-	int (*session_clear)(struct store *, const char *host);
-	/* Newest record: seq 0 and an all-zero hash when the log is empty. */
+	int (*assignment_get)(struct store *, const char *token_id,
+	    store_assignment_cb *, void *);
+	int (*assignment_foreach)(struct store *, const char *vm_id,
+	    store_assignment_cb *, void *);
+	int (*session_claim)(struct store *, const struct store_session *,
+	    unsigned lease_s);
+	int (*session_release)(struct store *, const char *token_id,
+	    const char *node);
+	int (*session_clear)(struct store *, const char *node);
+	int (*session_foreach)(struct store *, store_session_cb *, void *);
+	int (*session_report)(struct store *, const struct store_session *);
+	int (*session_check)(struct store *, const char *token_id,
+	    const char *node);
+	int (*node_upsert)(struct store *, const struct store_node *);
+	int (*node_heartbeat)(struct store *, const char *name);
+	int (*node_foreach)(struct store *, store_node_cb *, void *);
+	int (*node_expire)(struct store *, unsigned lease_s,
+	    store_session_cb *, void *);
+	int (*change_insert)(struct store *, const char *kind,
+	    const char *key, const char *node);
+	int (*change_last)(struct store *, int64_t *seq);
+	int (*change_foreach)(struct store *, int64_t after, unsigned limit,
+	    store_change_cb *, void *);
 	int (*audit_last)(struct store *, int64_t *seq,
 	    char hash[STORE_HASH_HEX + 1]);
 	int (*audit_insert)(struct store *, const struct store_audit *);
-	/* Records with seq > after, ascending, at most limit (0: all). */
 	int (*audit_foreach)(struct store *, int64_t after, unsigned limit,
 	    store_audit_cb *, void *);
 	int (*apikey_insert)(struct store *, const struct store_apikey *);
@@ -129,6 +204,7 @@ struct store_stats {
 	unsigned long long ops;			/* calls through the front */
 	unsigned long long errors;		/* of them failed (not NOTFOUND) */
 	unsigned long long commits, rollbacks;
+	unsigned long long unavailable;		/* calls refused: no database */
 };
 
 struct store {
@@ -140,15 +216,20 @@ struct store {
 };
 
 /*
- * Opens the backend named by `backend` ("sqlite") at location (a file
- * path for SQLite), creating or migrating the schema.  NULL with *cause
- * (allocated) on failure.
+ * Opens the backend named by `backend` ("sqlite" or "postgresql") at
+ * location (a file path for SQLite, a libpq connection string for
+ * PostgreSQL), creating or migrating the schema (several nodes may do so
+ * at once).  password (PostgreSQL; NULL: libpq's own means, such as a
+ * password file) is used, never logged or kept in an error.  NULL with
+ * *cause (allocated) on failure.
  */
 struct store *store_open(const char *backend, const char *location,
-    char **cause);
+    const char *password, char **cause);
 void store_close(struct store *st);
 /* The text of the last failure. */
 const char *store_error(const struct store *st);
+/* Whether the database can be reached now (reconnecting if need be). */
+int store_ping(struct store *st);
 
 /* Transactions: begin may not nest; commit and rollback end it. */
 int store_begin(struct store *st);
@@ -159,22 +240,77 @@ void store_rollback(struct store *st);
 int store_token_insert(struct store *st, const struct store_token *t);
 int store_token_delete(struct store *st, const char *id);
 int store_token_set_revoked(struct store *st, const char *id, bool revoked);
+/* Stores block idx of token_id; all-zero data (or NULL) removes it. */
+int store_block_put(struct store *st, const char *token_id, uint32_t idx,
+    const uint8_t *data);
 int store_vm_insert(struct store *st, const struct store_vm *v);
 int store_vm_delete(struct store *st, const char *id);
+int store_vm_set_addresses(struct store *st, const char *id,
+    const char *addresses);
 int store_assignment_insert(struct store *st,
     const struct store_assignment *a);
 int store_assignment_delete(struct store *st, const char *token_id);
-int store_session_insert(struct store *st, const struct store_session *s);
-int store_session_delete(struct store *st, const char *token_id);
-int store_session_clear(struct store *st, const char *host);
+/*
+ * Claims s->token_id for s->node: STORE_CONFLICT when another live node
+ * holds it (a claim of a node whose lease is older than lease_s is taken
+ * over), STORE_NOTFOUND when the token is no longer assigned to
+ * s->vm_id.
+ */
+int store_session_claim(struct store *st, const struct store_session *s,
+    unsigned lease_s);
+/* Releases node's claim on token_id (no row: 0). */
+int store_session_release(struct store *st, const char *token_id,
+    const char *node);
+/* Releases every claim of node. */
+int store_session_clear(struct store *st, const char *node);
+/*
+ * 0 when node holds the claim on token_id, STORE_NOTFOUND when not (a
+ * write of a node whose claim was taken over must not land).
+ */
+int store_session_check(struct store *st, const char *token_id,
+    const char *node);
+/* Records the byte counters of a claim this node holds. */
+int store_session_report(struct store *st, const struct store_session *s);
+int store_node_upsert(struct store *st, const struct store_node *n);
+/* Renews node's lease; STORE_NOTFOUND when its row is gone. */
+int store_node_heartbeat(struct store *st, const char *name);
+/*
+ * Releases the claims of nodes whose lease is older than lease_s
+ * (calling cb for each, before it goes) and marks those nodes lost.
+ */
+int store_node_expire(struct store *st, unsigned lease_s,
+    store_session_cb *cb, void *arg);
+/* Appends to the change feed (and tells the other nodes at commit). */
+int store_change_insert(struct store *st, const char *kind,
+    const char *key, const char *node);
 int store_audit_insert(struct store *st, const struct store_audit *a);
 int store_apikey_insert(struct store *st, const struct store_apikey *k);
 
 /* Reads. */
-int store_token_foreach(struct store *st, store_token_cb *cb, void *arg);
-int store_vm_foreach(struct store *st, store_vm_cb *cb, void *arg);
-int store_assignment_foreach(struct store *st, store_assignment_cb *cb,
+int store_token_get(struct store *st, const char *id, store_token_cb *cb,
     void *arg);
+int store_token_foreach(struct store *st, store_token_cb *cb, void *arg);
+int store_block_foreach(struct store *st, const char *token_id,
+    store_block_cb *cb, void *arg);
+int store_vm_get(struct store *st, const char *id, store_vm_cb *cb,
+    void *arg);
+int store_vm_foreach(struct store *st, store_vm_cb *cb, void *arg);
+int store_assignment_get(struct store *st, const char *token_id,
+    store_assignment_cb *cb, void *arg);
+/* Every assignment, or (vm_id not NULL) those of one VM. */
+int store_assignment_foreach(struct store *st, const char *vm_id,
+    store_assignment_cb *cb, void *arg);
+int store_session_foreach(struct store *st, store_session_cb *cb,
+    void *arg);
+int store_node_foreach(struct store *st, store_node_cb *cb, void *arg);
+int store_change_last(struct store *st, int64_t *seq);
+int store_change_foreach(struct store *st, int64_t after, unsigned limit,
+    store_change_cb *cb, void *arg);
+/*
+ * The newest record: seq 0 and an all-zero hash when the log is empty.
+ * Inside a transaction it also serialises appends across nodes: no other
+ * transaction appends until this one ends.
+ */
 int store_audit_last(struct store *st, int64_t *seq,
     char hash[STORE_HASH_HEX + 1]);
 int store_audit_foreach(struct store *st, int64_t after, unsigned limit,
@@ -182,5 +318,6 @@ int store_audit_foreach(struct store *st, int64_t after, unsigned limit,
 int store_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg);
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif
