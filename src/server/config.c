@@ -163,10 +163,32 @@ config_set_api_listen(struct vtd_config *cfg, const char *hostport,
 }
 
 void
+config_set_string(char **field, const char *v)
+{
+	free(*field);
+	*field = xstrdup(v);
+}
+
+void
 config_set_data_dir(struct vtd_config *cfg, const char *dir)
 {
-	free(cfg->data_dir);
-	cfg->data_dir = xstrdup(dir);
+	config_set_string(&cfg->data_dir, dir);
+}
+
+int
+config_set_store(struct vtd_config *cfg, const char *spec, const char **why)
+{
+	if (strcmp(spec, "sqlite") == 0) {
+		config_set_string(&cfg->store.backend, "sqlite");
+		return 0;
+	}
+	if (strncmp(spec, "postgresql:", 11) != 0 || spec[11] == '\0') {
+		*why = "expected sqlite or postgresql:DSN";
+		return -1;
+	}
+	config_set_string(&cfg->store.backend, "postgresql");
+	config_set_string(&cfg->store.dsn, spec + 11);
+	return 0;
 }
 
 /* Stores a scalar into cfg for key k; returns NULL or a static reason. */

@@ -105,6 +105,14 @@ int config_set_api_listen(struct vtd_config *cfg, const char *hostport,
 /* Replaces data_dir. */
 void config_set_data_dir(struct vtd_config *cfg, const char *dir);
 /*
+ * Sets store.backend (and store.dsn) from "sqlite" or "postgresql:DSN";
+ * 0, or -1 with a static reason.
+ */
+int config_set_store(struct vtd_config *cfg, const char *spec,
+    const char **why);
+/* Replaces the string *field with a copy of v. */
+void config_set_string(char **field, const char *v);
+/*
  * Names the first key whose value differs between a and b but cannot
  * change without a restart, or NULL when b can be applied by reload.
  */

@@ -33,6 +33,8 @@ struct vtd_args {
 	const char *listen;
 	const char *api_listen;
 	const char *data_dir;
+	const char *store;		/* BACKEND[:DSN] */
+	const char *node;
 	bool check_only;
 	bool debug;
 	bool demo;
@@ -46,6 +48,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: vtokend [-c FILE] [-n] [-d] [--listen ADDR:PORT]\n"
 	    "               [--api-listen ADDR:PORT] [--data-dir DIR]\n"
+	    "               [--store sqlite|postgresql:DSN] [--node NAME]\n"
 	    "               [--serve-image PATH[:rw]]...\n"
 	    "  -c, --config FILE        configuration file (YAML); default: "
 	    "built-in defaults\n"
@@ -56,6 +59,11 @@ usage(FILE *f)
 	    "      --api-listen ADDR:PORT  REST API listen address "
 	    "(overrides api.listen)\n"
 	    "      --data-dir DIR       state directory (overrides data_dir)\n"
+	    "      --store sqlite|postgresql:DSN  the store (overrides "
+	    "store.backend\n"
+	    "                           and store.dsn)\n"
+	    "      --node NAME          this node's name (overrides "
+	    "node.name)\n"
 	    "      --demo               create a demo token for a VM at "
 	    "127.0.0.1 if missing\n"
 	    "      --serve-image PATH[:rw]  serve a raw disk image to every "
@@ -75,6 +83,8 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 		{ "listen", required_argument, NULL, 'L' },
 		{ "api-listen", required_argument, NULL, 'A' },
 		{ "data-dir", required_argument, NULL, 'D' },
+		{ "store", required_argument, NULL, 'B' },
+		{ "node", required_argument, NULL, 'N' },
 		{ "demo", no_argument, NULL, 'M' },
 		{ "serve-image", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,6 +109,12 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 			break;
 		case 'A':
 			a->api_listen = optarg;
+			break;
+		case 'B':
+			a->store = optarg;
+			break;
+		case 'N':
+			a->node = optarg;
 			break;
 		case 'D':
 			a->data_dir = optarg;
@@ -151,6 +167,12 @@ apply_args(struct vtd_config *cfg, const struct vtd_args *a)
 	}
 	if (a->data_dir != NULL)
 		config_set_data_dir(cfg, a->data_dir);
+	if (a->store != NULL && config_set_store(cfg, a->store, &why) < 0) {
+		fprintf(stderr, "--store: %s\n", why);
+		return -1;
+	}
+	if (a->node != NULL)
+		config_set_string(&cfg->node.name, a->node);
 	for (size_t i = 0; i < a->nimages; i++) {
 		struct config_image ci;
 

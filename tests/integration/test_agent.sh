@@ -55,9 +55,34 @@ wait_for() {
 	return 1
 }
 
+# VT_STORE=postgresql (integration.agent.pg): each daemon gets a fresh
+# database on the suite's PostgreSQL server.
+store_args() {
+	if [ "${VT_STORE:-}" = postgresql ]; then
+		DSN=$(sh "$VT_SRC/tests/lib/pg_fixture.sh" createdb "$VT_PG_DIR") ||
+		    fail "no database"
+		echo "$DSN" > "$W/$1.dsn"
+	fi
+}
+
+# lock_store NAME SECONDS: another process holds the daemon's store.
+lock_store() {
+	if [ "${VT_STORE:-}" = postgresql ]; then
+		{ echo 'BEGIN; LOCK TABLE audit_head IN ACCESS EXCLUSIVE MODE;'
+		  sleep "$2"; echo 'COMMIT;'; } | psql -q -X "$(cat "$W/$1.dsn")"
+	else
+		{ echo 'BEGIN EXCLUSIVE;'; sleep "$2"; echo 'COMMIT;'; } |
+		    sqlite3 "$W/$1/vtokend.db"
+	fi
+}
+
 # start_vtokend NAME CONFIG: starts a daemon, sets API (base URL) and KEY.
 start_vtokend() {
-	"$VT_BIN/vtokend" -c "$2" 2> "$W/$1.log" &
+	store_args "$1"
+	if [ -f "$W/$1.dsn" ]; then
+		set -- "$1" "$2" --store "postgresql:$(cat "$W/$1.dsn")"
+	fi
+	"$VT_BIN/vtokend" -c "$2" ${3+"$3"} ${4+"$4"} 2> "$W/$1.log" &
 	PIDS="$PIDS $!"
 	VTD_PIDS="$VTD_PIDS $!"
 	wait_for 10 test -s "$W/$1/admin.key" || fail "$1: no admin.key"
@@ -136,8 +161,7 @@ ok "--once uses TOKEN.JSON's controller by default"
 # A success the controller cannot record is not granted: another process
 # holds the database past vtokend's 1 s busy timeout.
 N_OK=$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' | wc -l)
-{ echo 'BEGIN EXCLUSIVE;'; sleep 4; echo 'COMMIT;'; } |
-    sqlite3 "$W/plain/vtokend.db" &
+lock_store plain 4 &
 LOCK=$!
 sleep 0.5
 rc=0

@@ -280,8 +280,6 @@ START_TEST(audit_tamper)
 	struct vtd d;
 	struct fx_token t;
 	struct vt_http_resp r;
-	char db[512];
-	sqlite3 *s;
 
 	fx_start(&d);
 	fx_token(&d, "a", false, &t);
@@ -291,13 +289,8 @@ START_TEST(audit_tamper)
 	ck_assert_int_ge(vt_audit_last_seq(&d), 5);
 	ck_assert_int_eq(vtd_stop(&d), 0);
 
-	snprintf(db, sizeof(db), "%s/var/vtokend.db", d.dir);
-	ck_assert_int_eq(sqlite3_open(db, &s), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(s, "UPDATE audit SET detail = "
-	    "'{\"vm\":\"someone-else\"}' WHERE seq = 4", NULL, NULL, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_changes(s), 1);
-	sqlite3_close(s);
+	ck_assert_int_eq(vtd_sql(&d, "UPDATE audit SET detail = "
+	    "'{\"vm\":\"someone-else\"}' WHERE seq = 4"), 1);
 
 	ck_assert_msg(vtd_start(&d, NULL) == 0, "%s", d.err);
 	ck_assert_int_eq(vt_api(&d, "GET", "/v1/audit/verify", NULL, &r), 0);
@@ -343,26 +336,20 @@ START_TEST(unrecorded_attach_refused)
 	struct usbip_client c;
 	struct usbip_client_opts o = { .src_addr = VM_A, .timeout_ms = 20000 };
 	uint32_t status = 99;
-	char db[512];
-	sqlite3 *s;
+	void *lock;
 
 	fx_start(&d);
 	fx_token(&d, "lic", false, &t);
 	fx_vm(&d, "vm-a", VM_A);
 	fx_assign(&d, "lic", "vm-a");
-	snprintf(db, sizeof(db), "%s/var/vtokend.db", d.dir);
-	ck_assert_int_eq(sqlite3_open(db, &s), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(s, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
-	    SQLITE_OK);
+	lock = vtd_lock_store(&d);
 	usbip_client_init(&c);
 	ck_assert_int_eq(usbip_client_connect(&c, d.host, d.port, &o), 0);
 	ck_assert_int_eq(usbip_client_import(&c, t.busid, &status, NULL), 0);
 	ck_assert_uint_eq(status, 5);		/* ST_ERROR */
 	ck_assert(usbip_client_expect_closed(&c, 5000, NULL));
 	usbip_client_close(&c);
-	ck_assert_int_eq(sqlite3_exec(s, "COMMIT", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(s);
+	vtd_unlock_store(&d, lock);
 	ck_assert(vtd_log_wait(&d, "the attach could not be recorded", 1,
 	    5000));
 	ck_assert_int_eq(vt_audit_count(&d, "attach", t.id), 0);

@@ -2,6 +2,7 @@
  * vtd_spawn: start, watch and stop a real vtokend (see vtd_spawn.h).
  */
 #include "vtd_spawn.h"
+#include "store_fixture.h"
 #include "vt_port.h"
 #include "vt_tmpdir.h"
 #include "vt_wait.h"
@@ -146,6 +147,14 @@ vtd_init(struct vtd *d)
 	if (vt_tmpdir_make(d->dir, sizeof(d->dir), "vtokend-test") < 0)
 		return vtd_fail(d, "mkdtemp: %s", strerror(errno));
 	snprintf(d->log, sizeof(d->log), "%s/vtokend.log", d->dir);
+	if (store_fx_is_pg()) {
+		char dsn[sizeof(d->store) - 16];
+
+		if (!store_fx_pg_createdb(dsn, sizeof(dsn)))
+			return vtd_fail(d, "VT_STORE=postgresql needs "
+			    "VT_PG_DIR");
+		snprintf(d->store, sizeof(d->store), "postgresql:%s", dsn);
+	}
 	if (!vtd_atexit_done) {
 		atexit(vtd_atexit);
 		vtd_atexit_done = true;
@@ -269,6 +278,10 @@ vtd_fork(struct vtd *d, const char *const *args)
 	argv[n++] = api;
 	argv[n++] = (char *)(uintptr_t)"--data-dir";
 	argv[n++] = var;
+	if (d->store[0] != '\0') {
+		argv[n++] = (char *)(uintptr_t)"--store";
+		argv[n++] = d->store;
+	}
 	for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
 		if (i >= VTD_MAX_ARGS)
 			return vtd_fail(d, "too many arguments");
@@ -624,4 +637,38 @@ vtd_read_file(const char *path, size_t *len)
 	b[got] = '\0';
 	*len = got;
 	return b;
+}
+
+/* The daemon's database: its file, or the DSN after "postgresql:". */
+static const char *
+vtd_store_where(const struct vtd *d, char *buf, size_t len)
+{
+	if (d->store[0] != '\0')
+		return d->store + strlen("postgresql:");
+	snprintf(buf, len, "%s/var/vtokend.db", d->dir);
+	return buf;
+}
+
+long
+vtd_sql(const struct vtd *d, const char *stmt)
+{
+	char buf[512];
+
+	return store_fx_sql_on(vtd_store_where(d, buf, sizeof(buf)),
+	    d->store[0] != '\0', stmt);
+}
+
+void *
+vtd_lock_store(const struct vtd *d)
+{
+	char buf[512];
+
+	return store_fx_lock(vtd_store_where(d, buf, sizeof(buf)),
+	    d->store[0] != '\0');
+}
+
+void
+vtd_unlock_store(const struct vtd *d, void *lock)
+{
+	store_fx_unlock(lock, d->store[0] != '\0');
 }

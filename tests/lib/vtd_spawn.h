@@ -11,6 +11,11 @@
  * With VTD_KEEP set in the environment, directories are kept (and named
  * on stderr) for a post-mortem.
  *
+ * With VT_STORE=postgresql in the environment (the *.pg variants of the
+ * tests), each vtd_init makes a fresh database on the suite's PostgreSQL
+ * server (store_fixture.h) and the daemon runs on it (--store), so that
+ * the same test proves both backends.
+ *
  * VTD_WRAPPER in the environment prefixes the daemon's command line with
  * its whitespace-separated words (no quoting), the first looked up in
  * PATH: VTD_WRAPPER="valgrind --error-exitcode=99" or
@@ -45,6 +50,7 @@ struct vtd {
 	char host[16];		/* "127.0.0.1" */
 	char dir[256];		/* private directory or "" */
 	char log[320];		/* the daemon's stderr */
+	char store[600];	/* "postgresql:DSN" or "" (SQLite) */
 	char err[256];		/* why the last call failed */
 };
 
@@ -68,6 +74,14 @@ int vtd_start(struct vtd *d, const char *const *args);
 int vtd_stop(struct vtd *d);
 /* Stops the daemon if needed and removes the directory. */
 void vtd_cleanup(struct vtd *d);
+
+/*
+ * The daemon's database behind its back: run a statement (returns rows
+ * changed), or take another process's lock on it (vtd_unlock_store).
+ */
+long vtd_sql(const struct vtd *d, const char *stmt);
+void *vtd_lock_store(const struct vtd *d);
+void vtd_unlock_store(const struct vtd *d, void *lock);
 
 /* Number of log lines containing substr. */
 int vtd_log_count(const struct vtd *d, const char *substr);

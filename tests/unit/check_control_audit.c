@@ -31,12 +31,7 @@ append_n(struct store *st, int n)
 static void
 sql(const char *stmt)
 {
-	sqlite3 *s;
-
-	ck_assert_int_eq(sqlite3_open(store_fx_db(), &s), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(s, stmt, NULL, NULL, NULL) == SQLITE_OK,
-	    "%s", sqlite3_errmsg(s));
-	sqlite3_close(s);
+	store_fx_sql(stmt);
 }
 
 static int64_t

@@ -34,6 +34,7 @@
 
 struct control_node {
 	struct control *ctl;
+	struct store_feed *feed;	/* PostgreSQL: the doorbell */
 	struct event *ev_beat;
 	unsigned heartbeat_s;
 	int64_t last_seq;		/* the newest change applied */
@@ -527,6 +528,13 @@ node_beatcb(evutil_socket_t fd, short what, void *arg)
 	control_post(ctl, node_beat_run, node_beat_done, b);
 }
 
+/* Another node changed something (or the feed is back): catch up. */
+static void
+node_feedcb(void *arg)
+{
+	control_node_poll(arg);
+}
+
 int
 control_node_start(struct control *ctl, struct store *st,
     const struct control_params *p)
@@ -560,6 +568,8 @@ control_node_start(struct control *ctl, struct store *st,
 		log_error("registering node %s: %s", p->node, store_error(st));
 		return -1;
 	}
+	nd->feed = store_feed_open(ctl->base, p->backend, p->dsn, p->password,
+	    node_feedcb, ctl);
 	nd->ev_beat = event_new(ctl->base, -1, EV_PERSIST, node_beatcb, ctl);
 	if (nd->ev_beat == NULL || event_add(nd->ev_beat, &tv) < 0) {
 		log_error("cannot start the node heartbeat");
@@ -588,6 +598,7 @@ control_node_stop(struct control *ctl)
 	if (nd == NULL)
 		return;
 	nd->stopping = true;
+	store_feed_free(nd->feed);
 	if (nd->ev_beat != NULL)
 		event_free(nd->ev_beat);
 	/* Nothing of ours is attached any more: let others take it now. */

@@ -229,7 +229,7 @@ control_read_nodes_finish(struct control_read *x, const struct vt_error *e)
 			json_int_t age = json_integer_value(json_object_get(o,
 			    "heartbeat_age_s"));
 
-			json_object_set_new(o, "state", json_string(age <=
+			json_object_set_new(o, "state", json_string(age <
 			    (json_int_t)x->ctl->lease_s ? "up" : "lost"));
 			json_object_set_new(o, "self", json_boolean(strcmp(
 			    json_string_value(json_object_get(o, "name")),

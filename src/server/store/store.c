@@ -16,7 +16,7 @@
 
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,
-	/* &store_pg_ops, added with store_pg.c */
+	&store_pg_ops,
 };
 
 struct store *

@@ -317,6 +317,22 @@ int store_audit_foreach(struct store *st, int64_t after, unsigned limit,
     store_audit_cb *cb, void *arg);
 int store_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg);
 
+/*
+ * store_feed: rings when another node committed a change (PostgreSQL:
+ * LISTEN on a connection of its own, nonblocking on the event loop;
+ * store_pg_feed.c).  fn(arg) runs on the loop after every notification
+ * batch and after every (re)connect, to catch up; the caller then reads
+ * the change feed.  For SQLite (one node) there is no feed: NULL.
+ */
+struct event_base;
+struct store_feed;
+typedef void store_feed_fn(void *arg);
+struct store_feed *store_feed_open(struct event_base *base,
+    const char *backend, const char *location, const char *password,
+    store_feed_fn *fn, void *arg);
+void store_feed_free(struct store_feed *f);
+bool store_feed_is_up(const struct store_feed *f);
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

@@ -1,0 +1,225 @@
+/*
+ * test_cluster: three vtokend nodes on one real PostgreSQL server (the
+ * suite's, VT_PG_DIR), real binaries over loopback:
+ *  - a token created through node A's API and assigned through node B's
+ *    is listed and imported through node C; a second import of it
+ *    through A answers busy (one session per token in the cluster);
+ *  - a revoke through B cuts the session on C: the time from B's answer
+ *    to C closing the client's socket is measured over ROUNDS rounds
+ *    (p50/p99 printed; docs/PERFORMANCE.md has the figures) and every
+ *    round must cut it; C's device list no longer shows the token;
+ *  - after SIGKILL of C, the token can be imported through A within 20 s
+ *    (C's lease runs out and its claim is taken over);
+ *  - /v1/nodes shows the three nodes, C lost; audit verify passes over
+ *    records written by all three nodes.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/monotime.h"
+
+#include "../lib/control_fixture.h"
+#include "../lib/store_fixture.h"
+#include "../lib/vt_wait.h"
+
+#define VM_ADDR		"127.0.0.7"
+#define ROUNDS		50
+#define TAKEOVER_MS	20000
+
+static struct vtd node[3];	/* A, B, C */
+
+static void
+cl_start(struct vtd *d, const char *name, const char *store)
+{
+	const char *args[] = { "--node", name, NULL };
+	char src[512], dst[512], cmd[1200];
+
+	ck_assert_msg(vtd_init(d) == 0, "%s", d->err);
+	if (store != NULL)
+		snprintf(d->store, sizeof(d->store), "%s", store);
+	ck_assert_msg(vtd_start(d, args) == 0, "%s", d->err);
+	if (store == NULL)
+		return;
+	/* The admin key is the cluster's: A made it, B and C loaded it. */
+	vtd_path(&node[0], "var/admin.key", src, sizeof(src));
+	vtd_path(d, "var/admin.key", dst, sizeof(dst));
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Waits until d's replica shows token id assigned (or not). */
+static void
+cl_wait_assigned(struct vtd *d, const char *id, bool assigned)
+{
+	char path[128];
+	int64_t deadline = monotime_ms() + 5000;
+
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	for (;;) {
+		struct vt_http_resp r;
+		bool is;
+
+		ck_assert_int_eq(vt_api(d, "GET", path, NULL, &r), 0);
+		is = r.status == 200 && json_is_string(json_object_get(r.json,
+		    "vm"));
+		vt_http_resp_free(&r);
+		if (is == assigned)
+			return;
+		ck_assert_msg(monotime_ms() < deadline, "node %s: token %s "
+		    "never %s", d->log, id, assigned ? "assigned" :
+		    "revoked");
+		vt_sleep_ms(5);
+	}
+}
+
+static int
+cl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Revokes through B while C holds the session; returns the cut in ms. */
+static double
+cl_revoke_round(struct fx_token *t)
+{
+	struct usbip_client c;
+	char busids[4][32];
+	int64_t t0;
+	double ms;
+
+	fx_assign(&node[1], t->id, "vm");
+	cl_wait_assigned(&node[2], t->id, true);
+	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t->busid, &c), 0);
+	ck_assert_int_eq(fx_revoke(&node[1], t->id), 204);
+	t0 = monotime_ms();
+	ck_assert_msg(usbip_client_expect_closed(&c, 5000, NULL),
+	    "node C kept the session after the revoke");
+	ms = (double)(monotime_ms() - t0);
+	usbip_client_close(&c);
+	cl_wait_assigned(&node[2], t->id, false);
+	ck_assert_uint_eq(fx_devlist(&node[2], VM_ADDR, busids, 4), 0);
+	return ms;
+}
+
+static void
+cl_takeover(struct fx_token *t)
+{
+	struct usbip_client c, held;
+	int64_t t0, waited;
+	uint32_t st;
+
+	fx_assign(&node[1], t->id, "vm");
+	cl_wait_assigned(&node[2], t->id, true);
+	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t->busid, &held), 0);
+	kill(node[2].pid, SIGKILL);
+	ck_assert_int_eq(vtd_stop(&node[2]), 128 + SIGKILL);
+	usbip_client_close(&held);
+	t0 = monotime_ms();
+	for (;;) {
+		st = fx_import(&node[0], VM_ADDR, t->busid, &c);
+		waited = monotime_ms() - t0;
+		if (st == 0)
+			break;
+		ck_assert_uint_eq(st, 2);	/* busy until the lease ends */
+		ck_assert_msg(waited < TAKEOVER_MS, "still busy after %lld ms",
+		    (long long)waited);
+		vt_sleep_ms(250);
+	}
+	fprintf(stderr, "cluster: token imported through A %lld ms after "
+	    "node C was killed\n", (long long)waited);
+	usbip_client_close(&c);
+}
+
+static void
+cl_check_nodes_and_audit(void)
+{
+	struct vt_http_resp r;
+	json_t *n, *o;
+	size_t i, lost = 0, up = 0;
+
+	ck_assert_int_eq(vt_api(&node[0], "GET", "/v1/nodes", NULL, &r), 0);
+	n = json_object_get(r.json, "nodes");
+	ck_assert_uint_eq(json_array_size(n), 3);
+	json_array_foreach(n, i, o) {
+		const char *s = json_string_value(json_object_get(o, "state"));
+
+		lost += strcmp(s, "lost") == 0;
+		up += strcmp(s, "up") == 0;
+	}
+	ck_assert_uint_eq(up, 2);
+	ck_assert_uint_eq(lost, 1);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&node[1], "GET", "/v1/audit/verify", NULL,
+	    &r), 0);
+	ck_assert_msg(r.status == 200, "verify: %ld %s", r.status, r.body);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&node[0], "GET", "/v1/audit?limit=1000", NULL,
+	    &r), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"node\": \"a\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"node\": \"b\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"node\": \"c\""));
+	vt_http_resp_free(&r);
+}
+
+START_TEST(three_nodes)
+{
+	struct fx_token t;
+	struct usbip_client c, busy;
+	double cut[ROUNDS];
+
+	ck_assert_msg(store_fx_is_pg(), "run with VT_STORE=postgresql");
+	cl_start(&node[0], "a", NULL);
+	cl_start(&node[1], "b", node[0].store);
+	cl_start(&node[2], "c", node[0].store);
+
+	fx_token(&node[0], "shared", false, &t);
+	fx_vm(&node[1], "vm", VM_ADDR);
+	fx_assign(&node[1], t.id, "vm");
+	cl_wait_assigned(&node[2], t.id, true);
+	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t.busid, &c), 0);
+	ck_assert_uint_eq(fx_import(&node[0], VM_ADDR, t.busid, &busy), 2);
+	usbip_client_close(&c);
+	/* C's detach releases the claim: A may attach it then. */
+	vt_sleep_ms(200);
+	ck_assert_uint_eq(fx_import(&node[0], VM_ADDR, t.busid, &c), 0);
+	usbip_client_close(&c);
+	vt_sleep_ms(200);
+	ck_assert_int_eq(fx_revoke(&node[1], t.id), 204);
+
+	for (int i = 0; i < ROUNDS; i++)
+		cut[i] = cl_revoke_round(&t);
+	qsort(cut, ROUNDS, sizeof(cut[0]), cl_cmp);
+	fprintf(stderr, "cluster: revoke through B to socket closed on C, "
+	    "%d rounds: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", ROUNDS,
+	    cut[ROUNDS / 2], cut[ROUNDS * 99 / 100], cut[ROUNDS - 1]);
+
+	cl_takeover(&t);
+	cl_check_nodes_and_audit();
+	fx_stop(&node[0]);
+	fx_stop(&node[1]);
+	vtd_cleanup(&node[2]);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("cluster");
+	TCase *tc = tcase_create("cluster");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, three_nodes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
