@@ -31,50 +31,6 @@
 
 static struct vtd node[3];	/* A, B, C */
 
-static void
-cl_start(struct vtd *d, const char *name, const char *store)
-{
-	const char *args[] = { "--node", name, NULL };
-	char src[512], dst[512], cmd[1200];
-
-	ck_assert_msg(vtd_init(d) == 0, "%s", d->err);
-	if (store != NULL)
-		snprintf(d->store, sizeof(d->store), "%s", store);
-	ck_assert_msg(vtd_start(d, args) == 0, "%s", d->err);
-	if (store == NULL)
-		return;
-	/* The admin key is the cluster's: A made it, B and C loaded it. */
-	vtd_path(&node[0], "var/admin.key", src, sizeof(src));
-	vtd_path(d, "var/admin.key", dst, sizeof(dst));
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Waits until d's replica shows token id assigned (or not). */
-static void
-cl_wait_assigned(struct vtd *d, const char *id, bool assigned)
-{
-	char path[128];
-	int64_t deadline = monotime_ms() + 5000;
-
-	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
-	for (;;) {
-		struct vt_http_resp r;
-		bool is;
-
-		ck_assert_int_eq(vt_api(d, "GET", path, NULL, &r), 0);
-		is = r.status == 200 && json_is_string(json_object_get(r.json,
-		    "vm"));
-		vt_http_resp_free(&r);
-		if (is == assigned)
-			return;
-		ck_assert_msg(monotime_ms() < deadline, "node %s: token %s "
-		    "never %s", d->log, id, assigned ? "assigned" :
-		    "revoked");
-		vt_sleep_ms(5);
-	}
-}
-
 static int
 cl_cmp(const void *a, const void *b)
 {
@@ -93,7 +49,7 @@ cl_revoke_round(struct fx_token *t)
 	double ms;
 
 	fx_assign(&node[1], t->id, "vm");
-	cl_wait_assigned(&node[2], t->id, true);
+	fx_wait_assigned(&node[2], t->id, true);
 	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t->busid, &c), 0);
 	ck_assert_int_eq(fx_revoke(&node[1], t->id), 204);
 	t0 = monotime_ms();
@@ -101,7 +57,7 @@ cl_revoke_round(struct fx_token *t)
 	    "node C kept the session after the revoke");
 	ms = (double)(monotime_ms() - t0);
 	usbip_client_close(&c);
-	cl_wait_assigned(&node[2], t->id, false);
+	fx_wait_assigned(&node[2], t->id, false);
 	ck_assert_uint_eq(fx_devlist(&node[2], VM_ADDR, busids, 4), 0);
 	return ms;
 }
@@ -114,7 +70,7 @@ cl_takeover(struct fx_token *t)
 	uint32_t st;
 
 	fx_assign(&node[1], t->id, "vm");
-	cl_wait_assigned(&node[2], t->id, true);
+	fx_wait_assigned(&node[2], t->id, true);
 	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t->busid, &held), 0);
 	kill(node[2].pid, SIGKILL);
 	ck_assert_int_eq(vtd_stop(&node[2]), 128 + SIGKILL);
@@ -173,14 +129,14 @@ START_TEST(three_nodes)
 	double cut[ROUNDS];
 
 	ck_assert_msg(store_fx_is_pg(), "run with VT_STORE=postgresql");
-	cl_start(&node[0], "a", NULL);
-	cl_start(&node[1], "b", node[0].store);
-	cl_start(&node[2], "c", node[0].store);
+	fx_node_start(&node[0], "a", NULL);
+	fx_node_start(&node[1], "b", &node[0]);
+	fx_node_start(&node[2], "c", &node[0]);
 
 	fx_token(&node[0], "shared", false, &t);
 	fx_vm(&node[1], "vm", VM_ADDR);
 	fx_assign(&node[1], t.id, "vm");
-	cl_wait_assigned(&node[2], t.id, true);
+	fx_wait_assigned(&node[2], t.id, true);
 	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t.busid, &c), 0);
 	ck_assert_uint_eq(fx_import(&node[0], VM_ADDR, t.busid, &busy), 2);
 	usbip_client_close(&c);

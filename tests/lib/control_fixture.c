@@ -5,7 +5,11 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/monotime.h"
+#include "vt_wait.h"
 
 void
 fx_start(struct vtd *d)
@@ -36,6 +40,49 @@ fx_stop(struct vtd *d)
 	    vtd_log_count(d, "runtime error") == 0,
 	    "sanitizer report in %s", d->log);
 	vtd_cleanup(d);
+}
+
+void
+fx_node_start(struct vtd *d, const char *name, const struct vtd *first)
+{
+	const char *args[] = { "--node", name, NULL };
+	char src[512], dst[512], cmd[1200];
+
+	ck_assert_msg(vtd_init(d) == 0, "%s", d->err);
+	if (first != NULL)
+		snprintf(d->store, sizeof(d->store), "%s", first->store);
+	ck_assert_msg(vtd_start(d, args) == 0, "%s", d->err);
+	if (first == NULL)
+		return;
+	/* The admin key is the cluster's: the first node made it. */
+	vtd_path(first, "var/admin.key", src, sizeof(src));
+	vtd_path(d, "var/admin.key", dst, sizeof(dst));
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+void
+fx_wait_assigned(struct vtd *d, const char *id, bool assigned)
+{
+	char path[128];
+	int64_t deadline = monotime_ms() + 5000;
+
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	for (;;) {
+		struct vt_http_resp r;
+		bool is;
+
+		ck_assert_int_eq(vt_api(d, "GET", path, NULL, &r), 0);
+		is = r.status == 200 && json_is_string(json_object_get(r.json,
+		    "vm"));
+		vt_http_resp_free(&r);
+		if (is == assigned)
+			return;
+		ck_assert_msg(monotime_ms() < deadline, "node %s: token %s "
+		    "never %s", d->log, id, assigned ? "assigned" :
+		    "revoked");
+		vt_sleep_ms(5);
+	}
 }
 
 void

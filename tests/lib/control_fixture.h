@@ -22,6 +22,13 @@ struct fx_token {
 void fx_start(struct vtd *d);
 void fx_restart(struct vtd *d);
 void fx_stop(struct vtd *d);
+/*
+ * A cluster node named name (--node): first NULL starts the first node
+ * on a fresh store; otherwise the node shares first's store and admin key.
+ */
+void fx_node_start(struct vtd *d, const char *name, const struct vtd *first);
+/* Waits (5 s at most) until d's replica shows token id assigned or not. */
+void fx_wait_assigned(struct vtd *d, const char *id, bool assigned);
 /* POST /v1/tokens; asserts 201. */
 void fx_token(struct vtd *d, const char *name, bool writable,
     struct fx_token *out);

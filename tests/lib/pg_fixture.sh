@@ -10,6 +10,7 @@
 #   pg_fixture.sh restart DIR   stop and start the same server
 #   pg_fixture.sh halt DIR      stop it, keep DIR (then: start-again)
 #   pg_fixture.sh start-again DIR
+#   pg_fixture.sh ensure DIR    start-again unless it is running
 set -eu
 
 cmd=$1
@@ -75,6 +76,10 @@ halt)
 start-again)
 	pg_start
 	;;
+ensure)
+	as_pg "$(bindir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 ||
+	    pg_start
+	;;
 stop)
 	if [ -d "$dir/data" ]; then
 		as_pg "$(bindir)/pg_ctl" -D "$dir/data" -w -m fast stop \
@@ -83,7 +88,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: pg_fixture.sh start|stop|createdb|restart|halt|start-again DIR" >&2
+	echo "usage: pg_fixture.sh start|stop|createdb|restart|halt|start-again|ensure DIR" >&2
 	exit 2
 	;;
 esac

@@ -254,6 +254,7 @@ control_close(struct control *ctl)
 		export_set_hooks(ctl->exp, NULL, NULL);
 	control_node_stop(ctl);
 	store_worker_free(ctl->worker);	/* runs what is queued */
+	control_release_forget(ctl);
 	control_index_tokens_foreach(ctl->ix, control_free_token, NULL);
 	while (more) {
 		size_t n = control_index_vms_page(ctl->ix, NULL, vms, 256,

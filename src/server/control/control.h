@@ -123,6 +123,7 @@ struct control_params {
 
 struct control_index;
 struct control_node;
+struct control_release;
 
 struct control {
 	struct event_base *base;
@@ -139,6 +140,7 @@ struct control {
 	struct control_auth auth;	/* agent challenge-response state */
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
 	struct control_key_set keys;	/* REST API keys */
+	struct control_release *release_retry;	/* control_session.c */
 	bool store_down;		/* the last store call could not reach it */
 	char store_why[256];		/* why, for /healthz */
 };

@@ -162,6 +162,13 @@ void control_audit_post(struct control *ctl, const char *actor,
 /* ---- sessions (control_session.c) and writes (control_flush.c) ---- */
 
 extern const struct export_hooks control_export_hooks;
+/*
+ * Claims whose release could not reach the store: post them again (after
+ * a heartbeat got through), or free them (at close, when this node's
+ * claims are cleared anyway).
+ */
+void control_release_retry(struct control *ctl);
+void control_release_forget(struct control *ctl);
 /* Makes tok's device keep its writes in the store (writable tokens). */
 void control_flush_attach(struct control *ctl, struct control_token *tok);
 /*

@@ -140,14 +140,23 @@ int
 control_key_load(struct control *ctl, struct store *st, const char *data_dir)
 {
 	struct control_key_set *set = &ctl->keys;
+	int r;
 
 	memset(set, 0, sizeof(*set));
 	if (store_apikey_foreach(st, control_key_add_row, set) != 0) {
 		log_error("loading API keys: %s", store_error(st));
 		return -1;
 	}
-	if (set->n == 0 && control_key_bootstrap(set, st, data_dir,
-	    ctl->node_name) < 0) {
+	if (set->n > 0)
+		return 0;
+	r = control_key_bootstrap(set, st, data_dir, ctl->node_name);
+	if (r == STORE_CONFLICT) {
+		/* Another node of the cluster made it at the same moment. */
+		log_warnx("another node created the admin API key just now; "
+		    "its data directory has the key file");
+		r = store_apikey_foreach(st, control_key_add_row, set);
+	}
+	if (r < 0) {
 		log_error("cannot create the admin API key: %s",
 		    store_error(st));
 		return -1;

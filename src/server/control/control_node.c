@@ -470,6 +470,7 @@ node_beat_done(void *arg, int result, const char *err)
 	}
 	if (b->nlost > 0)
 		log_warnx("released %zu claim(s) of lost node(s)", b->nlost);
+	control_release_retry(ctl);
 	/* A session whose claim went to another node is not ours any more. */
 	for (size_t i = 0; i < b->n; i++)
 		if (strmap_get(b->held, b->ids[i]) == NULL &&

@@ -144,8 +144,14 @@ control_claim_free(struct control_claim *c)
 	free(c);
 }
 
-/* The releasing of a claim and its detach record. */
+/*
+ * The releasing of a claim and its detach record.  When the store cannot
+ * be reached, the job waits on ctl->release_retry and is posted again
+ * after the next heartbeat that reaches it: a claim left behind would
+ * keep the token busy in the whole cluster until this node stops.
+ */
 struct control_release {
+	struct control_release *next;	/* on ctl->release_retry */
 	struct control *ctl;
 	const char *node;
 	char token_id[ENCODE_ID_LEN + 1];
@@ -183,8 +189,41 @@ control_release_done(void *arg, int result, const char *err)
 	snprintf(what, sizeof(what), "recording the detach of %s",
 	    x->token_id);
 	(void)control_op_result(x->ctl, result, err, what, &e);
+	if (result == STORE_UNAVAILABLE) {
+		x->next = x->ctl->release_retry;
+		x->ctl->release_retry = x;
+		return;
+	}
 	json_decref(x->detail);
 	free(x);
+}
+
+void
+control_release_retry(struct control *ctl)
+{
+	struct control_release *x = ctl->release_retry, *next;
+
+	ctl->release_retry = NULL;
+	for (; x != NULL; x = next) {
+		next = x->next;
+		log_info("token %s: releasing its claim again (the store is "
+		    "back)", x->token_id);
+		control_post(ctl, control_release_run, control_release_done,
+		    x);
+	}
+}
+
+void
+control_release_forget(struct control *ctl)
+{
+	struct control_release *x = ctl->release_retry, *next;
+
+	ctl->release_retry = NULL;
+	for (; x != NULL; x = next) {
+		next = x->next;
+		json_decref(x->detail);
+		free(x);
+	}
 }
 
 static void
@@ -233,6 +272,10 @@ control_claim_refusal(int result, const char **why)
 	case STORE_NOTFOUND:
 		*why = "not assigned to this peer";
 		return EXPORT_NODEV;
+	case STORE_UNAVAILABLE:
+		*why = "the store is unavailable (the attach cannot be "
+		    "recorded)";
+		return EXPORT_ERROR;
 	default:
 		*why = "the attach could not be recorded";
 		return EXPORT_ERROR;
