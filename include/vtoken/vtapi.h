@@ -47,11 +47,28 @@
 #define VTAPI_F_BYTES_IN	"bytes_in"
 #define VTAPI_F_BYTES_OUT	"bytes_out"
 #define VTAPI_F_URBS		"urbs"
+#define VTAPI_F_REVOKED		"revoked"
+#define VTAPI_F_NODE		"node"
+/* Bulk token create: {"prefix", "count"} asks, {"tokens", "count"} answers. */
+#define VTAPI_F_PREFIX		"prefix"
+#define VTAPI_F_COUNT		"count"
+/* Nodes of a cluster (VTAPI_NODES). */
+#define VTAPI_F_USBIP		"usbip"
+#define VTAPI_F_API		"api"
+#define VTAPI_F_VERSION		"version"
+#define VTAPI_F_STARTED		"started"
+#define VTAPI_F_HEARTBEAT	"heartbeat"
+#define VTAPI_F_HEARTBEAT_AGE	"heartbeat_age_s"
+#define VTAPI_F_STATE		"state"		/* "up" or "lost" */
+#define VTAPI_F_SELF		"self"
 /* The arrays of list answers ({"tokens": [...]}, ...). */
 #define VTAPI_F_TOKENS		"tokens"
 #define VTAPI_F_VMS		"vms"
 #define VTAPI_F_ASSIGNMENTS	"assignments"
-#define VTAPI_F_SESSIONS	"sessions"
+#define VTAPI_F_SESSIONS	"sessions"	/* also a node's count */
+#define VTAPI_F_NODES		"nodes"
+/* A paged list's cursor: the next page's VTAPI_Q_AFTER, or null. */
+#define VTAPI_F_NEXT		"next"
 /* Audit records and the audit answers. */
 #define VTAPI_F_RECORDS		"records"
 #define VTAPI_F_LAST_SEQ	"last_seq"
@@ -65,7 +82,11 @@
 #define VTAPI_F_PREV_HASH	"prev_hash"
 #define VTAPI_F_HASH		"hash"
 
-/* Query parameters of VTAPI_AUDIT. */
+/*
+ * Query parameters of VTAPI_AUDIT (after a record number) and of the
+ * paged lists VTAPI_TOKENS, VTAPI_ASSIGNMENTS (after a busid) and
+ * VTAPI_VMS (after a name).
+ */
 #define VTAPI_Q_AFTER		"after"
 #define VTAPI_Q_LIMIT		"limit"
 

@@ -38,6 +38,8 @@ struct ctl_args {
 	int argc;
 	const char *size;	/* --size, or NULL */
 	bool writable;		/* --writable */
+	unsigned count;		/* --count, or 0 */
+	const char *prefix;	/* --prefix, or NULL */
 	const char **addrs;	/* --addr values; array owned by main() */
 	size_t naddrs;
 	uint64_t after;		/* --after, default 0 */
@@ -54,23 +56,36 @@ enum ctl_status ctl_delete(struct ctl_ctx *ctx, const char *collection,
     const char *arg, const char *kind, const char *done);
 
 /*
- * ctl_show.c: GET collection/arg (arg encoded), then the document with
- * -o json, else print(ctx->out, document).
+ * ctl_show.c: METHOD collection/arg (arg encoded) with body (borrowed;
+ * NULL for none), then the answer's document with -o json, else
+ * print(ctx->out, document).
  */
-enum ctl_status ctl_show(struct ctl_ctx *ctx, const char *collection,
-    const char *arg, void (*print)(FILE *, const json_t *));
+enum ctl_status ctl_show(struct ctl_ctx *ctx, const char *method,
+    const char *collection, const char *arg, const json_t *body,
+    void (*print)(FILE *, const json_t *));
 
-/* ctl_list.c: a list command (GET path, print doc[key] as a table). */
+/*
+ * ctl_list.c: a list command.  GETs path and, while an answer names a
+ * "next" cursor, path?after=CURSOR; then prints all the pages' doc[key]
+ * as one table, or with -o json as one document (page 1's, holding every
+ * item, without "next").
+ */
 struct ctl_list_spec {
 	const char *path;		/* VTAPI_TOKENS, ... */
 	const char *key;		/* the array in the answer */
 	const char *const *cols;	/* table headers */
 	size_t ncols;
 	void (*row)(struct ctl_output_table *, const json_t *);
+	bool one_page;			/* path picks the page: no "next" */
 };
 enum ctl_status ctl_list(struct ctl_ctx *, const struct ctl_list_spec *);
 
-/* ctl_token.c */
+/*
+ * ctl_token.c.  ctl_token_create_check() tells a usage error (NAME and
+ * --count together, --count without --prefix, ...) before anything is
+ * sent: 0, or -1 after saying why.
+ */
+int ctl_token_create_check(const struct ctl_args *);
 enum ctl_status ctl_token_create(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_token_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_token_show(struct ctl_ctx *, const struct ctl_args *);
@@ -82,6 +97,11 @@ enum ctl_status ctl_vm_add(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_vm_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_vm_show(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_vm_rm(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_vm_set_addresses(struct ctl_ctx *,
+	    const struct ctl_args *);
+
+/* ctl_node.c */
+enum ctl_status ctl_node_list(struct ctl_ctx *, const struct ctl_args *);
 
 /* ctl_assign.c */
 enum ctl_status ctl_assign_token(struct ctl_ctx *, const struct ctl_args *);

@@ -1,7 +1,7 @@
 /*
  * ctl_assign: who may use a token.  "assign TOKEN VM" maps a token to a
  * VM, "revoke TOKEN" removes the mapping (the server ends a live session
- * at once), and "sessions" lists the attached sessions.
+ * at once), and "sessions" lists the attached sessions of every node.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "vtoken/vtapi.h"
 
 static const char *const assign_session_cols[] = {
-	"TOKEN", "BUSID", "VM", "PEER", "SINCE", "IN", "OUT"
+	"TOKEN", "BUSID", "VM", "NODE", "PEER", "SINCE", "IN", "OUT"
 };
 #define ASSIGN_SESSION_NCOLS \
 	(sizeof(assign_session_cols) / sizeof(assign_session_cols[0]))
@@ -39,6 +39,7 @@ assign_session_row(struct ctl_output_table *tbl, const json_t *s)
 		assign_name(s, VTAPI_F_TOKEN_NAME, VTAPI_F_TOKEN),
 		ctl_output_str(s, VTAPI_F_BUSID),
 		assign_name(s, VTAPI_F_VM_NAME, VTAPI_F_VM),
+		ctl_output_str(s, VTAPI_F_NODE),
 		ctl_output_str(s, VTAPI_F_PEER),
 		ctl_output_str(s, VTAPI_F_SINCE),
 		ctl_output_size(in, sizeof(in),
@@ -92,8 +93,9 @@ enum ctl_status
 ctl_assign_sessions(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		VTAPI_SESSIONS, VTAPI_F_SESSIONS, assign_session_cols,
-		ASSIGN_SESSION_NCOLS, assign_session_row,
+		.path = VTAPI_SESSIONS, .key = VTAPI_F_SESSIONS,
+		.cols = assign_session_cols, .ncols = ASSIGN_SESSION_NCOLS,
+		.row = assign_session_row,
 	};
 
 	(void)a;

@@ -133,12 +133,16 @@ audit_wait(const sigset_t *set, time_t seconds)
 	return sig > 0;
 }
 
-/* One page, as any list: the path carries --after and --limit. */
+/*
+ * One page, as any list, but only the page that --after and --limit
+ * choose: audit answers carry "last_seq", not a "next" to follow.
+ */
 static enum ctl_status
 audit_once(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	struct ctl_list_spec spec = { NULL, VTAPI_F_RECORDS, audit_cols,
-	    AUDIT_NCOLS, audit_row };
+	struct ctl_list_spec spec = { .key = VTAPI_F_RECORDS,
+	    .cols = audit_cols, .ncols = AUDIT_NCOLS, .row = audit_row,
+	    .one_page = true };
 	enum ctl_status st;
 	char *path;
 

@@ -71,6 +71,7 @@ static int http_perform(struct ctl_http *h, const struct http_sink *s,
 static void http_decode_error(struct ctl_http_result *res,
 	    const struct http_sink *s);
 static bool http_is_success(long status);
+static char *http_encode(char *q, const char *s);
 
 /* libcurl's free(): wipes the whole block first. */
 static void
@@ -487,20 +488,17 @@ out:
 	return rc;
 }
 
-char *
-ctl_http_path(const char *collection, const char *segment,
-    const char *suffix)
+/*
+ * Writes s percent-encoded (all but RFC 3986's unreserved characters) at
+ * q, which has room for 3 * strlen(s) bytes.  Returns the end.
+ */
+static char *
+http_encode(char *q, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t plen = strlen(collection), slen = strlen(segment);
-	char *p, *q;
 
-	p = q = xmalloc(plen + 1 + 3 * slen + strlen(suffix) + 1);
-	memcpy(q, collection, plen);
-	q += plen;
-	*q++ = '/';
-	for (const unsigned char *c = (const unsigned char *)segment;
-	    *c != '\0'; c++) {
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0';
+	    c++) {
 		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
 		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' ||
 		    *c == '_' || *c == '~')
@@ -511,6 +509,38 @@ ctl_http_path(const char *collection, const char *segment,
 			*q++ = hex[*c & 15];
 		}
 	}
+	return q;
+}
+
+char *
+ctl_http_path(const char *collection, const char *segment,
+    const char *suffix)
+{
+	size_t plen = strlen(collection);
+	char *p, *q;
+
+	p = q = xmalloc(plen + 1 + 3 * strlen(segment) + strlen(suffix) + 1);
+	memcpy(q, collection, plen);
+	q += plen;
+	*q++ = '/';
+	q = http_encode(q, segment);
 	memcpy(q, suffix, strlen(suffix) + 1);
+	return p;
+}
+
+char *
+ctl_http_query(const char *path, const char *name, const char *value)
+{
+	size_t plen = strlen(path), nlen = strlen(name);
+	char *p, *q;
+
+	p = q = xmalloc(plen + 1 + nlen + 1 + 3 * strlen(value) + 1);
+	memcpy(q, path, plen);
+	q += plen;
+	*q++ = strchr(path, '?') != NULL ? '&' : '?';
+	memcpy(q, name, nlen);
+	q += nlen;
+	*q++ = '=';
+	*http_encode(q, value) = '\0';
 	return p;
 }

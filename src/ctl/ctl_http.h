@@ -85,5 +85,13 @@ void ctl_http_result_clear(struct ctl_http_result *res);
  */
 char *ctl_http_path(const char *collection, const char *segment,
 	    const char *suffix);
+/*
+ * Returns path + "?" (or "&" when path has a query already) + name + "="
+ * + the percent-encoded value: a cursor from the server or a value from
+ * the command line (VTAPI_TOKENS, VTAPI_Q_AFTER, "1-1000").  name goes
+ * in as it is.  The caller frees the result.
+ */
+char *ctl_http_query(const char *path, const char *name,
+	    const char *value);
 
 #endif

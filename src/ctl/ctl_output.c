@@ -11,9 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/capbuf.h"
+#include "common/cause.h"
 #include "common/xmalloc.h"
 
 #define OUTPUT_GAP	2	/* spaces between table columns */
+/* ctl_output_json()'s layout: two spaces a level, members in order. */
+#define OUTPUT_JSON_FLAGS	(JSON_INDENT(2) | JSON_PRESERVE_ORDER | \
+	JSON_ENCODE_ANY)
 
 struct ctl_output_table {
 	const char *const *headers;	/* borrowed, or NULL */
@@ -31,6 +36,14 @@ static void output_row(FILE *f, const struct ctl_output_table *t,
 	    const char *const *cells);
 static char *output_vformat(const char *fmt, va_list ap)
 	    __attribute__((format(printf, 1, 0)));
+static int output_indent(struct capbuf *b, const json_t *v,
+	    const char *pad);
+static int output_key(struct capbuf *b, const char *key);
+
+struct ctl_output_array {
+	struct capbuf text;	/* the items, ",\n" between, indented */
+	size_t n;		/* items */
+};
 
 /*
  * Copies s with C0 controls, DEL and the UTF-8 encoded C1 controls
@@ -209,6 +222,110 @@ ctl_output_json(FILE *f, const json_t *doc, bool compact)
 	if (json_dumpf(doc, f, flags) == -1 || fputc('\n', f) == EOF)
 		return -1;
 	return 0;
+}
+
+/*
+ * Appends v as ctl_output_json() lays it out, with pad after every
+ * newline, so that it can stand nested in a larger document.  (JSON
+ * text has no newline inside a string: there it is "\n".)  0 or -1.
+ */
+static int
+output_indent(struct capbuf *b, const json_t *v, const char *pad)
+{
+	char *text, *p, *nl;
+	int rv = 0;
+
+	if ((text = json_dumps(v, OUTPUT_JSON_FLAGS)) == NULL)
+		return -1;
+	for (p = text; rv == 0 && (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		if (capbuf_append(b, p, (size_t)(nl - p) + 1) < 0 ||
+		    capbuf_append(b, pad, strlen(pad)) < 0)
+			rv = -1;
+	if (rv == 0 && capbuf_append(b, p, strlen(p)) < 0)
+		rv = -1;
+	free(text);
+	return rv;
+}
+
+/* Appends "key": (the key escaped as JSON).  0 or -1. */
+static int
+output_key(struct capbuf *b, const char *key)
+{
+	json_t *k = json_string(key);
+	int rv = -1;
+
+	if (k != NULL && output_indent(b, k, "") == 0 &&
+	    capbuf_append(b, ": ", 2) == 0)
+		rv = 0;
+	json_decref(k);
+	return rv;
+}
+
+struct ctl_output_array *
+ctl_output_array_new(size_t max)
+{
+	struct ctl_output_array *a = xcalloc(1, sizeof(*a));
+
+	capbuf_init(&a->text, max, false);
+	return a;
+}
+
+void
+ctl_output_array_free(struct ctl_output_array *a)
+{
+	if (a == NULL)
+		return;
+	capbuf_clear(&a->text);
+	free(a);
+}
+
+int
+ctl_output_array_add(struct ctl_output_array *a, const json_t *item,
+    char **cause)
+{
+	if ((a->n > 0 && capbuf_append(&a->text, ",\n", 2) < 0) ||
+	    capbuf_append(&a->text, "    ", 4) < 0 ||
+	    output_indent(&a->text, item, "    ") < 0) {
+		if (a->text.too_big)
+			return cause_set(cause, "the list passed %zu MiB as "
+			    "JSON", a->text.max >> 20);
+		return cause_set(cause, "out of memory for the list");
+	}
+	a->n++;
+	return 0;
+}
+
+int
+ctl_output_array_print(const struct ctl_output_array *a, const char *key,
+    json_t *rest, FILE *f)
+{
+	struct capbuf b;
+	const char *k;
+	json_t *v;
+	int rv = -1;
+
+	/* The head up to "[", the items, then rest's members and "}". */
+	capbuf_init(&b, SIZE_MAX - 1, false);
+	if (capbuf_append(&b, "{\n  ", 4) < 0 || output_key(&b, key) < 0 ||
+	    capbuf_append(&b, a->n > 0 ? "[\n" : "[]", 2) < 0 ||
+	    fwrite(b.data, 1, b.len, f) != b.len)
+		goto out;
+	if (a->n > 0 && (fwrite(a->text.data, 1, a->text.len, f) !=
+	    a->text.len || fputs("\n  ]", f) == EOF))
+		goto out;
+	capbuf_clear(&b);
+	json_object_foreach(rest, k, v) {
+		if (capbuf_append(&b, ",\n  ", 4) < 0 ||
+		    output_key(&b, k) < 0 || output_indent(&b, v, "  ") < 0)
+			goto out;
+	}
+	if (capbuf_append(&b, "\n}\n", 3) < 0 ||
+	    fwrite(b.data, 1, b.len, f) != b.len)
+		goto out;
+	rv = 0;
+out:
+	capbuf_clear(&b);
+	return rv;
 }
 
 const char *

@@ -63,6 +63,34 @@ void ctl_output_error(const char *fmt, ...)
 int ctl_output_json(FILE *f, const json_t *doc, bool compact);
 
 /*
+ * A list's JSON document, {"KEY": [item, ...], ...}, built item by item
+ * as text: a list of 100,000 tokens held as jansson values takes some
+ * 160 MB, as text a fifth of that.  Printed, it reads as
+ * ctl_output_json() prints the same document.
+ */
+struct ctl_output_array;
+
+/*
+ * An empty array whose text may grow to max bytes.  Free it with
+ * ctl_output_array_free().
+ */
+struct ctl_output_array *ctl_output_array_new(size_t max);
+/* Frees a and its text; NULL is a no-op. */
+void ctl_output_array_free(struct ctl_output_array *a);
+/*
+ * Appends item (borrowed).  0, or -1 with the reason in *cause (the
+ * caller frees it) when the text would pass max or memory ran out.
+ */
+int ctl_output_array_add(struct ctl_output_array *a, const json_t *item,
+	    char **cause);
+/*
+ * Prints {"key": [the items], then the members of rest (an object,
+ * borrowed; NULL for none)} and a newline.  0 or -1.
+ */
+int ctl_output_array_print(const struct ctl_output_array *a,
+	    const char *key, json_t *rest, FILE *f);
+
+/*
  * The string member key of obj, or "-" when obj is not an object or the
  * member is missing, null or not a string.  Borrowed from obj.
  */

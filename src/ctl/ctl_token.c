@@ -1,8 +1,8 @@
 /*
  * ctl_token: the "token" commands (create, list, show, rm, image).  Each
- * makes one request and prints the answer as a table, key: value lines,
- * a one-line confirmation or the server's JSON.  Input checks beyond the
- * argument count are the server's job.
+ * makes one request (list: one a page) and prints the answer as a table,
+ * key: value lines, a one-line confirmation or the server's JSON.  Input
+ * checks beyond the shape of the command line are the server's job.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -21,8 +21,11 @@ static const char *const token_cols[] = {
 	"ID", "NAME", "BUSID", "SIZE", "MODE", "VM", "SESSION"
 };
 #define TOKEN_NCOLS	(sizeof(token_cols) / sizeof(token_cols[0]))
+#define TOKEN_TABLE_MAX	20	/* bulk create: more make a summary line */
 
 static json_t *token_size_value(const char *size);
+static json_t *token_create_body(const struct ctl_args *a);
+static void token_created(FILE *f, const json_t *doc, bool bulk);
 static const char *token_vm(const json_t *t);
 static void token_row(struct ctl_output_table *tbl, const json_t *t);
 static void token_print(FILE *f, const json_t *t);
@@ -88,6 +91,8 @@ token_print(FILE *f, const json_t *t)
 	    json_is_true(json_object_get(t, VTAPI_F_WRITABLE)) ?
 	    "writable" : "read-only");
 	ctl_output_table_kv(kv, "created", ctl_output_str(t, VTAPI_F_CREATED));
+	ctl_output_table_kv(kv, "revoked",
+	    json_is_true(json_object_get(t, VTAPI_F_REVOKED)) ? "yes" : "no");
 	ctl_output_table_kv(kv, "public key",
 	    ctl_output_str(t, VTAPI_F_PUBLIC_KEY));
 	line = xasprintf("%s (%s)", token_vm(t), ctl_output_str(t, VTAPI_F_VM));
@@ -107,6 +112,85 @@ token_print(FILE *f, const json_t *t)
 	ctl_output_table_free(kv);
 }
 
+int
+ctl_token_create_check(const struct ctl_args *a)
+{
+	const char *why = NULL;
+
+	if (a->count == 0 && a->prefix == NULL) {
+		if (a->argc == 0)
+			why = "a NAME, or --count and --prefix, is needed";
+	} else if (a->argc > 0)
+		why = "NAME makes one token, --count and --prefix many: not "
+		    "both";
+	else if (a->count == 0)
+		why = "--prefix needs --count";
+	else if (a->prefix == NULL)
+		why = "--count needs --prefix";
+	if (why == NULL)
+		return 0;
+	ctl_output_error("token create: %s", why);
+	return -1;
+}
+
+/*
+ * {"name"} or {"prefix", "count"}, and "size" and "writable" when given;
+ * NULL when an argument is not UTF-8.
+ */
+static json_t *
+token_create_body(const struct ctl_args *a)
+{
+	json_t *body = json_object();
+
+	if ((a->count == 0 && json_object_set_new(body, VTAPI_F_NAME,
+	    json_string(a->argv[0]))) ||
+	    (a->count > 0 && (json_object_set_new(body, VTAPI_F_PREFIX,
+	    json_string(a->prefix)) || json_object_set_new(body,
+	    VTAPI_F_COUNT, json_integer((json_int_t)a->count)))) ||
+	    (a->size != NULL && json_object_set_new(body, VTAPI_F_SIZE,
+	    token_size_value(a->size))) ||
+	    (a->writable && json_object_set_new(body, VTAPI_F_WRITABLE,
+	    json_true()))) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+/*
+ * The table form of a create's answer: a line for one token; for many,
+ * the list's table, or past TOKEN_TABLE_MAX a line with the count and
+ * the first and last names (as the server made them).
+ */
+static void
+token_created(FILE *f, const json_t *doc, bool bulk)
+{
+	const json_t *toks = json_object_get(doc, VTAPI_F_TOKENS), *t;
+	struct ctl_output_table *tbl;
+	size_t i, n = json_array_size(toks);
+	char count[32];
+
+	if (!bulk)
+		ctl_output_line(f, "token %s created: id %s busid %s",
+		    ctl_output_str(doc, VTAPI_F_NAME),
+		    ctl_output_str(doc, VTAPI_F_ID),
+		    ctl_output_str(doc, VTAPI_F_BUSID));
+	else if (n > TOKEN_TABLE_MAX)
+		ctl_output_line(f, "created %s tokens %s..%s",
+		    ctl_output_int(count, sizeof(count),
+		    json_object_get(doc, VTAPI_F_COUNT)),
+		    ctl_output_str(json_array_get(toks, 0), VTAPI_F_NAME),
+		    ctl_output_str(json_array_get(toks, n - 1), VTAPI_F_NAME));
+	else {
+		tbl = ctl_output_table_new(token_cols, TOKEN_NCOLS);
+		json_array_foreach(toks, i, t)
+			token_row(tbl, t);
+		ctl_output_table_print(tbl, f);
+		ctl_output_table_free(tbl);
+	}
+}
+
+/* One request whether it makes one token or (--count) many. */
 enum ctl_status
 ctl_token_create(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
@@ -114,31 +198,19 @@ ctl_token_create(struct ctl_ctx *ctx, const struct ctl_args *a)
 	enum ctl_status st = CTL_FAIL;
 	json_t *body;
 
-	body = json_object();
-	if (json_object_set_new(body, VTAPI_F_NAME, json_string(a->argv[0])) ||
-	    (a->size != NULL && json_object_set_new(body, VTAPI_F_SIZE,
-	    token_size_value(a->size))) ||
-	    (a->writable && json_object_set_new(body, VTAPI_F_WRITABLE,
-	    json_true()))) {
+	if ((body = token_create_body(a)) == NULL) {
 		ctl_output_error("token create: arguments must be UTF-8");
-		st = CTL_USAGE;
-		goto out;
+		return CTL_USAGE;
 	}
-	if (ctl_http_call(ctx->http, "POST", VTAPI_TOKENS, body, &res) == -1) {
+	if (ctl_http_call(ctx->http, "POST", VTAPI_TOKENS, body, &res) == -1)
 		ctl_output_error("%s", res.cause);
-		goto out;
-	}
-	if (ctx->format == CTL_OUTPUT_JSON)
+	else if (ctx->format == CTL_OUTPUT_JSON)
 		st = ctl_output_json(ctx->out, res.json, false) == 0 ?
 		    CTL_OK : CTL_FAIL;
 	else {
-		ctl_output_line(ctx->out, "token %s created: id %s busid %s",
-		    ctl_output_str(res.json, VTAPI_F_NAME),
-		    ctl_output_str(res.json, VTAPI_F_ID),
-		    ctl_output_str(res.json, VTAPI_F_BUSID));
+		token_created(ctx->out, res.json, a->count > 0);
 		st = CTL_OK;
 	}
-out:
 	json_decref(body);
 	ctl_http_result_clear(&res);
 	return st;
@@ -148,8 +220,8 @@ enum ctl_status
 ctl_token_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		VTAPI_TOKENS, VTAPI_F_TOKENS, token_cols, TOKEN_NCOLS,
-		token_row,
+		.path = VTAPI_TOKENS, .key = VTAPI_F_TOKENS, .cols = token_cols,
+		.ncols = TOKEN_NCOLS, .row = token_row,
 	};
 
 	(void)a;
@@ -159,7 +231,8 @@ ctl_token_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_token_show(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	return ctl_show(ctx, VTAPI_TOKENS, a->argv[0], token_print);
+	return ctl_show(ctx, "GET", VTAPI_TOKENS, a->argv[0], NULL,
+	    token_print);
 }
 
 enum ctl_status

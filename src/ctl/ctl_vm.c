@@ -1,7 +1,7 @@
 /*
- * ctl_vm: the "vm" commands (add, list, show, rm).  A VM is a name and
- * the source addresses its USB/IP connections come from; the server
- * checks the addresses, this file only carries them.
+ * ctl_vm: the "vm" commands (add, list, show, rm, set-addresses).  A VM
+ * is a name and the source addresses its USB/IP connections come from;
+ * the server checks the addresses, this file only carries them.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,19 +14,23 @@
 static const char *const vm_cols[] = { "ID", "NAME", "ADDRESSES", "TOKENS" };
 #define VM_NCOLS	(sizeof(vm_cols) / sizeof(vm_cols[0]))
 
-static json_t *vm_add_body(const struct ctl_args *a);
+static json_t *vm_body(const char *name, const struct ctl_args *a);
 static void vm_row(struct ctl_output_table *tbl, const json_t *vm);
 static void vm_print(FILE *f, const json_t *vm);
 
-/* {"name", "addresses": [...]}, or NULL when an argument is not UTF-8. */
+/*
+ * {"name", "addresses": [...]}, without "name" when name is NULL; NULL
+ * when an argument is not UTF-8.
+ */
 static json_t *
-vm_add_body(const struct ctl_args *a)
+vm_body(const char *name, const struct ctl_args *a)
 {
 	json_t *body, *addrs;
 
 	body = json_object();
 	addrs = json_array();
-	if (json_object_set_new(body, VTAPI_F_NAME, json_string(a->argv[0])) ||
+	if ((name != NULL && json_object_set_new(body, VTAPI_F_NAME,
+	    json_string(name))) ||
 	    json_object_set_new(body, VTAPI_F_ADDRESSES, addrs)) {
 		json_decref(body);
 		return NULL;
@@ -84,7 +88,7 @@ ctl_vm_add(struct ctl_ctx *ctx, const struct ctl_args *a)
 	enum ctl_status st = CTL_FAIL;
 	json_t *body;
 
-	if ((body = vm_add_body(a)) == NULL) {
+	if ((body = vm_body(a->argv[0], a)) == NULL) {
 		ctl_output_error("vm add: arguments must be UTF-8");
 		return CTL_USAGE;
 	}
@@ -108,7 +112,8 @@ enum ctl_status
 ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	static const struct ctl_list_spec spec = {
-		VTAPI_VMS, VTAPI_F_VMS, vm_cols, VM_NCOLS, vm_row,
+		.path = VTAPI_VMS, .key = VTAPI_F_VMS, .cols = vm_cols,
+		.ncols = VM_NCOLS, .row = vm_row,
 	};
 
 	(void)a;
@@ -118,11 +123,27 @@ ctl_vm_list(struct ctl_ctx *ctx, const struct ctl_args *a)
 enum ctl_status
 ctl_vm_show(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
-	return ctl_show(ctx, VTAPI_VMS, a->argv[0], vm_print);
+	return ctl_show(ctx, "GET", VTAPI_VMS, a->argv[0], NULL, vm_print);
 }
 
 enum ctl_status
 ctl_vm_rm(struct ctl_ctx *ctx, const struct ctl_args *a)
 {
 	return ctl_delete(ctx, VTAPI_VMS, a->argv[0], "vm", "deleted");
+}
+
+/* PATCH: the VM's addresses replaced; then the VM as "vm show" shows it. */
+enum ctl_status
+ctl_vm_set_addresses(struct ctl_ctx *ctx, const struct ctl_args *a)
+{
+	enum ctl_status st;
+	json_t *body;
+
+	if ((body = vm_body(NULL, a)) == NULL) {
+		ctl_output_error("vm set-addresses: arguments must be UTF-8");
+		return CTL_USAGE;
+	}
+	st = ctl_show(ctx, "PATCH", VTAPI_VMS, a->argv[0], body, vm_print);
+	json_decref(body);
+	return st;
 }

@@ -25,6 +25,7 @@
 #define CMD_DEFAULT_KEY_FILE	"./var/admin.key"
 #define CMD_DEFAULT_LIMIT	100	/* audit page, the API's default */
 #define CMD_MAX_LIMIT		1000	/* the API's largest page */
+#define CMD_MAX_COUNT		1000000	/* --count; the server has its own */
 
 /* Command flags: options a command takes, and what it needs. */
 enum cmd_flag {
@@ -35,17 +36,24 @@ enum cmd_flag {
 	CMD_OPT_AFTER = 0x800,		/* --after SEQ */
 	CMD_OPT_LIMIT = 0x1000,		/* --limit N */
 	CMD_OPT_FOLLOW = 0x2000,	/* --follow */
+	CMD_OPT_COUNT = 0x4000,		/* --count N */
+	CMD_OPT_PREFIX = 0x8000,	/* --prefix PREFIX */
 };
 
-/* One command: its words, argument counts, handler and usage. */
+/*
+ * One command: its words, argument counts, checks, handler and usage.
+ * check, when set, rules on what counts and flags cannot say (NAME or
+ * --count), before the key is read or anything is sent.
+ */
 struct cmd_entry {
 	const char *words;	/* "token create" */
 	int min_args;		/* positional arguments after the words */
 	int max_args;
 	unsigned flags;		/* cmd_flag: options allowed; CMD_LOCAL */
 	unsigned required;	/* cmd_flag: options that must be given */
+	int (*check)(const struct ctl_args *);	/* 0, or -1 after why */
 	enum ctl_status (*exec)(struct ctl_ctx *, const struct ctl_args *);
-	const char *usage;	/* what follows the words */
+	const char *usage;	/* what follows the words; '\n' between forms */
 };
 
 /* The global options. */
@@ -60,24 +68,30 @@ struct cmd_globals {
 static enum ctl_status cmd_help(struct ctl_ctx *, const struct ctl_args *);
 
 static const struct cmd_entry cmd_table[] = {
-	{ "token create", 1, 1, CMD_OPT_SIZE | CMD_OPT_WRITABLE, 0,
-	    ctl_token_create, "NAME [--size SIZE] [--writable]" },
-	{ "token list", 0, 0, 0, 0, ctl_token_list, "" },
-	{ "token show", 1, 1, 0, 0, ctl_token_show, "ID|NAME" },
-	{ "token rm", 1, 1, 0, 0, ctl_token_rm, "ID|NAME" },
-	{ "token image", 1, 1, 0, 0, ctl_token_image, "ID|NAME > FILE" },
-	{ "vm add", 1, 1, CMD_OPT_ADDR, CMD_OPT_ADDR, ctl_vm_add,
+	{ "token create", 0, 1, CMD_OPT_SIZE | CMD_OPT_WRITABLE |
+	    CMD_OPT_COUNT | CMD_OPT_PREFIX, 0, ctl_token_create_check,
+	    ctl_token_create, "NAME [--size SIZE] [--writable]\n"
+	    "--count N --prefix PREFIX [--size SIZE] [--writable]" },
+	{ "token list", 0, 0, 0, 0, NULL, ctl_token_list, "" },
+	{ "token show", 1, 1, 0, 0, NULL, ctl_token_show, "ID|NAME" },
+	{ "token rm", 1, 1, 0, 0, NULL, ctl_token_rm, "ID|NAME" },
+	{ "token image", 1, 1, 0, 0, NULL, ctl_token_image,
+	    "ID|NAME > FILE" },
+	{ "vm add", 1, 1, CMD_OPT_ADDR, CMD_OPT_ADDR, NULL, ctl_vm_add,
 	    "NAME --addr ADDR [--addr ADDR ...]" },
-	{ "vm list", 0, 0, 0, 0, ctl_vm_list, "" },
-	{ "vm show", 1, 1, 0, 0, ctl_vm_show, "ID|NAME" },
-	{ "vm rm", 1, 1, 0, 0, ctl_vm_rm, "ID|NAME" },
-	{ "assign", 2, 2, 0, 0, ctl_assign_token, "TOKEN VM" },
-	{ "revoke", 1, 1, 0, 0, ctl_assign_revoke, "TOKEN" },
-	{ "sessions", 0, 0, 0, 0, ctl_assign_sessions, "" },
+	{ "vm list", 0, 0, 0, 0, NULL, ctl_vm_list, "" },
+	{ "vm show", 1, 1, 0, 0, NULL, ctl_vm_show, "ID|NAME" },
+	{ "vm set-addresses", 1, 1, CMD_OPT_ADDR, CMD_OPT_ADDR, NULL,
+	    ctl_vm_set_addresses, "ID|NAME --addr ADDR [--addr ADDR ...]" },
+	{ "vm rm", 1, 1, 0, 0, NULL, ctl_vm_rm, "ID|NAME" },
+	{ "assign", 2, 2, 0, 0, NULL, ctl_assign_token, "TOKEN VM" },
+	{ "revoke", 1, 1, 0, 0, NULL, ctl_assign_revoke, "TOKEN" },
+	{ "sessions", 0, 0, 0, 0, NULL, ctl_assign_sessions, "" },
+	{ "nodes", 0, 0, 0, 0, NULL, ctl_node_list, "" },
 	{ "audit", 0, 0, CMD_OPT_AFTER | CMD_OPT_LIMIT | CMD_OPT_FOLLOW, 0,
-	    ctl_audit_list, "[--after SEQ] [--limit N] [--follow]" },
-	{ "audit verify", 0, 0, 0, 0, ctl_audit_verify, "" },
-	{ "help", 0, 1, CMD_LOCAL, 0, cmd_help, "[COMMAND]" },
+	    NULL, ctl_audit_list, "[--after SEQ] [--limit N] [--follow]" },
+	{ "audit verify", 0, 0, 0, 0, NULL, ctl_audit_verify, "" },
+	{ "help", 0, 1, CMD_LOCAL, 0, NULL, cmd_help, "[COMMAND]" },
 };
 #define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
 
@@ -89,6 +103,8 @@ static const struct option cmd_options[] = {
 	{ "after", required_argument, NULL, CMD_OPT_AFTER },
 	{ "limit", required_argument, NULL, CMD_OPT_LIMIT },
 	{ "follow", no_argument, NULL, CMD_OPT_FOLLOW },
+	{ "count", required_argument, NULL, CMD_OPT_COUNT },
+	{ "prefix", required_argument, NULL, CMD_OPT_PREFIX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -109,12 +125,22 @@ static int cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
 static enum ctl_status cmd_run(const struct cmd_entry *e,
 	    const struct cmd_globals *g, const struct ctl_args *a);
 
-/* One command's line, after lead ("  " in the list, "usage: vtokenctl "). */
+/*
+ * One command's lines, one a form, after lead ("  " in the list,
+ * "usage: vtokenctl ").
+ */
 static void
 cmd_usage_one(FILE *f, const char *lead, const struct cmd_entry *e)
 {
-	fprintf(f, "%s%s%s%s\n", lead, e->words,
-	    e->usage[0] != '\0' ? " " : "", e->usage);
+	const char *u = e->usage;
+	int len;
+
+	do {
+		len = (int)strcspn(u, "\n");
+		fprintf(f, "%s%s%s%.*s\n", lead, e->words, len > 0 ? " " : "",
+		    len, u);
+		u += len;
+	} while (*u++ != '\0');
 }
 
 /* The whole usage, or only the commands whose first word is word. */
@@ -328,6 +354,17 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 	case CMD_OPT_FOLLOW:
 		a->follow = true;
 		break;
+	case CMD_OPT_COUNT:
+		if (cmd_parse_u64(arg, 1, CMD_MAX_COUNT, &v) == -1) {
+			ctl_output_error("%s: --count: a number of tokens "
+			    "(1..%d), not '%s'", e->words, CMD_MAX_COUNT, arg);
+			return -1;
+		}
+		a->count = (unsigned)v;
+		break;
+	case CMD_OPT_PREFIX:
+		a->prefix = arg;
+		break;
 	}
 	return 0;
 }
@@ -336,7 +373,8 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
  * Parses what follows the command words (argv[0] is the last word):
  * options anywhere, positional arguments in order.  With "-" leading the
  * option string getopt_long() hands back each positional argument as
- * option 1, whatever POSIXLY_CORRECT says.  0, or -1 after saying why.
+ * option 1, whatever POSIXLY_CORRECT says.  Then the entry's check, if
+ * any.  0, or -1 after saying why.
  */
 static int
 cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
@@ -385,7 +423,7 @@ cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
 			return -1;
 		}
 	}
-	return 0;
+	return e->check != NULL ? e->check(a) : 0;
 }
 
 static enum ctl_status

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """ctl_mock_server: a canned vtokend REST API (docs/API.md) for testing
 vtokenctl without the real server, plus the small checks the shell test
-needs.
+needs.  Lists are paged as vtokend pages them (?after=CURSOR&limit=N,
+"next" the cursor of the page after, or null); which lists are long, and
+how a paged list misbehaves, is part of STATE.
 
   serve --log LOG --port-file F --key KEY [--tls-cert C --tls-key K]
         [--lifetime S]
@@ -20,6 +22,7 @@ needs.
   paths LOG                            prints "METHOD PATH" per request
   image FILE                           writes the canned token image
   set URL NAME=VALUE                   POST /_mock/state
+  after LOG PATH                       prints the after= of each GET PATH
   tty CMD ARG...                       runs CMD with stdout on a pty
 """
 import argparse
@@ -40,7 +43,7 @@ TOKEN_A = {
     "id": "9F2C4A1B3D5E6F70", "name": "build-license", "busid": "1-3",
     "size": 4194304, "writable": False, "created": "2026-11-26T21:00:00Z",
     "public_key": "q1O8mQ2y0bF3lQ0rVb3uR5W2yTqv5rYb3n0P1Jw4cXk=",
-    "vm": None, "vm_name": None, "session": None,
+    "vm": None, "vm_name": None, "session": None, "revoked": False,
 }
 TOKEN_B = {
     "id": "0123456789ABCDEF", "name": "ci-license", "busid": "1-4",
@@ -49,6 +52,7 @@ TOKEN_B = {
     "vm": "1A2B3C4D5E6F7081", "vm_name": "ci-1",
     "session": {"peer": "127.0.0.2:41000", "since": "2026-11-26T21:10:00Z",
                 "bytes_in": 0, "bytes_out": 1048576},
+    "revoked": False,
 }
 VM_A = {
     "id": "1A2B3C4D5E6F7081", "name": "ci-1",
@@ -56,17 +60,47 @@ VM_A = {
     "created": "2026-11-26T21:01:00Z", "tokens": ["0123456789ABCDEF"],
 }
 SESSION_B = {
-    "token": "0123456789ABCDEF", "token_name": "ci-license", "busid": "1-4",
-    "vm": "1A2B3C4D5E6F7081", "vm_name": "ci-1", "peer": "127.0.0.2:41000",
-    "since": "2026-11-26T21:10:00Z", "bytes_in": 2048, "bytes_out": 1048576,
-    "urbs": 42,
+    "token": "0123456789ABCDEF", "vm": "1A2B3C4D5E6F7081", "node": "node-a",
+    "peer": "127.0.0.2:41000", "since": "2026-11-26T21:10:00Z",
+    "bytes_in": 2048, "bytes_out": 1048576, "token_name": "ci-license",
+    "vm_name": "ci-1", "busid": "1-4", "urbs": 42,
 }
+# Another node's session: no live counter ("urbs") from here.
+SESSION_C = {
+    "token": "00000000000000C3", "vm": "1A2B3C4D5E6F7081", "node": "node-b",
+    "peer": "127.0.0.3:41001", "since": "2026-11-26T21:11:00Z",
+    "bytes_in": 512, "bytes_out": 0, "token_name": "lab-license",
+    "vm_name": "ci-1", "busid": "2-1",
+}
+NODES = [
+    {"name": "node-a", "usbip": "127.0.0.1:3240", "api": "127.0.0.1:3241",
+     "version": "0.1.0", "started": "2026-11-26T20:00:00Z",
+     "heartbeat": "2026-11-26T21:12:00Z", "heartbeat_age_s": 2,
+     "sessions": 1, "state": "up", "self": True},
+    {"name": "node-b", "usbip": "10.0.0.2:3240", "api": "10.0.0.2:3241",
+     "version": "0.1.0", "started": "2026-11-26T20:00:05Z",
+     "heartbeat": "2026-11-26T21:10:30Z", "heartbeat_age_s": 92,
+     "sessions": 1, "state": "lost", "self": False},
+]
+# "tokens=many": 2,500 tokens, busids 1-1 .. 1-2500 (the cursor).
+MANY_TOKENS = [dict(TOKEN_A, id="%016X" % (0xA000 + i), name="bulk-%04d" % i,
+                    busid="1-%d" % i) for i in range(1, 2501)]
+# "vms=many": 1,001 VMs in name order; the 1,000th name, page 1's cursor,
+# needs percent-encoding in the query.
+MANY_VMS = [dict(VM_A, id="%016X" % (0xB000 + i), name="vm-%04d" % i,
+                 tokens=[]) for i in range(1, 1002)]
+MANY_VMS[999]["name"] = "vm-1000 &x=1+%"
+PAGE_MAX = 1000
 ACTIONS = ["token.create", "vm.add", "assign", "attach", "detach",
            "revoke", "token.delete", "auth.ok"]
 # The raw token image: 1 MiB of a pattern that does not repeat per sector.
 IMAGE = (bytes(range(251)) * 4178)[:1 << 20]
-# What /_mock/state can change.
-STATE = {"verify": "ok", "grow": 0}
+# What /_mock/state can change.  tokens: "two" (TOKEN_A, TOKEN_B), "many"
+# (MANY_TOKENS), and the paged list's faults: "repeat" (page 2 names the
+# cursor it was asked with), "empty" (a page without tokens but with a
+# cursor), "fail" (page 2 answers 503 store_unavailable), "nonext" (no
+# "next" member at all: one page).  vms: "one" (VM_A) or "many".
+STATE = {"verify": "ok", "grow": 0, "tokens": "two", "vms": "one"}
 LOCK = threading.Lock()
 
 
@@ -132,6 +166,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         self.dispatch()
 
+    def do_PATCH(self):
+        self.dispatch()
+
     def record(self, body):
         entry = {"method": self.command, "path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -167,23 +204,27 @@ class Handler(BaseHTTPRequestHandler):
             return error(404, "not_found", "no such path")
         res = parts[1]
         if res == "tokens":
-            return self.tokens(method, parts[2:], doc)
+            return self.tokens(method, parts[2:], query, doc)
         if res == "vms":
-            return self.vms(method, parts[2:], doc)
+            return self.vms(method, parts[2:], query, doc)
         if res == "assignments":
             return self.assignments(method, parts[2:], doc)
         if res == "sessions" and len(parts) == 2 and method == "GET":
-            return 200, {"sessions": [SESSION_B]}
+            return 200, {"sessions": [SESSION_B, SESSION_C]}
+        if res == "nodes" and len(parts) == 2 and method == "GET":
+            return 200, {"nodes": NODES}
         if res == "audit":
             return self.audit(method, parts[2:], query)
         return error(404, "not_found", "no such path")
 
-    def tokens(self, method, rest, doc):
+    def tokens(self, method, rest, query, doc):
         if not rest:
             if method == "GET":
-                return 200, {"tokens": [TOKEN_A, TOKEN_B]}
+                return self.token_list(query)
             if method != "POST":
                 return error(405, "method_not_allowed", "use GET or POST")
+            if isinstance(doc, dict) and ("count" in doc or "prefix" in doc):
+                return self.token_bulk(doc)
             if not isinstance(doc, dict) or "name" not in doc:
                 return error(400, "bad_request", "name is required")
             if doc["name"] == "dup":
@@ -207,6 +248,43 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE":
             return 204, None
         return error(405, "method_not_allowed", "use GET or DELETE")
+
+    def token_list(self, query):
+        mode = STATE["tokens"]
+        if mode == "two":
+            return 200, {"tokens": [TOKEN_A, TOKEN_B], "next": None}
+        if mode == "nonext":
+            return 200, {"tokens": [TOKEN_A, TOKEN_B]}
+        status, page = paged("tokens", MANY_TOKENS, "busid", query)
+        if status != 200 or not page["next"] or "after" not in query:
+            return status, page
+        if mode == "repeat":
+            page["next"] = query["after"][0]
+        elif mode == "empty":
+            page["tokens"] = []
+        elif mode == "fail":
+            return error(503, "store_unavailable",
+                         "the store cannot be reached")
+        return status, page
+
+    def token_bulk(self, doc):
+        """{"prefix", "count"} as vtokend takes it: 201 with them all."""
+        if "name" in doc:
+            return error(400, "bad_request", "name goes with one token, "
+                         "count and prefix with many")
+        count, prefix = doc.get("count"), doc.get("prefix")
+        if not isinstance(count, int) or not 1 <= count <= 10000:
+            return error(400, "bad_request",
+                         "count: an integer from 1 to 10000 is required")
+        if not isinstance(prefix, str):
+            return error(400, "bad_request", "prefix: a string is required")
+        if prefix == "dup":
+            return error(409, "conflict", "a token named dup-0001 exists")
+        toks = [dict(TOKEN_A, id="%016X" % (0xC000 + i),
+                     name="%s-%04d" % (prefix, i), busid="3-%d" % i,
+                     writable=bool(doc.get("writable", False)))
+                for i in range(1, count + 1)]
+        return 201, {"tokens": toks, "count": count}
 
     def special(self, key):
         """Misbehaving answers, by token name; False for a normal name."""
@@ -233,10 +311,12 @@ class Handler(BaseHTTPRequestHandler):
             return status, tok
         return 200, IMAGE
 
-    def vms(self, method, rest, doc):
+    def vms(self, method, rest, query, doc):
         if not rest:
+            if method == "GET" and STATE["vms"] == "many":
+                return paged("vms", MANY_VMS, "name", query)
             if method == "GET":
-                return 200, {"vms": [VM_A]}
+                return 200, {"vms": [VM_A], "next": None}
             if method != "POST":
                 return error(405, "method_not_allowed", "use GET or POST")
             if not isinstance(doc, dict) or not doc.get("addresses"):
@@ -250,7 +330,17 @@ class Handler(BaseHTTPRequestHandler):
             return status, vm
         if method == "DELETE":
             return 204, None
-        return error(405, "method_not_allowed", "use GET or DELETE")
+        if method == "PATCH":
+            return self.vm_patch(vm, doc)
+        return error(405, "method_not_allowed", "use GET, PATCH or DELETE")
+
+    def vm_patch(self, vm, doc):
+        if not isinstance(doc, dict) or set(doc) != {"addresses"} or \
+                not doc["addresses"]:
+            return error(400, "bad_request", "addresses are required")
+        if "bad" in doc["addresses"]:
+            return error(400, "bad_request", "invalid CIDR 'bad'")
+        return 200, dict(vm, addresses=doc["addresses"])
 
     def assignments(self, method, rest, doc):
         if not rest and method == "POST":
@@ -330,6 +420,27 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(tail)
 
 
+def paged(key, objs, field, query):
+    """The page of objs (in their order) after the one whose field is
+    ?after=, at most ?limit= (default and most PAGE_MAX) long, as vtokend
+    answers: {key: [...], "next": field of the last, or null}."""
+    try:
+        limit = int(query.get("limit", [str(PAGE_MAX)])[0])
+    except ValueError:
+        return error(400, "bad_request", "limit: a number")
+    if not 1 <= limit <= PAGE_MAX:
+        return error(400, "bad_request", "limit: 1..%d" % PAGE_MAX)
+    start = 0
+    if "after" in query:
+        names = [o[field] for o in objs]
+        if query["after"][0] not in names:
+            return error(400, "bad_request", "after: no such %s" % field)
+        start = names.index(query["after"][0]) + 1
+    page = objs[start:start + limit]
+    more = start + limit < len(objs)
+    return 200, {key: page, "next": page[-1][field] if more else None}
+
+
 def serve(a):
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
@@ -404,20 +515,31 @@ def cmd_auth(a):
 def cmd_jsonfile(a):
     with open(a.file) as f:
         d = json.load(f)
-    if not eval(a.expr, {"d": d}):
+    # In parentheses, so that an expression may span lines.
+    if not eval("(" + a.expr + ")", {"d": d}):
         sys.exit("jsonfile: %s is false for %s" % (a.expr, json.dumps(d)))
 
 
 def cmd_aligned(a):
+    """Columns are two spaces apart at least; a header of two words
+    ("HEARTBEAT AGE") has one space inside."""
     with open(a.file) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     head = lines[0]
     starts = [i for i, c in enumerate(head)
-              if c != " " and (i == 0 or head[i - 1] == " ")]
+              if c != " " and (i == 0 or head[i - 2:i] == "  ")]
     for line in lines[1:]:
         for s in starts[1:]:
             if len(line) <= s or line[s] == " " or line[s - 1] != " ":
                 sys.exit("aligned: column at %d broken in %r" % (s, line))
+
+
+def cmd_after(a):
+    """The after= values of the GETs of PATH, in order ("-" for none)."""
+    for r in api_requests(load_log(a.log)):
+        url = urlsplit(r["path"])
+        if r["method"] == "GET" and url.path == a.path:
+            print(parse_qs(url.query).get("after", ["-"])[0])
 
 
 def cmd_set(a):
@@ -476,6 +598,10 @@ def main():
     p.add_argument("log")
     p.set_defaults(fn=lambda a: [print(r["method"], r["path"]) for r in
                                  api_requests(load_log(a.log))])
+    p = sub.add_parser("after")
+    p.add_argument("log")
+    p.add_argument("path")
+    p.set_defaults(fn=cmd_after)
     p = sub.add_parser("image")
     p.add_argument("file")
     p.set_defaults(fn=lambda a: open(a.file, "wb").write(IMAGE))

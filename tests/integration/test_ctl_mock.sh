@@ -151,6 +151,9 @@ name="--help"
 raw --help
 check_rc 0
 check_out "token create NAME [--size SIZE] [--writable]"
+check_out "token create --count N --prefix PREFIX [--size SIZE] [--writable]"
+check_out "vm set-addresses ID|NAME --addr ADDR [--addr ADDR ...]"
+check_line " nodes"
 check_out "audit [--after SEQ] [--limit N] [--follow]"
 
 name="help token"
@@ -188,6 +191,28 @@ usage_case audit --limit 1001
 usage_case audit --after -1
 usage_case audit verify extra
 usage_case token show ""
+usage_case token create build-license --count 3
+usage_case token create build-license --prefix lab
+usage_case token create --count 3
+usage_case token create --prefix lab
+usage_case token create --count 0 --prefix lab
+usage_case token create --count abc --prefix lab
+usage_case token create --count -3 --prefix lab
+usage_case token create --prefix lab --count
+usage_case token list --count 3
+usage_case vm set-addresses ci-1
+usage_case vm set-addresses --addr 10.0.0.1
+usage_case vm set-addresses ci-1 ci-2 --addr 10.0.0.1
+usage_case nodes extra
+usage_case nodes --limit 5
+name="usage: token create, both forms"
+ctl token create a --count 3
+checks=$((checks + 1))
+[ "$(grep -c '^usage: vtokenctl token create ' "$T/err")" -eq 2 ] ||
+    fail "want both forms of token create: $(cat "$T/err")"
+check_err "not both"
+ctl token create --count 3
+check_err "--count needs --prefix"
 name="usage: --url ftp://"
 raw --url ftp://127.0.0.1/ --api-key-file "$T/admin.key" token list
 check_rc 2
@@ -234,8 +259,135 @@ name="token list -o json"
 ctl -o json token list
 check_rc 0
 python3 "$MOCK" jsonfile "$T/out" \
-    '[t["name"] for t in d["tokens"]] == ["build-license", "ci-license"]' ||
+    '[t["name"] for t in d["tokens"]] == ["build-license", "ci-license"] and
+    set(d) == {"tokens"}' || fail "json output"
+
+name="token list: an answer without next is one page"
+python3 "$MOCK" set "$URL" tokens=nonext
+ctl token list
+check_rc 0
+check_req GET /v1/tokens
+check_line "9F2C4A1B3D5E6F70 build-license 1-3 4.0M ro - -"
+python3 "$MOCK" set "$URL" tokens=two
+
+# --- paged lists ----------------------------------------------------------
+# 2,500 tokens in pages of 1000: the cursor is the last busid of a page.
+python3 "$MOCK" set "$URL" tokens=many
+name="token list: follows next"
+before=$(count)
+ctl token list
+check_rc 0
+checks=$((checks + 1))
+[ "$(wc -l <"$T/out")" -eq 2501 ] ||
+    fail "$(wc -l <"$T/out") lines, want a header and 2500 rows"
+check_line "000000000000A001 bulk-0001 1-1 4.0M ro - -"
+check_line "000000000000A3E9 bulk-1001 1-1001 4.0M ro - -"
+check_line "000000000000A9C4 bulk-2500 1-2500 4.0M ro - -"
+checks=$((checks + 1))
+[ "$(awk 'NR > 1 { print $2 }' "$T/out" | sort -u | wc -l)" -eq 2500 ] ||
+    fail "a token twice or missing"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+checks=$((checks + 1))
+[ "$(count)" -eq $((before + 3)) ] ||
+    fail "$(($(count) - before)) requests, want 3"
+checks=$((checks + 1))
+[ "$(python3 "$MOCK" after "$LOG" /v1/tokens | tail -n 3 | tr '\n' ' ')" = \
+    "- 1-1000 1-2000 " ] ||
+    fail "after= $(python3 "$MOCK" after "$LOG" /v1/tokens | tail -n 3)"
+
+name="token list -o json: one document with every page"
+ctl -o json token list
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'set(d) == {"tokens"} and
+    [t["name"] for t in d["tokens"]] ==
+    ["bulk-%04d" % i for i in range(1, 2501)]' || fail "json output"
+check_req GET '/v1/tokens?after=1-2000'
+
+name="token list: a page that repeats its cursor"
+python3 "$MOCK" set "$URL" tokens=repeat
+before=$(count)
+ctl token list
+check_rc 1
+check_err "repeated the cursor 1-1000"
+check_out_empty
+checks=$((checks + 1))
+[ "$(count)" -eq $((before + 2)) ] ||
+    fail "$(($(count) - before)) requests, want 2"
+ctl -o json token list
+check_rc 1
+check_out_empty
+
+name="token list: an empty page with a cursor"
+python3 "$MOCK" set "$URL" tokens=empty
+ctl token list
+check_rc 1
+check_err "without tokens but with a cursor"
+check_out_empty
+
+name="token list: a page that fails"
+python3 "$MOCK" set "$URL" tokens=fail
+ctl -o json token list
+check_rc 1
+check_err "vtokenctl: the store cannot be reached (store_unavailable)"
+check_out_empty
+python3 "$MOCK" set "$URL" tokens=two
+
+# 1,001 VMs: page 1's cursor is a name that must be percent-encoded.
+name="vm list: follows next, the cursor encoded"
+python3 "$MOCK" set "$URL" vms=many
+ctl vm list
+check_rc 0
+checks=$((checks + 1))
+[ "$(wc -l <"$T/out")" -eq 1002 ] || fail "$(wc -l <"$T/out") lines"
+check_line "000000000000B3E9 vm-1001 127.0.0.2/32,10.0.0.0/8 -"
+check_req GET '/v1/vms?after=vm-1000%20%26x%3D1%2B%25'
+ctl -o json vm list
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'set(d) == {"vms"} and
+    len(d["vms"]) == 1001 and d["vms"][999]["name"] == "vm-1000 &x=1+%"' ||
     fail "json output"
+python3 "$MOCK" set "$URL" vms=one
+
+# --- bulk create ------------------------------------------------------------
+name="token create --count: a table of the tokens made"
+ctl token create --count 3 --prefix lab --size 4M --writable
+check_rc 0
+check_req POST /v1/tokens \
+    '{"prefix": "lab", "count": 3, "size": "4M", "writable": true}'
+check_line "ID NAME BUSID SIZE MODE VM SESSION"
+check_line "000000000000C001 lab-0001 3-1 4.0M rw - -"
+check_line "000000000000C003 lab-0003 3-3 4.0M rw - -"
+checks=$((checks + 1))
+[ "$(wc -l <"$T/out")" -eq 4 ] || fail "want a header and 3 rows"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+ctl token create --count 20 --prefix lab
+check_rc 0
+checks=$((checks + 1))
+[ "$(wc -l <"$T/out")" -eq 21 ] || fail "20 tokens are still a table"
+
+name="token create --count: many make one line"
+ctl token create --prefix lab --count 1050 --size 1048576
+check_rc 0
+check_req POST /v1/tokens '{"prefix": "lab", "count": 1050, "size": 1048576}'
+check_line "created 1050 tokens lab-0001..lab-1050"
+checks=$((checks + 1))
+[ "$(wc -l <"$T/out")" -eq 1 ] || fail "want one line"
+
+name="token create --count -o json"
+ctl -o json token create --count 25 --prefix big
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" 'd["count"] == 25 and
+    [t["name"] for t in d["tokens"]] == ["big-%04d" % i for i in
+    range(1, 26)]' || fail "json output"
+
+name="token create --count: errors from the server"
+ctl token create --count 2 --prefix dup
+check_rc 1
+check_err "vtokenctl: a token named dup-0001 exists (conflict)"
+check_out_empty
+ctl token create --count 10001 --prefix lab
+check_rc 1
+check_err "count: an integer from 1 to 10000 is required (bad_request)"
 
 name="token show"
 ctl token show ci-license
@@ -244,6 +396,7 @@ check_req GET /v1/tokens/ci-license
 check_line "id: 0123456789ABCDEF"
 check_line "size: 16.0M"
 check_line "mode: writable"
+check_line "revoked: no"
 check_line "vm: ci-1 (1A2B3C4D5E6F7081)"
 check_line \
     "session: 127.0.0.2:41000 since 2026-11-26T21:10:00Z, in 0B, out 1.0M"
@@ -382,6 +535,32 @@ ctl vm rm ci-9
 check_rc 1
 check_err "vtokenctl: no vm named 'ci-9' (not_found)"
 
+name="vm set-addresses"
+ctl vm set-addresses ci-1 --addr 10.1.0.0/16 --addr 127.0.0.9/32
+check_rc 0
+check_req PATCH /v1/vms/ci-1 '{"addresses": ["10.1.0.0/16", "127.0.0.9/32"]}'
+check_line "name: ci-1"
+check_line "addresses: 10.1.0.0/16, 127.0.0.9/32"
+check_line "tokens: 0123456789ABCDEF"
+
+name="vm set-addresses -o json"
+ctl -o json vm set-addresses 1A2B3C4D5E6F7081 --addr 10.2.0.0/16
+check_rc 0
+check_req PATCH /v1/vms/1A2B3C4D5E6F7081 '{"addresses": ["10.2.0.0/16"]}'
+python3 "$MOCK" jsonfile "$T/out" \
+    'd["name"] == "ci-1" and d["addresses"] == ["10.2.0.0/16"]' ||
+    fail "json output"
+
+name="vm set-addresses: errors from the server"
+ctl vm set-addresses ci-1 --addr bad
+check_rc 1
+check_err "vtokenctl: invalid CIDR 'bad' (bad_request)"
+check_out_empty
+ctl vm set-addresses 'ci 9' --addr 10.0.0.1
+check_rc 1
+check_req PATCH /v1/vms/ci%209 '{"addresses": ["10.0.0.1"]}'
+check_err "vtokenctl: no vm named 'ci 9' (not_found)"
+
 # --- assignments and sessions ---------------------------------------------
 name="assign"
 ctl assign build-license ci-1
@@ -418,15 +597,36 @@ name="sessions"
 ctl sessions
 check_rc 0
 check_req GET /v1/sessions
-check_line "TOKEN BUSID VM PEER SINCE IN OUT"
-check_line "ci-license 1-4 ci-1 127.0.0.2:41000 2026-11-26T21:10:00Z 2.0K 1.0M"
+check_line "TOKEN BUSID VM NODE PEER SINCE IN OUT"
+check_line \
+    "ci-license 1-4 ci-1 node-a 127.0.0.2:41000 2026-11-26T21:10:00Z 2.0K 1.0M"
+check_line \
+    "lab-license 2-1 ci-1 node-b 127.0.0.3:41001 2026-11-26T21:11:00Z 512B 0B"
 python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
 
 name="sessions -o json"
 ctl -o json sessions
 check_rc 0
-python3 "$MOCK" jsonfile "$T/out" 'd["sessions"][0]["urbs"] == 42' ||
+python3 "$MOCK" jsonfile "$T/out" 'd["sessions"][0]["urbs"] == 42 and
+    d["sessions"][1]["node"] == "node-b" and set(d) == {"sessions"}' ||
     fail "json output"
+
+# --- nodes ----------------------------------------------------------------
+name="nodes"
+ctl nodes
+check_rc 0
+check_req GET /v1/nodes
+check_line "NAME USBIP API VERSION STATE SESSIONS HEARTBEAT AGE"
+check_line "node-a 127.0.0.1:3240 127.0.0.1:3241 0.1.0 up 1 2s"
+check_line "node-b 10.0.0.2:3240 10.0.0.2:3241 0.1.0 lost 1 92s"
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+
+name="nodes -o json"
+ctl -o json nodes
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" '[(n["name"], n["state"], n["self"])
+    for n in d["nodes"]] == [("node-a", "up", True),
+    ("node-b", "lost", False)] and set(d) == {"nodes"}' || fail "json output"
 
 # --- audit ----------------------------------------------------------------
 name="audit"

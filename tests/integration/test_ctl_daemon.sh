@@ -1,0 +1,163 @@
+#!/bin/sh
+# integration.ctl_daemon: vtokenctl against a real vtokend on free
+# loopback ports (never 3240/3241), where test_ctl_mock.sh has a canned
+# server.  It checks what only the real server can say:
+#  1. token create --count 1050 --prefix bulk --size 1M: one request, a
+#     summary line; again with the same prefix: exit 1, a conflict;
+#  2. token list follows the server's cursor: -o json has all 1,050
+#     tokens (bulk-0001 .. bulk-1050, each once, no "next"), the table
+#     1,050 rows;
+#  3. nodes: one node, "up", and -o json says it is the one answering;
+#  4. vm set-addresses replaces a VM's addresses (PATCH);
+#  5. SIGTERM stops the daemon with exit 0.
+# VT_STORE=postgresql (integration.ctl_daemon.pg) gives the daemon a
+# fresh database on the suite's PostgreSQL server.  Every wait is
+# bounded.  Needs python3 and timeout(1).
+set -u
+
+VT_BIN=${VT_BIN:-$(cd "$(dirname "$0")/../../build/bin" && pwd)}
+CTL=$VT_BIN/vtokenctl
+W=$(mktemp -d "${TMPDIR:-/tmp}/vt-ctl-daemon.XXXXXX") || exit 1
+VTD_PID=""
+
+cleanup() {
+	if [ -n "$VTD_PID" ]; then
+		kill -TERM "$VTD_PID" 2>/dev/null
+		wait "$VTD_PID" 2>/dev/null
+	fi
+	[ -n "${VT_KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Proxies from the environment would route loopback requests elsewhere.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+unset VTOKEN_URL VTOKEN_API_KEY_FILE
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$W"/vtokend.log "$W"/err; do
+		[ -f "$f" ] && { echo "---- $f"; tail -n 20 "$f"; } >&2
+	done
+	exit 1
+}
+ok() { echo "ok - $*"; }
+
+# free_port: a loopback port nobody listens on (bound, read, closed).
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECS COMMAND...: retries every 0.1 s until COMMAND succeeds.
+wait_for() {
+	n=$(($1 * 10)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# ctl ARGS...: vtokenctl against the daemon; stdout in $W/out, stderr in
+# $W/err, the exit status in rc.
+ctl() {
+	timeout -k 5 120 "$CTL" --url "$API" \
+	    --api-key-file "$W/data/admin.key" "$@" >"$W/out" 2>"$W/err"
+	rc=$?
+}
+
+# jsonout EXPR: EXPR (Python, d = the document in $W/out) holds.
+jsonout() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$W/out" "$1"
+}
+
+[ -x "$CTL" ] && [ -x "$VT_BIN/vtokend" ] || fail "no binaries in $VT_BIN"
+P_USBIP=$(free_port)
+P_API=$(free_port)
+API=http://127.0.0.1:$P_API
+mkdir -p "$W/data"
+cat >"$W/vtokend.yaml" <<EOF
+data_dir: $W/data
+usbip:
+  listen: 127.0.0.1:$P_USBIP
+api:
+  listen: 127.0.0.1:$P_API
+EOF
+set -- -c "$W/vtokend.yaml"
+if [ "${VT_STORE:-}" = postgresql ]; then
+	DSN=$(sh "$VT_SRC/tests/lib/pg_fixture.sh" createdb "$VT_PG_DIR") ||
+	    fail "no database"
+	set -- "$@" --store "postgresql:$DSN"
+fi
+"$VT_BIN/vtokend" "$@" 2>"$W/vtokend.log" &
+VTD_PID=$!
+wait_for 20 test -s "$W/data/admin.key" || fail "vtokend: no admin.key"
+wait_for 20 "$CTL" --url "$API" --api-key-file "$W/data/admin.key" \
+    token list || fail "vtokend: the API is not up"
+
+# ---- 1. bulk create ----
+ctl token create --count 1050 --prefix bulk --size 1M
+[ "$rc" -eq 0 ] || fail "bulk create: exit $rc"
+grep -qx "created 1050 tokens bulk-0001..bulk-1050" "$W/out" ||
+    fail "bulk create printed: $(head -c 300 "$W/out")"
+ctl token create --count 2 --prefix bulk
+[ "$rc" -eq 1 ] || fail "bulk create again: exit $rc, want 1"
+grep -q "(conflict)" "$W/err" || fail "bulk create again: $(cat "$W/err")"
+ok "token create --count 1050: a summary line; the prefix again: conflict"
+
+# ---- 2. the list follows the cursor ----
+ctl -o json token list
+[ "$rc" -eq 0 ] || fail "token list -o json: exit $rc"
+jsonout 'set(d) == {"tokens"} and len(d["tokens"]) == 1050 and
+    sorted(t["name"] for t in d["tokens"]) ==
+    ["bulk-%04d" % i for i in range(1, 1051)] and
+    all(t["size"] == 1048576 and t["revoked"] is False
+        for t in d["tokens"])' ||
+    fail "token list -o json: not the 1050 tokens"
+ctl token list
+[ "$rc" -eq 0 ] || fail "token list: exit $rc"
+[ "$(grep -c ' bulk-[0-9]\{4\} ' "$W/out")" -eq 1050 ] ||
+    fail "token list: $(grep -c ' bulk-' "$W/out") rows, want 1050"
+ok "token list: all 1050 tokens, across pages"
+
+# ---- 3. nodes ----
+ctl nodes
+[ "$rc" -eq 0 ] || fail "nodes: exit $rc"
+head -n 1 "$W/out" | tr -s ' ' |
+    grep -qx "NAME USBIP API VERSION STATE SESSIONS HEARTBEAT AGE" ||
+    fail "nodes: header $(head -n 1 "$W/out")"
+[ "$(wc -l <"$W/out")" -eq 2 ] || fail "nodes: $(cat "$W/out")"
+tail -n 1 "$W/out" | tr -s ' ' | grep -q " 127.0.0.1:$P_USBIP .* up 0 " ||
+    fail "nodes: $(tail -n 1 "$W/out")"
+ctl -o json nodes
+[ "$rc" -eq 0 ] || fail "nodes -o json: exit $rc"
+jsonout 'len(d["nodes"]) == 1 and d["nodes"][0]["state"] == "up" and
+    d["nodes"][0]["self"] is True' || fail "nodes -o json: $(cat "$W/out")"
+ok "nodes: one node, up"
+
+# ---- 4. vm set-addresses ----
+ctl vm add ci-1 --addr 127.0.0.2
+[ "$rc" -eq 0 ] || fail "vm add: exit $rc"
+ctl vm set-addresses ci-1 --addr 10.0.0.0/8 --addr 127.0.0.3/32
+[ "$rc" -eq 0 ] || fail "vm set-addresses: exit $rc"
+grep -q "^addresses: *10.0.0.0/8, 127.0.0.3/32$" "$W/out" ||
+    fail "vm set-addresses printed: $(cat "$W/out")"
+ctl -o json vm show ci-1
+jsonout 'd["addresses"] == ["10.0.0.0/8", "127.0.0.3/32"]' ||
+    fail "vm show after set-addresses: $(cat "$W/out")"
+ctl vm set-addresses ci-1 --addr not-an-address
+[ "$rc" -eq 1 ] || fail "vm set-addresses with a bad address: exit $rc"
+ok "vm set-addresses replaces the addresses; a bad one: exit 1"
+
+# ---- 5. a clean stop ----
+kill -TERM "$VTD_PID"
+wait_for 20 sh -c "! kill -0 $VTD_PID" || fail "SIGTERM did not stop vtokend"
+rc=0
+wait "$VTD_PID" || rc=$?
+VTD_PID=""
+[ "$rc" -eq 0 ] || fail "vtokend exit $rc after SIGTERM"
+ok "SIGTERM: vtokend exits 0"
