@@ -34,10 +34,15 @@ store_fx_pg_createdb(char *dsn, size_t len)
 		return false;
 	snprintf(cmd, sizeof(cmd), "sh '%s/tests/lib/pg_fixture.sh' createdb "
 	    "'%s'", VT_SOURCE_DIR, dir);
-	p = popen(cmd, "r");
-	ck_assert_msg(p != NULL, "popen %s", cmd);
-	ck_assert_msg(fgets(dsn, (int)len, p) != NULL, "%s: no DSN", cmd);
-	ck_assert_int_eq(pclose(p), 0);
+	/* No Check here: vtd_init runs outside tests too (the benches). */
+	if ((p = popen(cmd, "r")) == NULL)
+		return false;
+	if (fgets(dsn, (int)len, p) == NULL)
+		dsn[0] = '\0';
+	if (pclose(p) != 0 || dsn[0] == '\0') {
+		fprintf(stderr, "%s: no DSN\n", cmd);
+		return false;
+	}
 	n = strcspn(dsn, "\n");
 	dsn[n] = '\0';
 	return true;
@@ -53,7 +58,7 @@ store_fx_setup(void)
 		return;
 	}
 	ck_assert_msg(store_fx_pg_createdb(store_fx_where,
-	    sizeof(store_fx_where)), "VT_STORE=postgresql needs VT_PG_DIR");
+	    sizeof(store_fx_where)), "no database: VT_STORE=postgresql needs VT_PG_DIR and its server");
 }
 
 void

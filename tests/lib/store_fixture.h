@@ -39,7 +39,8 @@ void *store_fx_lock(const char *where, bool pg);
 void store_fx_unlock(void *lock, bool pg);
 /*
  * A fresh PostgreSQL database on the suite's server (VT_PG_DIR): its
- * DSN into dsn; false when there is no server (VT_PG_DIR unset).
+ * DSN into dsn; false when there is no server (VT_PG_DIR unset) or
+ * the database could not be made (said on stderr).  No Check assertion.
  */
 bool store_fx_pg_createdb(char *dsn, size_t len);
 

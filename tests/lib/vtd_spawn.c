@@ -151,8 +151,8 @@ vtd_init(struct vtd *d)
 		char dsn[sizeof(d->store) - 16];
 
 		if (!store_fx_pg_createdb(dsn, sizeof(dsn)))
-			return vtd_fail(d, "VT_STORE=postgresql needs "
-			    "VT_PG_DIR");
+			return vtd_fail(d, "no database (VT_STORE=postgresql"
+			    " needs VT_PG_DIR and its server)");
 		snprintf(d->store, sizeof(d->store), "postgresql:%s", dsn);
 	}
 	if (!vtd_atexit_done) {
