@@ -74,6 +74,96 @@ expect(struct vtd *d, const char *method, const char *path,
 	vt_http_resp_free(&r);
 }
 
+/*
+ * Walks path (which has ?limit=N) page by page; returns the number of
+ * items of member `list`, asserting each page has at most limit items,
+ * only the last has no "next", and no page is empty unless all are.
+ */
+static size_t
+walk_pages(struct vtd *d, const char *path, const char *list, size_t limit)
+{
+	char url[256], next[64] = "";
+	size_t total = 0, pages = 0;
+
+	for (;;) {
+		struct vt_http_resp r;
+		json_t *items, *nx;
+
+		snprintf(url, sizeof(url), "%s%s%s", path, next[0] ?
+		    "&after=" : "", next);
+		ck_assert_int_eq(vt_api(d, "GET", url, NULL, &r), 0);
+		ck_assert_msg(r.status == 200, "%s: %ld %s", url, r.status,
+		    r.body);
+		items = json_object_get(r.json, list);
+		nx = json_object_get(r.json, "next");
+		ck_assert_uint_le(json_array_size(items), limit);
+		ck_assert_msg(json_array_size(items) > 0 || (total == 0 &&
+		    !json_is_string(nx)), "%s: an empty page", url);
+		total += json_array_size(items);
+		ck_assert_uint_lt(++pages, 100);
+		if (!json_is_string(nx)) {
+			vt_http_resp_free(&r);
+			return total;
+		}
+		ck_assert_uint_eq(json_array_size(items), limit);
+		snprintf(next, sizeof(next), "%s", json_string_value(nx));
+		vt_http_resp_free(&r);
+	}
+}
+
+START_TEST(pagination)
+{
+	struct vtd d;
+	struct usbip_client c[3];
+	struct vt_http_resp r;
+	char body[128], busid[32];
+
+	fx_start(&d);
+	ck_assert_int_eq(vt_api(&d, "POST", "/v1/tokens", "{\"count\": 7, "
+	    "\"prefix\": \"pg\", \"size\": \"1M\"}", &r), 0);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "count")),
+	    7);
+	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "tokens")),
+	    7);
+	vt_http_resp_free(&r);
+	fx_vm(&d, "vm-a", "127.0.0.2");
+	fx_vm(&d, "vm-b", "127.0.0.3");
+	fx_vm(&d, "vm-c", "127.0.0.4");
+	for (int i = 1; i <= 3; i++) {
+		snprintf(body, sizeof(body), "pg-%04d", 2 * i);
+		fx_assign(&d, body, "vm-a");
+		snprintf(body, sizeof(body), "/v1/tokens/pg-%04d", 2 * i);
+		ck_assert_int_eq(vt_api(&d, "GET", body, NULL, &r), 0);
+		snprintf(busid, sizeof(busid), "%s", json_string_value(
+		    json_object_get(r.json, "busid")));
+		vt_http_resp_free(&r);
+		ck_assert_uint_eq(fx_import(&d, "127.0.0.2", busid, &c[i - 1]),
+		    0);
+	}
+	ck_assert_uint_eq(walk_pages(&d, "/v1/tokens?limit=3", "tokens", 3),
+	    7);
+	ck_assert_uint_eq(walk_pages(&d, "/v1/vms?limit=2", "vms", 2), 3);
+	ck_assert_uint_eq(walk_pages(&d, "/v1/assignments?limit=2",
+	    "assignments", 2), 3);
+	/* A full last page says nothing follows: no empty page. */
+	ck_assert_uint_eq(walk_pages(&d, "/v1/assignments?limit=3",
+	    "assignments", 3), 3);
+	ck_assert_uint_eq(walk_pages(&d, "/v1/sessions?limit=2", "sessions",
+	    2), 3);
+	ck_assert_uint_eq(walk_pages(&d, "/v1/sessions?limit=3", "sessions",
+	    3), 3);
+	expect(&d, "GET", "/v1/tokens?after=x", NULL, 400, "bad_request");
+	expect(&d, "GET", "/v1/assignments?after=x", NULL, 400,
+	    "bad_request");
+	expect(&d, "GET", "/v1/sessions?after=x", NULL, 400, "bad_request");
+	expect(&d, "GET", "/v1/sessions?limit=0", NULL, 400, "bad_request");
+	for (int i = 0; i < 3; i++)
+		usbip_client_close(&c[i]);
+	fx_stop(&d);
+}
+END_TEST
+
 START_TEST(bad_bodies)
 {
 	static const char *const bad_tokens[] = {
@@ -458,6 +548,7 @@ api_suite(void)
 	TCase *tc = tcase_create("api");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, pagination);
 	tcase_add_test(tc, bad_bodies);
 	tcase_add_test(tc, oversize_body);
 	tcase_add_test(tc, duplicates_and_unknowns);

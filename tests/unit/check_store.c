@@ -235,6 +235,25 @@ lost_cb(void *arg, const struct store_session *s)
 	return 0;
 }
 
+static int
+session_count_cb(void *arg, const struct store_session *s)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+sessions(struct store *st, const char *node_name, const char *after,
+    unsigned limit)
+{
+	int n = 0;
+
+	ck_assert_int_eq(store_session_foreach(st, node_name, after, limit,
+	    session_count_cb, &n), 0);
+	return n;
+}
+
 START_TEST(claims_and_leases)
 {
 	struct store *st = store_fx_open();
@@ -266,6 +285,11 @@ START_TEST(claims_and_leases)
 	ck_assert_int_eq(store_session_check(st, "00000000000000B1", "b"),
 	    STORE_NOTFOUND);
 	ck_assert_int_eq(claim(st, "a", "00000000000000C1"), 0);
+	/* Listing: by node, after a token id, limited. */
+	ck_assert_int_eq(sessions(st, "a", NULL, 0), 1);
+	ck_assert_int_eq(sessions(st, "b", NULL, 0), 0);
+	ck_assert_int_eq(sessions(st, NULL, "00000000000000B0", 1), 1);
+	ck_assert_int_eq(sessions(st, NULL, "00000000000000B1", 0), 0);
 	/* b's claim would also have been taken over at claim time. */
 	ck_assert_int_eq(store_begin(st), 0);
 	ck_assert_int_eq(store_session_release(st, "00000000000000B1", "a"),

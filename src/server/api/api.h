@@ -67,6 +67,7 @@ struct api_req {
 	char actor[96];			/* "api:<key name>" */
 	bool answered;
 	bool deferred;			/* answered after the handler returned */
+	unsigned page_limit;		/* a deferred list's ?limit */
 };
 
 /*

@@ -1,9 +1,12 @@
 /*
  * api_assign: /v1/assignments, /v1/sessions and /v1/nodes.
  */
+#include <string.h>
+
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "common/encode.h"
 #include "server/api/api.h"
 #include "server/api/api_decode.h"
 #include "server/api/api_view.h"
@@ -11,14 +14,17 @@
 
 static control_done_fn api_assign_created;
 
-/* ?after=BUSID&limit=N: assignments in busid order. */
+/*
+ * ?after=BUSID&limit=N: assignments in busid order.  "next" is set only
+ * when another assignment follows, so the last page is never empty.
+ */
 void
 api_assign_list(struct api_req *r)
 {
-	struct control_token *page[256];
+	struct control_token *page[256], *last = NULL;
 	struct evkeyvalq q;
 	long long limit;
-	uint32_t after, bus, port;
+	uint32_t after = 0, bus, port;
 	const char *v;
 	bool more = true;
 	size_t k = 0;
@@ -28,8 +34,13 @@ api_assign_list(struct api_req *r)
 	if (api_query_parse(r, &q) < 0)
 		return;
 	v = evhttp_find_header(&q, "after");
-	after = v != NULL && export_busid_parse(v, &bus, &port) == 0 ?
-	    control_num_join(bus, port) : 0;
+	if (v != NULL && (export_busid_parse(v, &bus, &port) < 0 ||
+	    (after = control_num_join(bus, port)) == 0)) {
+		evhttp_clear_headers(&q);
+		api_reply_error(r, 400, "bad_request", "after: a busid "
+		    "(BUS-PORT) is required");
+		return;
+	}
 	if (api_query_int(r, &q, "limit", 1, API_PAGE_MAX, API_PAGE_MAX,
 	    &limit) < 0) {
 		evhttp_clear_headers(&q);
@@ -37,19 +48,24 @@ api_assign_list(struct api_req *r)
 	}
 	evhttp_clear_headers(&q);
 	arr = json_array();
-	while (more && k < (size_t)limit) {
+	while (more && next[0] == '\0') {
 		size_t n = control_tokens_page(r->ctl, after, page, 256, &more);
 
-		for (size_t i = 0; i < n && k < (size_t)limit; i++) {
-			after = page[i]->num;
+		for (size_t i = 0; i < n && next[0] == '\0'; i++) {
 			if (page[i]->vm == NULL)
 				continue;
-			json_array_append_new(arr, api_view_assignment(page[i]));
-			if (++k == (size_t)limit)
-				control_token_busid(page[i], next);
+			if (k == (size_t)limit)	/* one more follows */
+				control_token_busid(last, next);
+			else {
+				json_array_append_new(arr,
+				    api_view_assignment(page[i]));
+				last = page[i];
+				k++;
+			}
 		}
 		if (n == 0)
 			break;
+		after = page[n - 1]->num;
 	}
 	api_reply_json(r, 200, json_pack("{s:o, s:s?}", "assignments", arr,
 	    "next", next[0] != '\0' ? next : NULL));
@@ -119,19 +135,56 @@ static void
 api_sessions_listed(void *arg, const struct vt_error *err, json_t *rows)
 {
 	struct api_req *r = arg;
+	const char *next = NULL;
 
-	if (err != NULL)
+	if (err != NULL) {
 		api_reply_vterr(r, err);
-	else
-		api_reply_json(r, 200, json_pack("{s:O}", "sessions", rows));
+		return;
+	}
+	/* One row beyond the page was asked for: it says more follow. */
+	if (json_array_size(rows) > r->page_limit) {
+		json_array_remove(rows, r->page_limit);
+		next = json_string_value(json_object_get(json_array_get(rows,
+		    r->page_limit - 1), "token"));
+	}
+	api_reply_json(r, 200, json_pack("{s:O, s:s?}", "sessions", rows,
+	    "next", next));
 }
 
-/* Every node's sessions (the claims in the store). */
+/*
+ * Every node's sessions (the claims in the store), in token id order:
+ * ?after=TOKEN_ID&limit=N.
+ */
 void
 api_sessions_list(struct api_req *r)
 {
+	struct evkeyvalq q;
+	const char *v;
+	long long limit;
+	char after[ENCODE_ID_LEN + 1] = "";
+
+	if (api_query_parse(r, &q) < 0)
+		return;
+	v = evhttp_find_header(&q, "after");
+	if (v != NULL && (strlen(v) != ENCODE_ID_LEN ||
+	    !encode_is_hex(v, ENCODE_ID_LEN))) {
+		evhttp_clear_headers(&q);
+		api_reply_error(r, 400, "bad_request", "after: a token id is "
+		    "required");
+		return;
+	}
+	if (v != NULL)
+		memcpy(after, v, sizeof(after));
+	if (api_query_int(r, &q, "limit", 1, API_PAGE_MAX, API_PAGE_MAX,
+	    &limit) < 0) {
+		evhttp_clear_headers(&q);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	r->page_limit = (unsigned)limit;
 	api_defer(r);
-	control_sessions_list(r->ctl, api_sessions_listed, r);
+	control_sessions_list(r->ctl, after, (unsigned)limit,
+	    api_sessions_listed, r);
 }
 
 static void

@@ -327,8 +327,13 @@ void control_audit_check(struct control *ctl, control_verify_fn *done,
  */
 typedef void control_rows_fn(void *arg, const struct vt_error *err,
     json_t *rows);
-void control_sessions_list(struct control *ctl, control_rows_fn *done,
-    void *arg);
+/*
+ * Sessions in token id order after token id `after` ("" from the start),
+ * at most limit; rows holds limit + 1 when more follow (the caller drops
+ * the last and pages on).
+ */
+void control_sessions_list(struct control *ctl, const char *after,
+    unsigned limit, control_rows_fn *done, void *arg);
 void control_nodes_list(struct control *ctl, control_rows_fn *done,
     void *arg);
 

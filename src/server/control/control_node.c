@@ -444,7 +444,7 @@ node_beat_run(struct store *st, void *arg)
 	b->st = st;
 	if ((r = control_tx_run(st, node_beat_body, b)) != 0)
 		return r;
-	return store_session_foreach(st, node_beat_held, b);
+	return store_session_foreach(st, b->node, NULL, 0, node_beat_held, b);
 }
 
 static void

@@ -17,6 +17,7 @@
 struct control_read {
 	struct control *ctl;
 	int64_t after;
+	char after_id[ENCODE_ID_LEN + 1];	/* sessions */
 	unsigned limit;
 	json_t *rows;			/* built on the store thread */
 	int64_t last;
@@ -141,7 +142,8 @@ control_read_sessions_run(struct store *st, void *arg)
 {
 	struct control_read *x = arg;
 
-	return store_session_foreach(st, control_read_session_row, x->rows);
+	return store_session_foreach(st, NULL, x->after_id, x->limit + 1,
+	    control_read_session_row, x->rows);
 }
 
 /* Adds names, the busid and, for this node's sessions, live counters. */
@@ -158,14 +160,18 @@ control_read_session_fill(struct control *ctl, json_t *o)
 	    json_null());
 	json_object_set_new(o, "vm_name", tok && tok->vm ?
 	    json_string(tok->vm->name) : json_null());
-	if (tok != NULL) {
+	if (tok != NULL)
 		control_token_busid(tok, busid);
-		json_object_set_new(o, "busid", json_string(busid));
-	}
+	json_object_set_new(o, "busid", tok ? json_string(busid) :
+	    json_null());
+	/* Live figures only where the session is: other nodes report. */
+	json_object_set_new(o, "live", json_false());
+	json_object_set_new(o, "urbs", json_null());
 	if (tok == NULL || tok->dev == NULL || node == NULL ||
 	    strcmp(node, ctl->node_name) != 0 ||
 	    (s = tok->dev->session) == NULL)
 		return;
+	json_object_set_new(o, "live", json_true());
 	json_object_set_new(o, "peer", json_string(s->peer_str));
 	json_object_set_new(o, "bytes_in", json_integer((json_int_t)
 	    s->bytes_in));
@@ -188,10 +194,13 @@ control_read_sessions_finish(struct control_read *x,
 }
 
 void
-control_sessions_list(struct control *ctl, control_rows_fn *done, void *arg)
+control_sessions_list(struct control *ctl, const char *after, unsigned limit,
+    control_rows_fn *done, void *arg)
 {
 	struct control_read *x = control_read_new(ctl, arg);
 
+	snprintf(x->after_id, sizeof(x->after_id), "%s", after);
+	x->limit = limit;
 	x->cb.rows = done;
 	x->finish = control_read_sessions_finish;
 	control_post(ctl, control_read_sessions_run, control_read_done, x);

@@ -315,9 +315,11 @@ store_assignment_get(struct store *st, const char *token_id,
 }
 
 int
-store_session_foreach(struct store *st, store_session_cb *cb, void *arg)
+store_session_foreach(struct store *st, const char *node, const char *after,
+    unsigned limit, store_session_cb *cb, void *arg)
 {
-	STORE_READ(session_foreach, cb, arg);
+	STORE_READ(session_foreach, node, after != NULL ? after : "", limit,
+	    cb, arg);
 }
 
 int

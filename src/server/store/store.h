@@ -176,7 +176,8 @@ struct store_ops {
 	int (*session_release)(struct store *, const char *token_id,
 	    const char *node);
 	int (*session_clear)(struct store *, const char *node);
-	int (*session_foreach)(struct store *, store_session_cb *, void *);
+	int (*session_foreach)(struct store *, const char *, const char *,
+	    unsigned, store_session_cb *, void *);
 	int (*session_report)(struct store *, const struct store_session *);
 	int (*session_check)(struct store *, const char *token_id,
 	    const char *node);
@@ -300,8 +301,12 @@ int store_assignment_get(struct store *st, const char *token_id,
 /* Every assignment, or (vm_id not NULL) those of one VM. */
 int store_assignment_foreach(struct store *st, const char *vm_id,
     store_assignment_cb *cb, void *arg);
-int store_session_foreach(struct store *st, store_session_cb *cb,
-    void *arg);
+/*
+ * Sessions in token id order: of one node (node not NULL) or all, after
+ * token id `after` (NULL or "": from the start), at most limit (0: all).
+ */
+int store_session_foreach(struct store *st, const char *node,
+    const char *after, unsigned limit, store_session_cb *cb, void *arg);
 int store_node_foreach(struct store *st, store_node_cb *cb, void *arg);
 int store_change_last(struct store *st, int64_t *seq);
 int store_change_foreach(struct store *st, int64_t after, unsigned limit,

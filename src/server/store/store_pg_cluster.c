@@ -105,12 +105,15 @@ pg_session_row(PGresult *res, int i, void *cb, void *arg)
 	" bytes_in, bytes_out FROM sessions"
 
 int
-pg_session_foreach(struct store *st, store_session_cb *cb, void *arg)
+pg_session_foreach(struct store *st, const char *node, const char *after,
+    unsigned limit, store_session_cb *cb, void *arg)
 {
 	PGresult *res;
 	int r;
 
-	res = pg_query(st, &r, PG_SESSION_COLS " ORDER BY token_id", "");
+	res = pg_query(st, &r, PG_SESSION_COLS " WHERE ($1::text IS NULL OR"
+	    " node = $1) AND token_id > $2 ORDER BY token_id LIMIT $3", "ssi",
+	    node, after, limit > 0 ? (int64_t)limit : INT64_MAX);
 	return res == NULL ? r : pg_rows(res, pg_session_row, (void *)cb, arg);
 }
 

@@ -45,7 +45,8 @@ int pg_session_claim(struct store *, const struct store_session *,
     unsigned);
 int pg_session_release(struct store *, const char *, const char *);
 int pg_session_clear(struct store *, const char *);
-int pg_session_foreach(struct store *, store_session_cb *, void *);
+int pg_session_foreach(struct store *, const char *, const char *,
+    unsigned, store_session_cb *, void *);
 int pg_session_report(struct store *, const struct store_session *);
 int pg_session_check(struct store *, const char *, const char *);
 int pg_node_upsert(struct store *, const struct store_node *);

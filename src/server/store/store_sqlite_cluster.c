@@ -117,10 +117,13 @@ sq_session_row(sqlite3_stmt *s, void *cb, void *arg)
 	" bytes_in, bytes_out FROM sessions"
 
 int
-sq_session_foreach(struct store *st, store_session_cb *cb, void *arg)
+sq_session_foreach(struct store *st, const char *node, const char *after,
+    unsigned limit, store_session_cb *cb, void *arg)
 {
-	return sq_foreach(st, sq_stmt(st, SQ_SESSION_COLS " ORDER BY token_id",
-	    ""), sq_session_row, (void *)cb, arg);
+	return sq_foreach(st, sq_stmt(st, SQ_SESSION_COLS " WHERE (?1 IS NULL"
+	    " OR node = ?1) AND token_id > ?2 ORDER BY token_id LIMIT ?3",
+	    "ssi", node, after, limit > 0 ? (int64_t)limit : INT64_MAX),
+	    sq_session_row, (void *)cb, arg);
 }
 
 int

@@ -52,7 +52,8 @@ int sq_session_claim(struct store *, const struct store_session *,
     unsigned);
 int sq_session_release(struct store *, const char *, const char *);
 int sq_session_clear(struct store *, const char *);
-int sq_session_foreach(struct store *, store_session_cb *, void *);
+int sq_session_foreach(struct store *, const char *, const char *,
+    unsigned, store_session_cb *, void *);
 int sq_session_report(struct store *, const struct store_session *);
 int sq_session_check(struct store *, const char *, const char *);
 int sq_node_upsert(struct store *, const struct store_node *);
