@@ -84,8 +84,8 @@
 
 /*
  * Query parameters of VTAPI_AUDIT (after a record number) and of the
- * paged lists VTAPI_TOKENS, VTAPI_ASSIGNMENTS (after a busid) and
- * VTAPI_VMS (after a name).
+ * paged lists VTAPI_TOKENS, VTAPI_ASSIGNMENTS (after a busid),
+ * VTAPI_VMS (after a name) and VTAPI_SESSIONS (after a token id).
  */
 #define VTAPI_Q_AFTER		"after"
 #define VTAPI_Q_LIMIT		"limit"

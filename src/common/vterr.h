@@ -1,7 +1,7 @@
 /*
  * vterr: the error kinds the controller reports to its callers (REST API,
  * USB/IP hooks), each with a message for the user.  The API maps a kind to
- * an HTTP status in one table (api.c).
+ * an HTTP status in one table (src/server/api/api_json.c).
  */
 #ifndef VTOKEN_VTERR_H
 #define VTOKEN_VTERR_H

@@ -102,6 +102,8 @@ void api_reply_json(struct api_req *r, int status, json_t *body);
 void api_reply_error(struct api_req *r, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void api_reply_vterr(struct api_req *r, const struct vt_error *err);
+/* The HTTP status and error code of err (as api_reply_vterr answers). */
+int api_vterr_status(const struct vt_error *err, const char **code);
 void api_reply_empty(struct api_req *r, int status);
 
 /*

@@ -91,11 +91,16 @@ api_agent_verified(void *arg, enum control_auth_result res,
 {
 	struct api_verify *v = arg;
 	struct api_req *r = v->r;
+	const char *why;
 
 	if (res == AUTH_OK)
 		api_reply_json(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1,
 		    "token", v->token, "vm", vm_name));
-	else if (res == AUTH_STORE_ERROR)	/* logged where it failed */
+	else if (res == AUTH_STORE_ERROR && strcmp(control_health(r->ctl,
+	    &why), "ok") != 0)	/* logged where it failed */
+		api_reply_error(r, 503, "store_unavailable", "%s",
+		    control_auth_result_reason(res));
+	else if (res == AUTH_STORE_ERROR)
 		api_reply_error(r, 500, "internal", "%s",
 		    control_auth_result_reason(res));
 	else {

@@ -1,6 +1,7 @@
 /*
  * api_assign: /v1/assignments, /v1/sessions and /v1/nodes.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include <event2/http.h>
@@ -173,8 +174,8 @@ api_sessions_list(struct api_req *r)
 		    "required");
 		return;
 	}
-	if (v != NULL)
-		memcpy(after, v, sizeof(after));
+	for (size_t i = 0; v != NULL && i < ENCODE_ID_LEN; i++)
+		after[i] = (char)toupper((unsigned char)v[i]);	/* ids are */
 	if (api_query_int(r, &q, "limit", 1, API_PAGE_MAX, API_PAGE_MAX,
 	    &limit) < 0) {
 		evhttp_clear_headers(&q);

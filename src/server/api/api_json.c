@@ -114,8 +114,8 @@ api_reply_error(struct api_req *r, int status, const char *code,
 	    "code", code, "message", msg));
 }
 
-void
-api_reply_vterr(struct api_req *r, const struct vt_error *err)
+int
+api_vterr_status(const struct vt_error *err, const char **code)
 {
 	static const struct {
 		enum vt_err e;
@@ -134,11 +134,20 @@ api_reply_vterr(struct api_req *r, const struct vt_error *err)
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (map[i].e == err->code) {
-			api_reply_error(r, map[i].status, map[i].code, "%s",
-			    err->msg);
-			return;
+			*code = map[i].code;
+			return map[i].status;
 		}
-	api_reply_error(r, 500, "internal", "%s", err->msg);
+	*code = "internal";
+	return 500;
+}
+
+void
+api_reply_vterr(struct api_req *r, const struct vt_error *err)
+{
+	const char *code;
+	int status = api_vterr_status(err, &code);
+
+	api_reply_error(r, status, code, "%s", err->msg);
 }
 
 const char *

@@ -72,7 +72,7 @@ api_tokens_list(struct api_req *r)
 	n = control_tokens_page(r->ctl, after, page, (size_t)limit, &more);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, api_view_token(r->ctl, page[i]));
+		json_array_append_new(arr, api_view_token(page[i]));
 	if (more)
 		control_token_busid(page[n - 1], next);
 	api_reply_json(r, 200, json_pack("{s:o, s:s?}", "tokens", arr, "next",
@@ -86,7 +86,7 @@ api_tokens_show(struct api_req *r)
 	struct control_token *t = api_token_arg(r);
 
 	if (t != NULL)
-		api_reply_json(r, 200, api_view_token(r->ctl, t));
+		api_reply_json(r, 200, api_view_token(t));
 }
 
 /* A change's answer: 201 with the token made. */
@@ -101,7 +101,7 @@ api_tokens_created(void *arg, const struct vt_error *err, const char *id)
 	else if ((t = control_token_by_id(r->ctl, id)) == NULL)
 		api_reply_error(r, 500, "internal", "the token is gone");
 	else
-		api_reply_json(r, 201, api_view_token(r->ctl, t));
+		api_reply_json(r, 201, api_view_token(t));
 }
 
 static void
@@ -110,18 +110,25 @@ api_tokens_bulk_created(void *arg, const struct vt_error *err,
 {
 	struct api_req *r = arg;
 	struct control_token *t;
-	json_t *arr;
+	const char *code;
+	json_t *arr, *o;
 
-	if (err != NULL) {
+	if (err != NULL && n == 0) {
 		api_reply_vterr(r, err);
 		return;
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		if ((t = control_token_by_id(r->ctl, ids[i])) != NULL)
-			json_array_append_new(arr, api_view_token(r->ctl, t));
-	api_reply_json(r, 201, json_pack("{s:o, s:I}", "tokens", arr,
-	    "count", (json_int_t)n));
+			json_array_append_new(arr, api_view_token(t));
+	o = json_pack("{s:o, s:I}", "tokens", arr, "count", (json_int_t)n);
+	/* Some batches were made: they stay, and the answer says why not all. */
+	if (err != NULL && o != NULL) {
+		(void)api_vterr_status(err, &code);
+		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code",
+		    code, "message", err->msg));
+	}
+	api_reply_json(r, 201, o);
 }
 
 void

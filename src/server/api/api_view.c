@@ -9,35 +9,20 @@
 #include "server/export/export.h"
 
 json_t *
-api_view_session(struct control *ctl, const struct export_session *s,
-    bool full)
+api_view_session(const struct export_session *s)
 {
-	const struct control_token *tok;
 	char since[ENCODE_TIME_LEN + 1];
-	json_t *o;
 
 	if (s == NULL || s->dev == NULL)
 		return json_null();
 	encode_time(s->since, since);
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "peer", s->peer_str,
+	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "peer", s->peer_str,
 	    "since", since, "bytes_in", (json_int_t)s->bytes_in, "bytes_out",
 	    (json_int_t)s->bytes_out, "urbs", (json_int_t)s->urbs);
-	if (!full || o == NULL)
-		return o;
-	tok = s->dev->open ? NULL : control_token_find(ctl, s->dev->id);
-	json_object_set_new(o, "busid", json_string(s->dev->busid));
-	json_object_set_new(o, "token", tok ? json_string(tok->id) :
-	    json_null());
-	json_object_set_new(o, "token_name", json_string(s->dev->name));
-	json_object_set_new(o, "vm", tok && tok->vm ?
-	    json_string(tok->vm->id) : json_null());
-	json_object_set_new(o, "vm_name", tok && tok->vm ?
-	    json_string(tok->vm->name) : json_null());
-	return o;
 }
 
 json_t *
-api_view_token(struct control *ctl, const struct control_token *tok)
+api_view_token(const struct control_token *tok)
 {
 	char *pk = encode_base64(tok->public_key, sizeof(tok->public_key));
 	char busid[32];
@@ -50,8 +35,8 @@ api_view_token(struct control *ctl, const struct control_token *tok)
 	    tok->revoked, "created", tok->created, "public_key", pk,
 	    "vm", tok->vm ? json_string(tok->vm->id) : json_null(),
 	    "vm_name", tok->vm ? json_string(tok->vm->name) : json_null(),
-	    "session", api_view_session(ctl, tok->dev ? tok->dev->session :
-	    NULL, false));
+	    "session", api_view_session(tok->dev ? tok->dev->session :
+	    NULL));
 	free(pk);
 	return o;
 }

@@ -11,14 +11,10 @@
 
 struct export_session;
 
-json_t *api_view_token(struct control *ctl, const struct control_token *tok);
+json_t *api_view_token(const struct control_token *tok);
 json_t *api_view_vm(const struct control *ctl, const struct control_vm *vm);
 json_t *api_view_assignment(const struct control_token *tok);
-/*
- * A session (JSON null for NULL).  full adds the busid, the token and its
- * VM (looked up in ctl; null for a device that is no token).
- */
-json_t *api_view_session(struct control *ctl,
-    const struct export_session *s, bool full);
+/* A token's session on this node (JSON null for NULL). */
+json_t *api_view_session(const struct export_session *s);
 
 #endif

@@ -209,7 +209,10 @@ size_t control_vms_page(struct control *ctl, const char *after,
  */
 typedef void control_done_fn(void *arg, const struct vt_error *err,
     const char *id);
-/* Bulk create: ids[0..n) of the tokens made (err: none made). */
+/*
+ * Bulk create: ids[0..n) of the tokens made; err says why it stopped
+ * short of the count (n may be 0), NULL when all were made.
+ */
 typedef void control_bulk_fn(void *arg, const struct vt_error *err,
     char (*ids)[ENCODE_ID_LEN + 1], size_t n);
 

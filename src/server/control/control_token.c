@@ -204,8 +204,7 @@ control_create_done(void *arg, int result, const char *err)
 		ids = xcalloc(c->made ? c->made : 1, sizeof(*ids));
 		for (size_t i = 0; i < c->made; i++)
 			memcpy(ids[i], c->rows[i].id, sizeof(ids[i]));
-		c->bulk_done(c->op.arg, c->made > 0 ? NULL : ep, ids,
-		    c->made);
+		c->bulk_done(c->op.arg, ep, ids, c->made);
 		free(ids);
 	} else {
 		if (c->made == 1)
