@@ -17,6 +17,7 @@
 #define VTAPI_NODES		"/v1/nodes"
 #define VTAPI_AUDIT		"/v1/audit"
 #define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
+#define VTAPI_KEYS		"/v1/keys"
 #define VTAPI_AGENT_CHALLENGE	"/v1/agent/challenge"
 #define VTAPI_AGENT_VERIFY	"/v1/agent/verify"
 
@@ -61,6 +62,12 @@
 #define VTAPI_F_HEARTBEAT_AGE	"heartbeat_age_s"
 #define VTAPI_F_STATE		"state"		/* "up" or "lost" */
 #define VTAPI_F_SELF		"self"
+/* API keys (VTAPI_KEYS): "key" is the secret, in the create answer only. */
+#define VTAPI_F_ROLE		"role"
+#define VTAPI_F_EXPIRES		"expires"
+#define VTAPI_F_EXPIRED		"expired"
+#define VTAPI_F_KEY		"key"
+#define VTAPI_F_KEYS		"keys"
 /* The arrays of list answers ({"tokens": [...]}, ...). */
 #define VTAPI_F_TOKENS		"tokens"
 #define VTAPI_F_VMS		"vms"

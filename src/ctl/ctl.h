@@ -45,6 +45,8 @@ struct ctl_args {
 	uint64_t after;		/* --after, default 0 */
 	unsigned limit;		/* --limit, default 100 */
 	bool follow;		/* --follow */
+	const char *role;	/* --role, or NULL */
+	const char *expires;	/* --expires, or NULL */
 };
 
 /*
@@ -108,6 +110,11 @@ enum ctl_status ctl_assign_token(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_assign_revoke(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_assign_sessions(struct ctl_ctx *,
 	    const struct ctl_args *);
+
+/* ctl_key.c: API keys (the secret is printed once, by key create). */
+enum ctl_status ctl_key_create(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_key_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_key_rm(struct ctl_ctx *, const struct ctl_args *);
 
 /* ctl_audit.c */
 enum ctl_status ctl_audit_list(struct ctl_ctx *, const struct ctl_args *);

@@ -38,6 +38,8 @@ enum cmd_flag {
 	CMD_OPT_FOLLOW = 0x2000,	/* --follow */
 	CMD_OPT_COUNT = 0x4000,		/* --count N */
 	CMD_OPT_PREFIX = 0x8000,	/* --prefix PREFIX */
+	CMD_OPT_ROLE = 0x10000,		/* --role ROLE */
+	CMD_OPT_EXPIRES = 0x20000,	/* --expires WHEN */
 };
 
 /*
@@ -91,6 +93,11 @@ static const struct cmd_entry cmd_table[] = {
 	{ "audit", 0, 0, CMD_OPT_AFTER | CMD_OPT_LIMIT | CMD_OPT_FOLLOW, 0,
 	    NULL, ctl_audit_list, "[--after SEQ] [--limit N] [--follow]" },
 	{ "audit verify", 0, 0, 0, 0, NULL, ctl_audit_verify, "" },
+	{ "key create", 1, 1, CMD_OPT_ROLE | CMD_OPT_EXPIRES, CMD_OPT_ROLE,
+	    NULL, ctl_key_create, "NAME --role admin|operator|auditor|"
+	    "orchestrator [--expires 90d|12h|30m|YYYY-MM-DDTHH:MM:SSZ]" },
+	{ "key list", 0, 0, 0, 0, NULL, ctl_key_list, "" },
+	{ "key rm", 1, 1, 0, 0, NULL, ctl_key_rm, "ID|NAME" },
 	{ "help", 0, 1, CMD_LOCAL, 0, NULL, cmd_help, "[COMMAND]" },
 };
 #define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -105,6 +112,8 @@ static const struct option cmd_options[] = {
 	{ "follow", no_argument, NULL, CMD_OPT_FOLLOW },
 	{ "count", required_argument, NULL, CMD_OPT_COUNT },
 	{ "prefix", required_argument, NULL, CMD_OPT_PREFIX },
+	{ "role", required_argument, NULL, CMD_OPT_ROLE },
+	{ "expires", required_argument, NULL, CMD_OPT_EXPIRES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -364,6 +373,12 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		break;
 	case CMD_OPT_PREFIX:
 		a->prefix = arg;
+		break;
+	case CMD_OPT_ROLE:
+		a->role = arg;
+		break;
+	case CMD_OPT_EXPIRES:
+		a->expires = arg;
 		break;
 	}
 	return 0;

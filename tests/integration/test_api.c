@@ -316,15 +316,18 @@ START_TEST(authentication)
 	ck_assert_int_eq(vt_audit_count(&d, "api.auth_failed", NULL), 2);
 	/* The key never reaches the log. */
 	ck_assert_int_eq(vtd_log_count(&d, key), 0);
-	/* Health and metrics need no key. */
+	/* Health needs no key; metrics do (any role). */
 	vt_api_url(&d, "/healthz", url, sizeof(url));
 	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	vt_http_resp_free(&r);
 	vt_api_url(&d, "/metrics", url, sizeof(url));
 	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 401);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&d, "GET", "/metrics", NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(vt_metric(r.body, "vtoken_api_auth_failed_total"), 2);
+	ck_assert_int_eq(vt_metric(r.body, "vtoken_api_auth_failed_total"), 3);
 	ck_assert_int_eq(vt_metric(r.body, "vtoken_sessions"), 0);
 	vt_http_resp_free(&r);
 	free(s.tokens);
@@ -469,8 +472,7 @@ START_TEST(auth_failures_throttled)
 	}
 	written = vt_audit_count(&d, "api.auth_failed", NULL);
 	ck_assert_msg(written >= 15 && written <= 20, "%lld written", written);
-	vt_api_url(&d, "/metrics", url, sizeof(url));
-	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_int_eq(vt_api(&d, "GET", "/metrics", NULL, &r), 0);
 	ck_assert_int_eq(vt_metric(r.body, "vtoken_api_auth_failed_total"),
 	    50);
 	ck_assert_ptr_nonnull(strstr(r.body, "vtoken_audit_suppressed_total"));

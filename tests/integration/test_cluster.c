@@ -10,6 +10,8 @@
  *    round must cut it; C's device list no longer shows the token;
  *  - after SIGKILL of C, the token can be imported through A within 20 s
  *    (C's lease runs out and its claim is taken over);
+ *  - an API key made through A works on B; deleted through B, A refuses
+ *    it (the change feed carries keys);
  *  - /v1/nodes shows the three nodes, C lost; audit verify passes over
  *    records written by all three nodes.
  */
@@ -90,6 +92,50 @@ cl_takeover(struct fx_token *t)
 	usbip_client_close(&c);
 }
 
+/* GET /v1/tokens on d with key until it answers want (5 s at most). */
+static void
+cl_wait_key(struct vtd *d, const char *key, long want)
+{
+	int64_t deadline = monotime_ms() + 5000;
+	char url[256];
+
+	vt_api_url(d, "/v1/tokens", url, sizeof(url));
+	for (;;) {
+		struct vt_http_resp r;
+		long st;
+
+		ck_assert_int_eq(vt_http("GET", url, key, NULL, &r), 0);
+		st = r.status;
+		vt_http_resp_free(&r);
+		if (st == want)
+			return;
+		ck_assert_msg(monotime_ms() < deadline, "node %s: key still "
+		    "answered %ld", d->log, st);
+		vt_sleep_ms(10);
+	}
+}
+
+/* A key made through A works on B; deleted through B, A refuses it. */
+static void
+cl_keys(void)
+{
+	struct vt_http_resp r;
+	char key[160];
+
+	ck_assert_int_eq(vt_api(&node[0], "POST", "/v1/keys", "{\"name\": "
+	    "\"ops\", \"role\": \"operator\"}", &r), 0);
+	ck_assert_int_eq(r.status, 201);
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(
+	    r.json, "key")));
+	vt_http_resp_free(&r);
+	cl_wait_key(&node[1], key, 200);
+	ck_assert_int_eq(vt_api(&node[1], "DELETE", "/v1/keys/ops", NULL, &r),
+	    0);
+	ck_assert_int_eq(r.status, 204);
+	vt_http_resp_free(&r);
+	cl_wait_key(&node[0], key, 401);
+}
+
 static void
 cl_check_nodes_and_audit(void)
 {
@@ -153,6 +199,7 @@ START_TEST(three_nodes)
 	    "%d rounds: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ROUNDS,
 	    cut[ROUNDS / 2], cut[ROUNDS * 99 / 100], cut[ROUNDS - 1]);
 
+	cl_keys();
 	cl_takeover(&t);
 	cl_check_nodes_and_audit();
 	fx_stop(&node[0]);

@@ -153,7 +153,33 @@ ctl vm set-addresses ci-1 --addr not-an-address
 [ "$rc" -eq 1 ] || fail "vm set-addresses with a bad address: exit $rc"
 ok "vm set-addresses replaces the addresses; a bad one: exit 1"
 
-# ---- 5. a clean stop ----
+# ---- 5. keys and roles ----
+ctl key create help-desk --role operator --expires 90d
+[ "$rc" -eq 0 ] || fail "key create: exit $rc"
+sed -n 2p "$W/out" | grep -q '^vtk_' || fail "key create: $(cat "$W/out")"
+sed -n 2p "$W/out" > "$W/operator.key"
+chmod 600 "$W/operator.key"
+ctl key list
+grep -q " help-desk  *operator  *[0-9TZ:-]*  *20[0-9-]*T" "$W/out" ||
+    fail "key list: $(cat "$W/out")"
+grep -q "vtk_" "$W/out" && fail "key list shows a secret"
+"$CTL" --url "$API" --api-key-file "$W/operator.key" vm add ops-1 \
+    --addr 127.0.0.4 >"$W/out" 2>"$W/err" || fail "operator: vm add"
+rc=0
+"$CTL" --url "$API" --api-key-file "$W/operator.key" key list \
+    >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "(forbidden)" "$W/err" ||
+    fail "operator key list: exit $rc, $(cat "$W/err")"
+ctl key rm help-desk
+[ "$rc" -eq 0 ] || fail "key rm: exit $rc"
+rc=0
+"$CTL" --url "$API" --api-key-file "$W/operator.key" token list \
+    >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "(unauthorized)" "$W/err" ||
+    fail "deleted key: exit $rc, $(cat "$W/err")"
+ok "key create/list/rm: an operator key works, is forbidden keys, and dies with rm"
+
+# ---- 6. a clean stop ----
 kill -TERM "$VTD_PID"
 wait_for 20 sh -c "! kill -0 $VTD_PID" || fail "SIGTERM did not stop vtokend"
 rc=0

@@ -195,7 +195,7 @@ wait_drained(struct load_ctx *x)
 
 	vt_api_url(&x->d, "/metrics", url, sizeof(url));
 	for (unsigned t = 0; t < LOAD_DRAIN_MS; t += 50) {
-		if (vt_http("GET", url, NULL, NULL, &r) == 0 &&
+		if (vt_http("GET", url, vt_admin_key(&x->d), NULL, &r) == 0 &&
 		    r.status == 200)
 			n = vt_metric(r.body, "vtoken_usbip_connections");
 		vt_http_resp_free(&r);

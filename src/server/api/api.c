@@ -31,37 +31,47 @@
 #define API_MAX_SEGMENTS	5
 #define API_MAX_PATH		512
 
+/*
+ * The routes and the permission each needs (control_key.h has which role
+ * has which; 0: no API key at all).  docs/API.md's route table and the
+ * role matrix test (tests/integration/test_roles.c) follow this one.
+ */
 struct api_route {
 	enum evhttp_cmd_type method;
 	const char *pattern;	/* '*' matches one path segment */
-	bool auth;
+	unsigned perm;		/* enum control_perm, or 0 */
 	void (*fn)(struct api_req *);
 };
 
 static const struct api_route api_routes[] = {
-	{ EVHTTP_REQ_GET, VTAPI_HEALTHZ, false, api_healthz },
-	{ EVHTTP_REQ_GET, VTAPI_METRICS, false, api_metrics },
-	{ EVHTTP_REQ_GET, VTAPI_TOKENS, true, api_tokens_list },
-	{ EVHTTP_REQ_POST, VTAPI_TOKENS, true, api_tokens_create },
-	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*", true, api_tokens_show },
-	{ EVHTTP_REQ_DELETE, VTAPI_TOKENS "/*", true, api_tokens_delete },
-	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*" VTAPI_TOKEN_IMAGE, true,
+	{ EVHTTP_REQ_GET, VTAPI_HEALTHZ, 0, api_healthz },
+	{ EVHTTP_REQ_GET, VTAPI_METRICS, PERM_METRICS, api_metrics },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS, PERM_READ, api_tokens_list },
+	{ EVHTTP_REQ_POST, VTAPI_TOKENS, PERM_TOKENS, api_tokens_create },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*", PERM_READ, api_tokens_show },
+	{ EVHTTP_REQ_DELETE, VTAPI_TOKENS "/*", PERM_TOKENS,
+	  api_tokens_delete },
+	{ EVHTTP_REQ_GET, VTAPI_TOKENS "/*" VTAPI_TOKEN_IMAGE, PERM_IMAGE,
 	  api_tokens_image },
-	{ EVHTTP_REQ_GET, VTAPI_VMS, true, api_vms_list },
-	{ EVHTTP_REQ_POST, VTAPI_VMS, true, api_vms_create },
-	{ EVHTTP_REQ_GET, VTAPI_VMS "/*", true, api_vms_show },
-	{ EVHTTP_REQ_PATCH, VTAPI_VMS "/*", true, api_vms_update },
-	{ EVHTTP_REQ_DELETE, VTAPI_VMS "/*", true, api_vms_delete },
-	{ EVHTTP_REQ_GET, VTAPI_ASSIGNMENTS, true, api_assign_list },
-	{ EVHTTP_REQ_POST, VTAPI_ASSIGNMENTS, true, api_assign_create },
-	{ EVHTTP_REQ_DELETE, VTAPI_ASSIGNMENTS "/*", true, api_assign_delete },
-	{ EVHTTP_REQ_GET, VTAPI_SESSIONS, true, api_sessions_list },
-	{ EVHTTP_REQ_GET, VTAPI_NODES, true, api_nodes_list },
-	{ EVHTTP_REQ_GET, VTAPI_AUDIT, true, api_audit_list },
-	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, true, api_audit_verify },
+	{ EVHTTP_REQ_GET, VTAPI_VMS, PERM_READ, api_vms_list },
+	{ EVHTTP_REQ_POST, VTAPI_VMS, PERM_VMS, api_vms_create },
+	{ EVHTTP_REQ_GET, VTAPI_VMS "/*", PERM_READ, api_vms_show },
+	{ EVHTTP_REQ_PATCH, VTAPI_VMS "/*", PERM_VMS, api_vms_update },
+	{ EVHTTP_REQ_DELETE, VTAPI_VMS "/*", PERM_VMS, api_vms_delete },
+	{ EVHTTP_REQ_GET, VTAPI_ASSIGNMENTS, PERM_READ, api_assign_list },
+	{ EVHTTP_REQ_POST, VTAPI_ASSIGNMENTS, PERM_ASSIGN, api_assign_create },
+	{ EVHTTP_REQ_DELETE, VTAPI_ASSIGNMENTS "/*", PERM_ASSIGN,
+	  api_assign_delete },
+	{ EVHTTP_REQ_GET, VTAPI_SESSIONS, PERM_READ, api_sessions_list },
+	{ EVHTTP_REQ_GET, VTAPI_NODES, PERM_READ, api_nodes_list },
+	{ EVHTTP_REQ_GET, VTAPI_AUDIT, PERM_AUDIT, api_audit_list },
+	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, PERM_AUDIT, api_audit_verify },
+	{ EVHTTP_REQ_GET, VTAPI_KEYS, PERM_KEYS, api_keys_list },
+	{ EVHTTP_REQ_POST, VTAPI_KEYS, PERM_KEYS, api_keys_create },
+	{ EVHTTP_REQ_DELETE, VTAPI_KEYS "/*", PERM_KEYS, api_keys_delete },
 	/* Signature-authenticated, not by API key. */
-	{ EVHTTP_REQ_POST, VTAPI_AGENT_CHALLENGE, false, api_agent_challenge },
-	{ EVHTTP_REQ_POST, VTAPI_AGENT_VERIFY, false, api_agent_verify },
+	{ EVHTTP_REQ_POST, VTAPI_AGENT_CHALLENGE, 0, api_agent_challenge },
+	{ EVHTTP_REQ_POST, VTAPI_AGENT_VERIFY, 0, api_agent_verify },
 };
 
 /*
@@ -130,9 +140,35 @@ api_match(const char *pattern, const char *const *seg, int n,
 	return true;
 }
 
-/* Checks the bearer key; on failure answers 401 and audits it. */
+/* A key that does not grant the route: 403, logged and audited. */
 static bool
-api_authenticate(struct api_req *r)
+api_forbid(struct api_req *r, const struct control_key_entry *k)
+{
+	const char *path = evhttp_uri_get_path(
+	    evhttp_request_get_evhttp_uri(r->req));
+	char shown[128];
+	json_t *detail;
+
+	text_printable(path, shown, sizeof(shown));
+	r->api->stats.forbidden++;
+	log_warnx("api %s: %s: key %s (role %s) may not %s it", r->peer,
+	    shown, k->name, k->role, api_method_name(r->req));
+	detail = json_pack("{s:s, s:s, s:s}", "role", k->role, "method",
+	    api_method_name(r->req), "path", shown);
+	control_audit_refusal(r->ctl, r->peer_host, r->actor, "api.forbidden",
+	    r->peer, detail);
+	api_reply_error(r, 403, "forbidden", "role %s may not %s %s", k->role,
+	    api_method_name(r->req), shown);
+	return false;
+}
+
+/*
+ * Checks the bearer key and that its role has perm; on failure answers
+ * 401 (no, wrong or expired key) or 403 and audits it.  The actor of
+ * every record the request causes names the key: "api:NAME/ID".
+ */
+static bool
+api_authenticate(struct api_req *r, unsigned perm)
 {
 	const char *h = evhttp_find_header(
 	    evhttp_request_get_input_headers(r->req), "Authorization");
@@ -146,9 +182,15 @@ api_authenticate(struct api_req *r)
 		k = control_key_check(r->ctl, h + 7, strlen(h + 7));
 		reason = "wrong API key";
 	}
+	if (k != NULL && control_key_expired(k, time(NULL))) {
+		reason = "expired API key";
+		k = NULL;
+	}
 	if (k != NULL) {
-		snprintf(r->actor, sizeof(r->actor), "api:%s", k->name);
-		return true;
+		snprintf(r->actor, sizeof(r->actor), "api:%s/%s", k->name,
+		    k->id);
+		r->perms = k->perms;
+		return (k->perms & perm) == perm ? true : api_forbid(r, k);
 	}
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
 	r->api->stats.auth_failed++;
@@ -184,7 +226,7 @@ api_dispatch(struct api_req *r)
 		if (rt->method != m)
 			continue;
 		r->arg = arg;
-		if (!rt->auth || api_authenticate(r))
+		if (rt->perm == 0 || api_authenticate(r, rt->perm))
 			rt->fn(r);
 		return;
 	}

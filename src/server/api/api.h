@@ -27,6 +27,7 @@ struct evbuffer;
 struct api_stats {
 	unsigned long long by_class[6];	/* requests by status / 100 */
 	unsigned long long auth_failed;
+	unsigned long long forbidden;
 };
 
 /* What the API needs from the configuration (copied; not reloadable). */
@@ -68,6 +69,7 @@ struct api_req {
 	bool answered;
 	bool deferred;			/* answered after the handler returned */
 	unsigned page_limit;		/* a deferred list's ?limit */
+	unsigned perms;			/* the key's (enum control_perm) */
 };
 
 /*
@@ -105,6 +107,8 @@ void api_reply_vterr(struct api_req *r, const struct vt_error *err);
 /* The HTTP status and error code of err (as api_reply_vterr answers). */
 int api_vterr_status(const struct vt_error *err, const char **code);
 void api_reply_empty(struct api_req *r, int status);
+/* "GET", "POST", ... of req, for messages. */
+const char *api_method_name(struct evhttp_request *req);
 
 /*
  * The query string's parameters into q (the caller frees them with
@@ -142,6 +146,9 @@ void api_audit_list(struct api_req *r);
 void api_audit_verify(struct api_req *r);
 void api_agent_challenge(struct api_req *r);
 void api_agent_verify(struct api_req *r);
+void api_keys_list(struct api_req *r);
+void api_keys_create(struct api_req *r);
+void api_keys_delete(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
 

@@ -307,6 +307,85 @@ api_decode_assign_create(const char *body, size_t len,
 	return rv;
 }
 
+/* "90d", "12h", "30m" (1 minute to 10 years) or "YYYY-MM-DDTHH:MM:SSZ". */
+static int
+api_decode_expiry(const char *s, struct api_key_create *out)
+{
+	struct tm tm;
+	char unit = 0, *end;
+	long long n;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end != NULL && *end == '\0') {
+		out->expires_at = timegm(&tm);
+		return out->expires_at > 0 ? 0 : -1;
+	}
+	if (s[0] < '1' || s[0] > '9')
+		return -1;
+	n = strtoll(s, &end, 10);
+	unit = *end;
+	if (end[0] == '\0' || end[1] != '\0' || n > 100000)
+		return -1;
+	switch (unit) {
+	case 'm':
+		n *= 60;
+		break;
+	case 'h':
+		n *= 3600;
+		break;
+	case 'd':
+		n *= 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (n > 3650LL * 86400)
+		return -1;
+	out->expires_in = n;
+	return 0;
+}
+
+int
+api_decode_key_create(const char *body, size_t len,
+    struct api_key_create *out, char *why, size_t whylen)
+{
+	static const char *const fields[] = { "name", "role", "expires",
+	    NULL };
+	json_t *o, *jn, *jr, *je;
+	int rv = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (api_decode_object(body, len, fields, &o, why, whylen) < 0)
+		return -1;
+	jn = json_object_get(o, "name");
+	jr = json_object_get(o, "role");
+	je = json_object_get(o, "expires");
+	if (!json_is_string(jn) || !json_is_string(jr))
+		api_decode_fail(why, whylen, "name and role: strings are "
+		    "required");
+	else if (je != NULL && !json_is_null(je) && (!json_is_string(je) ||
+	    api_decode_expiry(json_string_value(je), out) < 0))
+		api_decode_fail(why, whylen, "expires: a duration (\"90d\", "
+		    "\"12h\", \"30m\"; up to 10 years) or a time "
+		    "\"YYYY-MM-DDTHH:MM:SSZ\"");
+	else {
+		out->name = xstrdup(json_string_value(jn));
+		out->role = xstrdup(json_string_value(jr));
+		rv = 0;
+	}
+	json_decref(o);
+	return rv;
+}
+
+void
+api_key_create_clear(struct api_key_create *kc)
+{
+	free(kc->name);
+	free(kc->role);
+	memset(kc, 0, sizeof(*kc));
+}
+
 void
 api_assign_create_clear(struct api_assign_create *ac)
 {

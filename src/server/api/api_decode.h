@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "server/control/control.h"
 
@@ -32,6 +33,14 @@ struct api_token_create {
 	unsigned count;		/* 0 with a name */
 	uint64_t size;		/* bytes; CONTROL_TOKEN_SIZE_DEFAULT if absent */
 	bool writable;
+};
+
+/* POST /v1/keys */
+struct api_key_create {
+	char *name;
+	char *role;
+	time_t expires_at;	/* an RFC 3339 time, or 0 */
+	long long expires_in;	/* seconds from now ("90d"), or 0 */
 };
 
 /* POST /v1/vms */
@@ -83,6 +92,11 @@ int api_decode_vm_create(const char *body, size_t len,
 int api_decode_vm_update(const char *body, size_t len,
     struct api_vm_create *out, char *why, size_t whylen);
 void api_vm_create_clear(struct api_vm_create *vc);
+
+/* {"name", "role", "expires"?: "90d" | "12h" | "30m" | RFC 3339 time} */
+int api_decode_key_create(const char *body, size_t len,
+    struct api_key_create *out, char *why, size_t whylen);
+void api_key_create_clear(struct api_key_create *kc);
 
 int api_decode_assign_create(const char *body, size_t len,
     struct api_assign_create *out, char *why, size_t whylen);

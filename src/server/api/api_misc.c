@@ -85,7 +85,11 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 		evbuffer_add_printf(m->b, "vtoken_api_requests_total{node=\"%s\","
 		    "code=\"%dxx\"} %llu\n", m->node, i, as->by_class[i]);
 	metric(m, "vtoken_api_auth_failed_total", "counter",
-	    "API requests with a missing or wrong key.", as->auth_failed);
+	    "API requests with a missing, wrong or expired key.",
+	    as->auth_failed);
+	metric(m, "vtoken_api_forbidden_total", "counter",
+	    "API requests whose key's role does not grant the route.",
+	    as->forbidden);
 	metric(m, "vtoken_store_errors_total", "counter",
 	    "Store operations that failed (logged).",
 	    ctl->stats.store_errors);

@@ -308,6 +308,20 @@ enum control_auth_result control_agent_challenge(struct control *ctl,
  */
 const struct control_key_entry *control_key_check(const struct control *ctl,
     const char *key, size_t len);
+/*
+ * A new key named name with role (expires: 0 for never); done gets the
+ * entry and the secret (shown once: the caller must not keep or log it)
+ * or the error.  Names are unique; 409 for an existing one.
+ */
+typedef void control_key_made_fn(void *arg, const struct vt_error *err,
+    const struct control_key_entry *k, const char *secret);
+int control_key_create(struct control *ctl, const char *actor,
+    const char *name, const char *role, time_t expires,
+    control_key_made_fn *done, void *arg, struct vt_error *err);
+/* Deletes the key with that id or name (not the last admin key). */
+int control_key_delete(struct control *ctl, const char *actor,
+    const char *id_or_name, control_done_fn *done, void *arg,
+    struct vt_error *err);
 
 /*
  * Audit records with seq > after, at most limit, in order, as a JSON

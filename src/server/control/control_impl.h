@@ -177,6 +177,18 @@ void control_flush_attach(struct control *ctl, struct control_token *tok);
  */
 void control_flush_detach(struct control *ctl, struct control_token *tok);
 
+/* ---- API keys (control_key.c, control_key_admin.c) ---- */
+
+/* A fresh secret "vtk_..." into out; 0 or -1. */
+int control_key_generate(char out[CONTROL_KEY_TEXT_MAX]);
+/* SHA-256 of the key as presented; 0 or -1. */
+int control_key_hash(const char *key, size_t len, uint8_t out[32]);
+/* Store thread: every key into `into` (empty); 0 or a STORE_* error. */
+int control_key_reload_run(struct store *st, struct control_key_set *into);
+/* Event loop: fresh replaces ctl's keys (fresh is left empty). */
+void control_key_reload_apply(struct control *ctl,
+    struct control_key_set *fresh);
+
 /* ---- start-up (control_load.c) ---- */
 
 /* Loads the replica from st (before the store thread runs); 0 or -1. */

@@ -22,9 +22,8 @@
 
 #define CONTROL_KEY_PREFIX	"vtk_"
 #define CONTROL_KEY_RAW	32
-#define CONTROL_KEY_TEXT_MAX	128
 
-static int
+int
 control_key_hash(const char *key, size_t len, uint8_t out[32])
 {
 	unsigned int n = 0;
@@ -33,8 +32,45 @@ control_key_hash(const char *key, size_t len, uint8_t out[32])
 	    0 : -1;
 }
 
-static int
-control_key_add_row(void *arg, const struct store_apikey *row)
+unsigned
+control_role_perms(const char *role)
+{
+	static const struct {
+		const char *role;
+		unsigned perms;
+	} roles[] = {
+		{ "admin", ~0u },
+		{ "operator", PERM_READ | PERM_METRICS | PERM_AUDIT |
+		    PERM_ALARMS | PERM_ALARM_ACK | PERM_TOKENS | PERM_VMS |
+		    PERM_ASSIGN },
+		{ "auditor", PERM_READ | PERM_METRICS | PERM_AUDIT |
+		    PERM_ALARMS },
+		{ "orchestrator", PERM_READ | PERM_VMS | PERM_ASSIGN },
+	};
+
+	for (size_t i = 0; role != NULL && i < sizeof(roles) /
+	    sizeof(roles[0]); i++)
+		if (strcmp(role, roles[i].role) == 0)
+			return roles[i].perms;
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" to time_t; 0 when it is not one. */
+static time_t
+control_key_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return timegm(&tm);
+}
+
+int
+control_key_set_add(void *arg, const struct store_apikey *row)
 {
 	struct control_key_set *set = arg;
 	struct control_key_entry *e;
@@ -43,14 +79,39 @@ control_key_add_row(void *arg, const struct store_apikey *row)
 	set->keys = e;
 	e = &set->keys[set->n++];
 	memset(e, 0, sizeof(*e));
+	snprintf(e->id, sizeof(e->id), "%s", row->id);
 	snprintf(e->name, sizeof(e->name), "%s", row->name);
 	snprintf(e->role, sizeof(e->role), "%s", row->role);
+	/* An unknown role (a newer version wrote it) may do nothing. */
+	e->perms = control_role_perms(row->role);
 	memcpy(e->hash, row->key_hash, sizeof(e->hash));
+	snprintf(e->created, sizeof(e->created), "%s", row->created);
+	snprintf(e->expires, sizeof(e->expires), "%s", row->expires);
+	/* An expiry that cannot be read is already over: fail closed. */
+	if (e->expires[0] != '\0' &&
+	    (e->expires_at = control_key_time(e->expires)) == 0)
+		e->expires_at = 1;
 	return 0;
 }
 
+bool
+control_key_expired(const struct control_key_entry *k, time_t now)
+{
+	return k->expires_at != 0 && now >= k->expires_at;
+}
+
+const struct control_key_entry *
+control_key_find(const struct control_key_set *set, const char *id_or_name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->keys[i].id, id_or_name) == 0 ||
+		    strcmp(set->keys[i].name, id_or_name) == 0)
+			return &set->keys[i];
+	return NULL;
+}
+
 /* "vtk_" + base64url without padding of 32 random bytes. */
-static int
+int
 control_key_generate(char out[CONTROL_KEY_TEXT_MAX])
 {
 	uint8_t raw[CONTROL_KEY_RAW];
@@ -129,7 +190,7 @@ control_key_bootstrap(struct control_key_set *set, struct store *st,
 		    "shown nowhere else", path);
 		if (isatty(STDOUT_FILENO))
 			printf("admin API key: %s\n", key);
-		r = control_key_add_row(set, &row);
+		r = control_key_set_add(set, &row);
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	free(path);
@@ -143,7 +204,7 @@ control_key_load(struct control *ctl, struct store *st, const char *data_dir)
 	int r;
 
 	memset(set, 0, sizeof(*set));
-	if (store_apikey_foreach(st, control_key_add_row, set) != 0) {
+	if (store_apikey_foreach(st, control_key_set_add, set) != 0) {
 		log_error("loading API keys: %s", store_error(st));
 		return -1;
 	}
@@ -154,7 +215,7 @@ control_key_load(struct control *ctl, struct store *st, const char *data_dir)
 		/* Another node of the cluster made it at the same moment. */
 		log_warnx("another node created the admin API key just now; "
 		    "its data directory has the key file");
-		r = store_apikey_foreach(st, control_key_add_row, set);
+		r = store_apikey_foreach(st, control_key_set_add, set);
 	}
 	if (r < 0) {
 		log_error("cannot create the admin API key: %s",

@@ -16,7 +16,8 @@
  * (PostgreSQL's NOTIFY, store_pg.c).  Change rows are numbered in commit
  * order because every changing transaction appends to the audit chain
  * first, which serialises them (store_audit_last).  When the rows a node
- * needs were pruned already, it reloads everything (a resync).
+ * needs were pruned already, it reloads everything (a resync).  A "key"
+ * row (an API key made or deleted) reloads all keys: there are few.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -64,6 +65,8 @@ struct node_poll {
 	int64_t last;			/* newest seq seen */
 	int64_t oldest;			/* oldest seq the table still has */
 	bool full;			/* a batch filled up: more to come */
+	bool keys;			/* reload the API keys */
+	struct control_key_set newkeys;	/* what the store has now */
 	size_t n, cap;
 	struct node_refresh *r;
 	struct strmap *seen;		/* kind:key already in r */
@@ -77,6 +80,10 @@ node_poll_change(void *arg, const struct store_change *c)
 	bool vm = strcmp(c->kind, "vm") == 0;
 
 	p->last = c->seq;
+	if (strcmp(c->kind, "key") == 0) {
+		p->keys = true;
+		return 0;
+	}
 	snprintf(k, sizeof(k), "%c:%s", vm ? 'v' : 't', c->key);
 	if (strmap_get(p->seen, k) != NULL)
 		return 0;
@@ -166,6 +173,10 @@ node_poll_run(struct store *st, void *arg)
 	for (size_t i = 0; i < p->n; i++)
 		if ((r = node_refresh_run(st, &p->r[i])) < 0)
 			return r;
+	if (p->keys) {
+		control_key_clear(&p->newkeys);	/* a retried job */
+		return control_key_reload_run(st, &p->newkeys);
+	}
 	return 0;
 }
 
@@ -199,6 +210,7 @@ node_poll_free(struct node_poll *p)
 		free(p->r[i].addresses);
 	free(p->r);
 	strmap_free(p->seen);
+	control_key_clear(&p->newkeys);
 	free(p);
 }
 
@@ -229,6 +241,8 @@ node_poll_done(void *arg, int result, const char *err)
 	}
 	for (size_t i = 0; i < p->n; i++)
 		node_apply(ctl, &p->r[i]);
+	if (p->keys)
+		control_key_reload_apply(ctl, &p->newkeys);
 	ctl->stats.changes_applied += p->n;
 	nd->last_seq = p->last;
 	if (p->full || nd->repoll) {
@@ -288,9 +302,11 @@ node_resync_run(struct store *st, void *arg)
 	struct node_resync *x = arg;
 	int r;
 
+	control_key_clear(&x->all.newkeys);
 	if ((r = store_change_last(st, &x->last)) < 0 ||
 	    (r = store_vm_foreach(st, node_resync_vm, &x->all)) < 0 ||
-	    (r = store_token_foreach(st, node_resync_token, &x->all)) < 0)
+	    (r = store_token_foreach(st, node_resync_token, &x->all)) < 0 ||
+	    (r = control_key_reload_run(st, &x->all.newkeys)) < 0)
 		return r;
 	for (size_t i = 0; i < x->all.n; i++)
 		if ((r = node_refresh_run(st, &x->all.r[i])) < 0)
@@ -337,6 +353,7 @@ node_resync_done(void *arg, int result, const char *err)
 	    "reloading the state", &e) == 0) {
 		for (size_t i = 0; i < x->all.n; i++)
 			node_apply(ctl, &x->all.r[i]);
+		control_key_reload_apply(ctl, &x->all.newkeys);
 		/* What the store no longer has goes. */
 		control_index_tokens_foreach(ctl->ix, node_sweep_token, &s);
 		for (size_t i = 0; i < s.n; i++)
@@ -365,6 +382,7 @@ node_resync_done(void *arg, int result, const char *err)
 		free(x->all.r[i].addresses);
 	free(x->all.r);
 	strmap_free(x->all.seen);
+	control_key_clear(&x->all.newkeys);
 	free(x);
 }
 

@@ -269,6 +269,12 @@ store_apikey_insert(struct store *st, const struct store_apikey *k)
 }
 
 int
+store_apikey_delete(struct store *st, const char *id)
+{
+	STORE_WRITE(apikey_delete, id);
+}
+
+int
 store_token_get(struct store *st, const char *id, store_token_cb *cb,
     void *arg)
 {

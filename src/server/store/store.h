@@ -123,6 +123,7 @@ struct store_apikey {
 	uint8_t key_hash[32];		/* SHA-256 of the key */
 	const char *role;
 	char created[STORE_TIME_LEN + 1];
+	char expires[STORE_TIME_LEN + 1];	/* "" for never */
 };
 
 struct store;
@@ -198,6 +199,7 @@ struct store_ops {
 	    store_audit_cb *, void *);
 	int (*apikey_insert)(struct store *, const struct store_apikey *);
 	int (*apikey_foreach)(struct store *, store_apikey_cb *, void *);
+	int (*apikey_delete)(struct store *, const char *);
 };
 
 /* What the front counts (for /metrics and the tests). */
@@ -286,6 +288,8 @@ int store_change_insert(struct store *st, const char *kind,
     const char *key, const char *node);
 int store_audit_insert(struct store *st, const struct store_audit *a);
 int store_apikey_insert(struct store *st, const struct store_apikey *k);
+/* STORE_NOTFOUND when there is no key with that id. */
+int store_apikey_delete(struct store *st, const char *id);
 
 /* Reads. */
 int store_token_get(struct store *st, const char *id, store_token_cb *cb,

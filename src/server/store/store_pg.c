@@ -79,6 +79,8 @@ static const char *const pg_migrations[] = {
 	"CREATE TABLE api_keys(id text PRIMARY KEY, name text NOT NULL UNIQUE,"
 	" key_hash bytea NOT NULL UNIQUE, role text NOT NULL,"
 	" created text NOT NULL);",
+	/* 2: API keys can expire */
+	"ALTER TABLE api_keys ADD COLUMN expires text;",
 };
 
 /* Whether the connection (still) works. */
@@ -710,4 +712,5 @@ const struct store_ops store_pg_ops = {
 	.audit_foreach = pg_audit_foreach,
 	.apikey_insert = pg_apikey_insert,
 	.apikey_foreach = pg_apikey_foreach,
+	.apikey_delete = pg_apikey_delete,
 };

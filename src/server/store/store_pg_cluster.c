@@ -343,9 +343,16 @@ int
 pg_apikey_insert(struct store *st, const struct store_apikey *k)
 {
 	return pg_write(st, false, "INSERT INTO api_keys(id, name, key_hash,"
-	    " role, created) VALUES($1, $2, $3, $4, $5)", "ssbss", k->id,
-	    k->name, k->key_hash, (int)sizeof(k->key_hash), k->role,
-	    k->created);
+	    " role, created, expires) VALUES($1, $2, $3, $4, $5, $6)",
+	    "ssbsss", k->id, k->name, k->key_hash, (int)sizeof(k->key_hash),
+	    k->role, k->created, k->expires[0] ? k->expires : NULL);
+}
+
+int
+pg_apikey_delete(struct store *st, const char *id)
+{
+	return pg_write(st, true, "DELETE FROM api_keys WHERE id = $1", "s",
+	    id);
 }
 
 static int
@@ -359,6 +366,7 @@ pg_apikey_row(PGresult *res, int i, void *cb, void *arg)
 	(void)pg_bytea(res, i, 2, k.key_hash, sizeof(k.key_hash));
 	k.role = pg_ctext(res, i, 3);
 	pg_text(res, i, 4, k.created, sizeof(k.created));
+	pg_text(res, i, 5, k.expires, sizeof(k.expires));
 	return ((store_apikey_cb *)cb)(arg, &k);
 }
 
@@ -368,7 +376,7 @@ pg_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
 	PGresult *res;
 	int r;
 
-	res = pg_query(st, &r, "SELECT id, name, key_hash, role, created"
-	    " FROM api_keys", "");
+	res = pg_query(st, &r, "SELECT id, name, key_hash, role, created,"
+	    " expires FROM api_keys ORDER BY name", "");
 	return res == NULL ? r : pg_rows(res, pg_apikey_row, (void *)cb, arg);
 }

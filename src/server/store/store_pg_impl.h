@@ -62,6 +62,7 @@ int pg_audit_last(struct store *, int64_t *, char[STORE_HASH_HEX + 1]);
 int pg_audit_insert(struct store *, const struct store_audit *);
 int pg_audit_foreach(struct store *, int64_t, unsigned, store_audit_cb *,
     void *);
+int pg_apikey_delete(struct store *, const char *);
 int pg_apikey_insert(struct store *, const struct store_apikey *);
 int pg_apikey_foreach(struct store *, store_apikey_cb *, void *);
 

@@ -69,6 +69,8 @@ static const char *const sq_migrations[] = {
 	" time INTEGER NOT NULL);"
 	"ALTER TABLE audit ADD COLUMN node TEXT;"
 	"CREATE INDEX assignments_vm ON assignments(vm_id);",
+	/* 4: API keys can expire */
+	"ALTER TABLE api_keys ADD COLUMN expires TEXT;",
 };
 
 int
@@ -585,4 +587,5 @@ const struct store_ops store_sqlite_ops = {
 	.audit_foreach = sq_audit_foreach,
 	.apikey_insert = sq_apikey_insert,
 	.apikey_foreach = sq_apikey_foreach,
+	.apikey_delete = sq_apikey_delete,
 };

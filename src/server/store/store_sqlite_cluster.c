@@ -310,8 +310,16 @@ int
 sq_apikey_insert(struct store *st, const struct store_apikey *k)
 {
 	return sq_write(st, false, "INSERT INTO api_keys(id, name, key_hash,"
-	    " role, created) VALUES(?,?,?,?,?)", "ssbss", k->id, k->name,
-	    k->key_hash, (int)sizeof(k->key_hash), k->role, k->created);
+	    " role, created, expires) VALUES(?,?,?,?,?,?)", "ssbsss", k->id,
+	    k->name, k->key_hash, (int)sizeof(k->key_hash), k->role,
+	    k->created, k->expires[0] ? k->expires : NULL);
+}
+
+int
+sq_apikey_delete(struct store *st, const char *id)
+{
+	return sq_write(st, true, "DELETE FROM api_keys WHERE id = ?", "s",
+	    id);
 }
 
 static int
@@ -327,6 +335,7 @@ sq_apikey_row(sqlite3_stmt *s, void *cb, void *arg)
 		memcpy(k.key_hash, h, sizeof(k.key_hash));
 	k.role = sq_ctext(s, 3);
 	sq_text(s, 4, k.created, sizeof(k.created));
+	sq_text(s, 5, k.expires, sizeof(k.expires));
 	return ((store_apikey_cb *)cb)(arg, &k);
 }
 
@@ -334,5 +343,6 @@ int
 sq_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
 {
 	return sq_foreach(st, sq_stmt(st, "SELECT id, name, key_hash, role,"
-	    " created FROM api_keys", ""), sq_apikey_row, (void *)cb, arg);
+	    " created, expires FROM api_keys ORDER BY name", ""), sq_apikey_row,
+	    (void *)cb, arg);
 }

@@ -69,6 +69,7 @@ int sq_audit_last(struct store *, int64_t *, char[STORE_HASH_HEX + 1]);
 int sq_audit_insert(struct store *, const struct store_audit *);
 int sq_audit_foreach(struct store *, int64_t, unsigned, store_audit_cb *,
     void *);
+int sq_apikey_delete(struct store *, const char *);
 int sq_apikey_insert(struct store *, const struct store_apikey *);
 int sq_apikey_foreach(struct store *, store_apikey_cb *, void *);
 
