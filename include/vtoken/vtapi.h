@@ -18,6 +18,7 @@
 #define VTAPI_AUDIT		"/v1/audit"
 #define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
 #define VTAPI_KEYS		"/v1/keys"
+#define VTAPI_EVENTS		"/v1/events"	/* text/event-stream */
 #define VTAPI_AGENT_CHALLENGE	"/v1/agent/challenge"
 #define VTAPI_AGENT_VERIFY	"/v1/agent/verify"
 

@@ -93,7 +93,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "", false },
 	{ "node.name", CFG_STR, OFF(node.name), 0, 64, "", false },
 	{ "node.lease", CFG_UINT, OFF(node.lease), 3, 3600, "15", false },
-	{ "node.heartbeat", CFG_UINT, OFF(node.heartbeat), 1, 600, "5",
+	{ "node.heartbeat", CFG_UINT, OFF(node.heartbeat), 1, 600, "2",
 	  false },
 	{ "serve_images", CFG_IMAGES, 0, 0, 0, NULL, false },
 };

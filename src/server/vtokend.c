@@ -395,10 +395,17 @@ vtokend_demo_ready(void *arg, const struct vt_error *err, const char *id)
 	printf("\nDemo token \"%s\" (id %s) is assigned to VM \"local\" "
 	    "(127.0.0.1).\nAttach it from this host (vhci-hcd module "
 	    "needed):\n    sudo usbip --tcp-port %u attach -r %s -b %s\n"
-	    "Operate the controller:\n    build/bin/vtokenctl --url "
-	    "http://%s --api-key-file %s/admin.key token list\n\n",
-	    tok->name, tok->id, port, host, busid,
-	    vtd->cfg->api.listen, vtd->cfg->data_dir);
+	    "Operate the controller (admin key):\n"
+	    "    export VTOKEN_URL=http://%s VTOKEN_API_KEY_FILE=%s/admin.key\n"
+	    "    build/bin/vtokenctl token list\n"
+	    "Give a help desk its own key (shown once; roles: admin, "
+	    "operator, auditor, orchestrator):\n"
+	    "    build/bin/vtokenctl key create help-desk --role operator "
+	    "--expires 90d\n"
+	    "Follow attaches, revokes and every other audited event live:\n"
+	    "    build/bin/vtokenctl audit --follow\n\n",
+	    tok->name, tok->id, port, host, busid, vtd->api != NULL ?
+	    vtd->api->bound : vtd->cfg->api.listen, vtd->cfg->data_dir);
 	fflush(stdout);
 }
 

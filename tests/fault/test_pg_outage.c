@@ -17,6 +17,9 @@
  *    is back: the acknowledged write reads back from the store, the write
  *    that failed is stored by the next flush, the token whose session
  *    ended can be imported through B, and the audit chain verifies.
+ *  - stuck: every server process stopped (SIGSTOP): nothing fails, the
+ *    store waits; /healthz says degraded ("has not answered") and ok
+ *    again after SIGCONT, and a session reads throughout;
  *  - concurrent start: two nodes started at the same moment on an empty
  *    database both come up, and each migration ran once.
  */
@@ -170,6 +173,9 @@ api_eventually(struct vtd *d, const char *path, const char *body)
 static void
 pg_up(void)
 {
+	(void)fu_sh("pid=$(head -n 1 '%s/data/postmaster.pid' 2>/dev/null) "
+	    "&& { pkill -CONT -P \"$pid\"; kill -CONT \"$pid\"; }; true",
+	    getenv("VT_PG_DIR"));
 	pg("ensure");
 }
 
@@ -325,6 +331,62 @@ START_TEST(stopped)
 }
 END_TEST
 
+/* Sends sig to the test server's postmaster and every backend. */
+static void
+pg_signal(const char *sig)
+{
+	ck_assert_int_eq(fu_sh("pid=$(head -n 1 '%s/data/postmaster.pid') && "
+	    "pkill -%s -P \"$pid\"; kill -%s \"$pid\"", getenv("VT_PG_DIR"),
+	    sig, sig), 0);
+}
+
+/* /healthz of d says want within ms (polled). */
+static void
+health_becomes(struct vtd *d, const char *want, int ms)
+{
+	int64_t deadline = monotime_ms() + ms;
+
+	for (;;) {
+		struct vt_http_resp r;
+		bool is;
+
+		ck_assert_int_eq(vt_api(d, "GET", "/healthz", NULL, &r), 0);
+		is = r.body != NULL && strstr(r.body, want) != NULL;
+		vt_http_resp_free(&r);
+		if (is)
+			return;
+		ck_assert_msg(monotime_ms() < deadline, "healthz never said "
+		    "%s", want);
+		vt_sleep_ms(200);
+	}
+}
+
+/*
+ * The server up but not answering (every process stopped): nothing
+ * fails, the store thread waits; /healthz must say so, sessions read on.
+ */
+START_TEST(stuck)
+{
+	static const bool writable[1] = { false };
+	struct fx_token t[1];
+	struct usbip_client c;
+	struct reader rd;
+
+	cluster_up(t, 1, writable);
+	fx_assign(&node[0], t[0].id, "vm");
+	attach(&node[0], &t[0], &c);
+	reader_start(&rd, &c);
+	pg_signal("STOP");
+	health_becomes(&node[0], "has not answered", 15000);
+	pg_signal("CONT");
+	health_becomes(&node[0], "\"ok\"", 15000);
+	(void)reader_stop(&rd, "database stuck");
+	usbip_client_close(&c);
+	fx_stop(&node[1]);
+	fx_stop(&node[0]);
+}
+END_TEST
+
 /*
  * Each node is started, and stopped, by a thread of its own: a daemon
  * gets SIGKILL when the thread that forked it ends (PR_SET_PDEATHSIG is
@@ -407,6 +469,7 @@ main(void)
 	tcase_add_checked_fixture(tc, pg_up, NULL);
 	tcase_add_test(tc, restart);
 	tcase_add_test(tc, stopped);
+	tcase_add_test(tc, stuck);
 	tcase_add_loop_test(tc, concurrent_start, 0, 5);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

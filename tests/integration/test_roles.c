@@ -22,6 +22,7 @@
 #include "common/encode.h"
 
 #include "../lib/control_fixture.h"
+#include "../lib/vt_sse.h"
 #include "../lib/vt_wait.h"
 
 enum { ADMIN, OPERATOR, AUDITOR, ORCHESTRATOR, NONE, NROLES };
@@ -53,14 +54,23 @@ struct route {
 	void (*prep)(struct vtd *d, const char *role);
 };
 
+/* A token named PREFIX-ROLE (assigned to vm0 if assign). */
 static void
-prep_token(struct vtd *d, const char *role)
+prep_named(struct vtd *d, const char *prefix, const char *role, bool assign)
 {
 	struct fx_token t;
 	char name[64];
 
-	snprintf(name, sizeof(name), "del-%s", role);
+	snprintf(name, sizeof(name), "%s-%s", prefix, role);
 	fx_token(d, name, false, &t);
+	if (assign)
+		fx_assign(d, name, "vm0");
+}
+
+static void
+prep_token(struct vtd *d, const char *role)
+{
+	prep_named(d, "del", role, false);
 }
 
 static void
@@ -76,22 +86,13 @@ prep_vm(struct vtd *d, const char *role)
 static void
 prep_assignable(struct vtd *d, const char *role)
 {
-	struct fx_token t;
-	char name[64];
-
-	snprintf(name, sizeof(name), "as-%s", role);
-	fx_token(d, name, false, &t);
+	prep_named(d, "as", role, false);
 }
 
 static void
 prep_assigned(struct vtd *d, const char *role)
 {
-	struct fx_token t;
-	char name[64];
-
-	snprintf(name, sizeof(name), "rv-%s", role);
-	fx_token(d, name, false, &t);
-	fx_assign(d, name, "vm0");
+	prep_named(d, "rv", role, true);
 }
 
 static void
@@ -132,6 +133,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/nodes", NULL, R_READ, 200, NULL },
 	{ "GET", "/v1/audit", NULL, R_AUDIT, 200, NULL },
 	{ "GET", "/v1/audit/verify", NULL, R_AUDIT, 200, NULL },
+	{ "GET", "/v1/events", NULL, R_AUDIT, 200, NULL },
 	{ "GET", "/v1/keys", NULL, R_ADM, 200, NULL },
 	{ "POST", "/v1/keys", "{\"name\": \"k-@\", \"role\": "
 	  "\"auditor\"}", R_ADM, 201, NULL },
@@ -168,8 +170,15 @@ call(struct vtd *d, const char *method, const char *path, const char *key,
     const char *body)
 {
 	struct vt_http_resp r;
+	struct vt_sse sse;
 	char url[512];
 	long st;
+
+	if (strncmp(path, "/v1/events", 10) == 0) {	/* it stays open */
+		st = vt_sse_open(&sse, d->api_port, key, path, -1, 0);
+		vt_sse_close(&sse);
+		return st;
+	}
 
 	vt_api_url(d, path, url, sizeof(url));
 	ck_assert_int_eq(vt_http(method, url, key, body, &r), 0);

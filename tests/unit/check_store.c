@@ -294,6 +294,8 @@ START_TEST(claims_and_leases)
 	ck_assert_int_eq(store_begin(st), 0);
 	ck_assert_int_eq(store_session_release(st, "00000000000000B1", "a"),
 	    0);
+	ck_assert_int_eq(store_session_release(st, "00000000000000B1", "a"),
+	    STORE_NOTFOUND);
 	ck_assert_int_eq(store_node_heartbeat(st, "nobody"), STORE_NOTFOUND);
 	ck_assert_int_eq(store_commit(st), 0);
 	store_close(st);

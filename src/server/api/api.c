@@ -25,6 +25,7 @@
 #include "common/xmalloc.h"
 #include "server/control/control_audit.h"
 #include "server/control/control.h"
+#include "server/api/api_events.h"
 #include "server/export/export.h"
 #include "vtoken/vtapi.h"
 
@@ -66,6 +67,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, VTAPI_NODES, PERM_READ, api_nodes_list },
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT, PERM_AUDIT, api_audit_list },
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, PERM_AUDIT, api_audit_verify },
+	{ EVHTTP_REQ_GET, VTAPI_EVENTS, PERM_AUDIT, api_events_open },
 	{ EVHTTP_REQ_GET, VTAPI_KEYS, PERM_KEYS, api_keys_list },
 	{ EVHTTP_REQ_POST, VTAPI_KEYS, PERM_KEYS, api_keys_create },
 	{ EVHTTP_REQ_DELETE, VTAPI_KEYS "/*", PERM_KEYS, api_keys_delete },
@@ -387,7 +389,8 @@ api_server_new(struct event_base *base, const struct api_params *p,
 	api->http = evhttp_new(base);
 	if (api->http == NULL || (tls && api_tls_setup(api, p) < 0))
 		goto fail;
-	if (api_guard_init(api) < 0)
+	if (api_guard_init(api) < 0 ||
+	    (api->events = api_events_new(api)) == NULL)
 		goto fail;
 	evhttp_set_bevcb(api->http, api_guard_bevcb, api);
 	evhttp_set_gencb(api->http, api_gencb, api);
@@ -416,7 +419,8 @@ api_server_free(struct api_server *api)
 	if (api == NULL)
 		return;
 	if (api->http != NULL)
-		evhttp_free(api->http);
+		evhttp_free(api->http);	/* ends the event streams */
+	api_events_free(api->events);
 	api_guard_clear(api);
 	if (api->ssl_ctx != NULL)
 		SSL_CTX_free(api->ssl_ctx);

@@ -23,6 +23,7 @@ struct evhttp_request;
 struct evhttp_bound_socket;
 struct evkeyvalq;
 struct evbuffer;
+struct api_events;
 
 struct api_stats {
 	unsigned long long by_class[6];	/* requests by status / 100 */
@@ -54,6 +55,7 @@ struct api_server {
 	struct event *ev_sweep;		/* reclaims guards of closed ones */
 	struct api_stats stats;
 	char bound[64];			/* actual listen address */
+	struct api_events *events;	/* GET /v1/events streams */
 };
 
 /* One request being handled (lives for the handler call only). */
@@ -146,6 +148,7 @@ void api_audit_list(struct api_req *r);
 void api_audit_verify(struct api_req *r);
 void api_agent_challenge(struct api_req *r);
 void api_agent_verify(struct api_req *r);
+void api_events_open(struct api_req *r);
 void api_keys_list(struct api_req *r);
 void api_keys_create(struct api_req *r);
 void api_keys_delete(struct api_req *r);

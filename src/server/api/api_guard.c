@@ -22,6 +22,8 @@ struct api_guard {
 	struct evbuffer_cb_entry *incb;
 	struct event *deadline;
 	bool busy;			/* dispatched; the reply is going out */
+	void (*onclose)(void *);	/* api_guard_on_close */
+	void *onclose_arg;
 	TAILQ_ENTRY(api_guard) entry;
 };
 
@@ -176,8 +178,29 @@ api_guard_bevcb(struct event_base *base, void *arg)
 static void
 api_guard_closed(struct evhttp_connection *c, void *arg)
 {
+	struct api_guard *g = arg;
+
 	(void)c;
-	api_guard_release(arg);
+	if (g->onclose != NULL)
+		g->onclose(g->onclose_arg);
+	api_guard_release(g);
+}
+
+void
+api_guard_on_close(struct api_server *api, struct evhttp_request *req,
+    void (*fn)(void *), void *arg)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) :
+	    NULL;
+	struct api_guard *g;
+
+	TAILQ_FOREACH(g, &api->guards, entry)
+		if (g->bev == bev) {
+			g->onclose = fn;
+			g->onclose_arg = arg;
+			return;
+		}
 }
 
 static void

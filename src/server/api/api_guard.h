@@ -45,4 +45,12 @@ struct bufferevent *api_guard_bevcb(struct event_base *base, void *arg);
 /* Marks req's request complete (called by the dispatcher). */
 void api_guard_dispatched(struct api_server *api, struct evhttp_request *req);
 
+/*
+ * fn(arg) runs when evhttp closes req's connection (the client went
+ * away, or the server is stopping), before the guard goes: for replies
+ * that stream for as long as the client stays (api_events).
+ */
+void api_guard_on_close(struct api_server *api, struct evhttp_request *req,
+    void (*fn)(void *), void *arg);
+
 #endif

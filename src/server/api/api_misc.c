@@ -4,10 +4,13 @@
  * metric carries the node's name as a label, so that a cluster's nodes
  * can be scraped into one series set.
  */
+#include <string.h>
+
 #include <event2/buffer.h>
 #include <event2/http.h>
 
 #include "server/api/api.h"
+#include "server/api/api_events.h"
 #include "server/control/control.h"
 #include "server/export/export.h"
 
@@ -72,6 +75,7 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 {
 	const struct control *ctl = r->ctl;
 	const struct api_stats *as = &r->api->stats;
+	const char *why;
 
 	metric(m, "vtoken_tokens", "gauge", "Tokens.", ctl->ntokens);
 	metric(m, "vtoken_vms", "gauge", "VMs.", ctl->nvms);
@@ -87,6 +91,12 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 	metric(m, "vtoken_api_auth_failed_total", "counter",
 	    "API requests with a missing, wrong or expired key.",
 	    as->auth_failed);
+	metric(m, "vtoken_event_streams", "gauge",
+	    "Open GET /v1/events streams.", api_events_streams(
+	    r->api->events));
+	metric(m, "vtoken_event_streams_cut_total", "counter",
+	    "Event streams cut because their reader fell behind.",
+	    api_events_dropped(r->api->events));
 	metric(m, "vtoken_api_forbidden_total", "counter",
 	    "API requests whose key's role does not grant the route.",
 	    as->forbidden);
@@ -94,7 +104,8 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 	    "Store operations that failed (logged).",
 	    ctl->stats.store_errors);
 	metric(m, "vtoken_store_up", "gauge",
-	    "1 while the store can be reached.", ctl->store_down ? 0 : 1);
+	    "1 while the store can be reached and answers.",
+	    strcmp(control_health(r->ctl, &why), "ok") == 0);
 	metric(m, "vtoken_store_pending", "gauge",
 	    "Store jobs queued or running.", control_pending(ctl));
 	metric(m, "vtoken_changes_applied_total", "counter",

@@ -197,7 +197,24 @@ control_start(struct control *ctl, struct store *st,
 		free(cause);
 		return -1;
 	}
+	store_worker_on_audit(ctl->worker, control_audit_ring, ctl);
 	return 0;
+}
+
+void
+control_audit_ring(void *arg)
+{
+	struct control *ctl = arg;
+
+	if (ctl->audit_bell != NULL)
+		ctl->audit_bell(ctl->audit_bell_arg);
+}
+
+void
+control_audit_watch(struct control *ctl, void (*fn)(void *), void *arg)
+{
+	ctl->audit_bell = fn;
+	ctl->audit_bell_arg = arg;
 }
 
 struct control *
@@ -283,8 +300,17 @@ control_pending(const struct control *ctl)
 }
 
 const char *
-control_health(const struct control *ctl, const char **why)
+control_health(struct control *ctl, const char **why)
 {
+	double busy = store_worker_busy(ctl->worker);
+
+	if (busy > CONTROL_STORE_STUCK_S) {
+		/* Up but not answering: nothing fails, everything waits. */
+		snprintf(ctl->store_stuck, sizeof(ctl->store_stuck), "the "
+		    "store has not answered for %.0f s", busy);
+		*why = ctl->store_stuck;
+		return "degraded";
+	}
 	if (!ctl->store_down)
 		return "ok";
 	*why = ctl->store_why;

@@ -88,6 +88,7 @@ struct control_token {
 	TAILQ_ENTRY(control_token) vm_entry;
 	/* While a VM imports it through this node: */
 	bool importing;			/* claim and load under way */
+	char session_vm[ENCODE_ID_LEN + 1];	/* the VM it was attached for */
 	struct export_device *dev;	/* owned; attached */
 	struct control_flush *flush;	/* writes being made durable */
 };
@@ -141,8 +142,11 @@ struct control {
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
 	struct control_key_set keys;	/* REST API keys */
 	struct control_release *release_retry;	/* control_session.c */
+	void (*audit_bell)(void *);	/* control_audit_watch */
+	void *audit_bell_arg;
 	bool store_down;		/* the last store call could not reach it */
 	char store_why[256];		/* why, for /healthz */
+	char store_stuck[64];		/* control_health's text */
 };
 
 /*
@@ -331,6 +335,14 @@ typedef void control_audit_fn(void *arg, const struct vt_error *err,
     json_t *records, int64_t last_seq);
 void control_audit_list(struct control *ctl, int64_t after, unsigned limit,
     control_audit_fn *done, void *arg);
+/*
+ * fn(arg) runs on the event loop whenever the audit log may have grown:
+ * after this node committed records, and when another node's commit is
+ * announced (PostgreSQL).  It may ring for nothing; read to know.  One
+ * watcher (NULL: none).
+ */
+void control_audit_watch(struct control *ctl, void (*fn)(void *),
+    void *arg);
 /* Walks the whole chain (see control_audit_verify). */
 typedef void control_verify_fn(void *arg, const struct vt_error *err,
     const struct control_audit_result *res);
@@ -356,8 +368,14 @@ void control_nodes_list(struct control *ctl, control_rows_fn *done,
 
 /* Store work queued or running (for tests and /metrics). */
 size_t control_pending(const struct control *ctl);
-/* "ok", or "degraded" with the reason in *why (for /healthz). */
-const char *control_health(const struct control *ctl, const char **why);
+/*
+ * "ok", or "degraded" with the reason in *why (for /healthz): the last
+ * store call could not reach the store, or a store job has been running
+ * for more than CONTROL_STORE_STUCK_S (a database that is up but does
+ * not answer).
+ */
+#define CONTROL_STORE_STUCK_S	5.0
+const char *control_health(struct control *ctl, const char **why);
 
 /*
  * The embedded default's demo: a token "demo" assigned to a VM "local"

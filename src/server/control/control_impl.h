@@ -177,6 +177,9 @@ void control_flush_attach(struct control *ctl, struct control_token *tok);
  */
 void control_flush_detach(struct control *ctl, struct control_token *tok);
 
+/* Rings the audit watcher (control_audit_watch); arg is the control. */
+void control_audit_ring(void *arg);
+
 /* ---- API keys (control_key.c, control_key_admin.c) ---- */
 
 /* A fresh secret "vtk_..." into out; 0 or -1. */
@@ -205,8 +208,9 @@ int control_node_start(struct control *ctl, struct store *st,
 /* Stops them and releases this node's claims (the store still runs). */
 void control_node_stop(struct control *ctl);
 /*
- * Applies the changes after the last one seen (for SQLite, after a local
- * commit; for PostgreSQL, when the feed says there are any).
+ * Applies the changes after the last one seen: after every heartbeat,
+ * and (PostgreSQL) whenever the feed says there are new ones.  A node's
+ * own changes are applied when they commit; reading them back is a no-op.
  */
 void control_node_poll(struct control *ctl);
 

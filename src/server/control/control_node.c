@@ -8,12 +8,20 @@
  * heartbeat reports the byte counters of this node's sessions and reads
  * back the claims the store says it holds: a local session whose claim
  * is gone (this node lost its lease while it could not reach the
- * database) is cut, so two nodes never serve one token for long.
+ * database) is cut, so two nodes never serve one token for long.  A node
+ * that has not renewed its lease for longer than the lease cuts its
+ * sessions itself (self-fencing): another node may have taken their
+ * tokens over by then, and it cannot know.  It judges other nodes lost
+ * only after renewing its own lease for a whole lease without a gap, so
+ * that after a database outage the first node back does not take the
+ * tokens of the others while they reconnect.  A node whose row was deleted
+ * behind its back registers again.  One heartbeat is out at a time.
  *
  * Feed: every change commits with a row in the changes table; a node
  * applies the rows after the last one it saw (control_node_poll), on
  * every heartbeat and whenever the store tells it of new rows
- * (PostgreSQL's NOTIFY, store_pg.c).  Change rows are numbered in commit
+ * (PostgreSQL's NOTIFY: store_pg_cluster.c sends it, store_pg_feed.c
+ * hears it).  Change rows are numbered in commit
  * order because every changing transaction appends to the audit chain
  * first, which serialises them (store_audit_last).  When the rows a node
  * needs were pruned already, it reloads everything (a resync).  A "key"
@@ -26,6 +34,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/strmap.h"
 #include "common/xmalloc.h"
 #include "server/control/control_impl.h"
@@ -42,6 +51,12 @@ struct control_node {
 	bool polling;			/* a poll job is out */
 	bool repoll;			/* poll again when it is back */
 	bool stopping;
+	bool beating;			/* a heartbeat job is out */
+	bool fenced;			/* sessions cut: the lease ran out */
+	double last_ok;			/* monotime of the last renewal */
+	double up_since;		/* renewing without a gap since */
+	struct store_node row;		/* to register again */
+	char *usbip, *api;		/* row's strings, owned */
 };
 
 /* ---- the feed ---- */
@@ -409,6 +424,9 @@ struct node_beat {
 	char (*ids)[ENCODE_ID_LEN + 1];	/* their tokens */
 	struct strmap *held;		/* claims the store says we hold */
 	size_t nlost;			/* claims of lost nodes released */
+	struct store_node row;		/* this node, should it be gone */
+	bool reregistered;
+	bool may_expire;		/* renewing for a lease: judge others */
 };
 
 /* Store thread: a lost node's claim is released; on the record. */
@@ -445,9 +463,14 @@ node_beat_body(struct store *st, void *arg)
 	struct node_beat *b = arg;
 	int r = store_node_heartbeat(st, b->node);
 
+	b->reregistered = false;
+	if (r == STORE_NOTFOUND) {	/* the row was deleted: come back */
+		r = store_node_upsert(st, &b->row);
+		b->reregistered = r == 0;
+	}
 	for (size_t i = 0; r == 0 && i < b->n; i++)
 		r = store_session_report(st, &b->mine[i]);
-	if (r == 0)
+	if (r == 0 && b->may_expire)
 		r = store_node_expire(st, b->lease_s, node_beat_lost, b);
 	return r;
 }
@@ -482,10 +505,24 @@ node_beat_done(void *arg, int result, const char *err)
 	struct control_token *tok;
 	struct vt_error e;
 
-	if (control_op_result(ctl, result, err, "node heartbeat", &e) < 0) {
+	if (ctl->node != NULL)
+		ctl->node->beating = false;
+	if (control_op_result(ctl, result, err, "node heartbeat", &e) < 0 ||
+	    ctl->node == NULL) {
 		node_beat_free(b);
 		return;
 	}
+	if (monotime_sec() - ctl->node->last_ok > 2.0 *
+	    (double)ctl->node->heartbeat_s)
+		ctl->node->up_since = monotime_sec();	/* after a gap */
+	ctl->node->last_ok = monotime_sec();
+	if (ctl->node->fenced)
+		log_info("node %s: the lease is renewed; imports work again",
+		    ctl->node_name);
+	ctl->node->fenced = false;
+	if (b->reregistered)
+		log_warnx("node %s: its row was gone from the store; "
+		    "registered again", ctl->node_name);
 	if (b->nlost > 0)
 		log_warnx("released %zu claim(s) of lost node(s)", b->nlost);
 	control_release_retry(ctl);
@@ -531,14 +568,55 @@ node_collect(void *arg, struct control_token *tok)
 }
 
 static void
+node_fence_one(void *arg, struct control_token *tok)
+{
+	struct control *ctl = arg;
+
+	if (tok->dev != NULL && tok->dev->session != NULL)
+		control_kick(ctl, tok, "this node lost the store for longer "
+		    "than its lease");
+}
+
+/* The lease ran out without a renewal: end every session here. */
+static void
+node_fence(struct control *ctl)
+{
+	struct control_node *nd = ctl->node;
+
+	if (nd->fenced || monotime_sec() - nd->last_ok <= (double)ctl->lease_s)
+		return;
+	nd->fenced = true;
+	log_warnx("node %s: no lease renewal for %u s; ending this node's "
+	    "sessions (another node may take their tokens over)",
+	    ctl->node_name, ctl->lease_s);
+	control_index_tokens_foreach(ctl->ix, node_fence_one, ctl);
+}
+
+static void
 node_beatcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct control *ctl = arg;
-	struct node_beat *b = xcalloc(1, sizeof(*b));
-	struct node_collect c = { b, 0 };
+	struct node_beat *b;
+	struct node_collect c;
 
 	(void)fd;
 	(void)what;
+	node_fence(ctl);
+	if (ctl->node->beating)
+		return;		/* the store is slow: one at a time */
+	ctl->node->beating = true;
+	b = xcalloc(1, sizeof(*b));
+	c.b = b;
+	c.cap = 0;
+	b->row = ctl->node->row;
+	/*
+	 * Another node's stale heartbeat means it is dead only if this one
+	 * has been renewing for a whole lease: after an outage of the
+	 * database every node is stale, and the first back must not take
+	 * the others' tokens while they reconnect.
+	 */
+	b->may_expire = monotime_sec() - ctl->node->up_since >=
+	    (double)ctl->lease_s;
 	b->ctl = ctl;
 	b->node = ctl->node_name;
 	b->lease_s = ctl->lease_s;
@@ -552,6 +630,7 @@ static void
 node_feedcb(void *arg)
 {
 	control_node_poll(arg);
+	control_audit_ring(arg);	/* another node's records, maybe */
 }
 
 int
@@ -565,13 +644,15 @@ control_node_start(struct control *ctl, struct store *st,
 
 	nd->ctl = ctl;
 	nd->heartbeat_s = p->heartbeat_s;
+	nd->last_ok = nd->up_since = monotime_sec();
 	ctl->node = nd;
 	memset(&row, 0, sizeof(row));
-	row.name = p->node;
-	row.usbip = p->usbip_addr;
-	row.api = p->api_addr;
+	row.name = ctl->node_name;
+	row.usbip = nd->usbip = xstrdup(p->usbip_addr);
+	row.api = nd->api = xstrdup(p->api_addr);
 	row.version = VTOKEN_VERSION;
 	encode_time(time(NULL), row.started);
+	nd->row = row;
 	/* This node's claims from an earlier run are gone with it. */
 	r = store_begin(st);
 	if (r == 0)
@@ -623,6 +704,8 @@ control_node_stop(struct control *ctl)
 	/* Nothing of ours is attached any more: let others take it now. */
 	if (ctl->worker != NULL)
 		control_post(ctl, node_leave_run, NULL, ctl->node_name);
+	free(nd->usbip);
+	free(nd->api);
 	free(nd);
 	ctl->node = NULL;
 }

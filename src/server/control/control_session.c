@@ -116,9 +116,13 @@ control_claim_body(struct store *st, void *arg)
 	r = store_session_claim(st, &c->row, c->lease_s);
 	snprintf(actor, sizeof(actor), "usbip:%s", c->peer);
 	snprintf(subject, sizeof(subject), "token:%s", c->row.token_id);
-	if (r == 0)
+	if (r == 0) {
+		json_t *detail = json_pack("{s:s}", "vm", c->row.vm_id);
+
 		r = control_tx_audit_run(st, c->node, actor, "attach", subject,
-		    NULL);
+		    detail);
+		json_decref(detail);
+	}
 	return r;
 }
 
@@ -166,6 +170,12 @@ control_release_body(struct store *st, void *arg)
 	char subject[64];
 	int r = store_session_release(st, x->token_id, x->node);
 
+	/*
+	 * No claim of ours: another node's heartbeat released it (this
+	 * node was lost) and recorded that detach.  Nothing to add.
+	 */
+	if (r == STORE_NOTFOUND)
+		return 0;
 	snprintf(subject, sizeof(subject), "token:%s", x->token_id);
 	if (r == 0 && x->detail != NULL)
 		r = control_tx_audit_run(st, x->node, x->actor, "detach",
@@ -319,6 +329,7 @@ control_claim_done(void *arg, int result, const char *err)
 	}
 	if (tok->writable)
 		control_flush_attach(ctl, tok);
+	memcpy(tok->session_vm, c->row.vm_id, sizeof(tok->session_vm));
 	ctl->stats.attaches++;
 	export_import_done(c->imp, EXPORT_OK, tok->dev, NULL);
 	control_claim_free(c);
@@ -380,7 +391,8 @@ control_session_detached(void *arg, const struct export_session *s)
 		return;		/* not ours: cannot happen */
 	control_flush_detach(ctl, tok);
 	control_release_post(ctl, tok->id, s->peer_str, json_pack(
-	    "{s:I, s:I, s:I, s:I}", "bytes_in", (json_int_t)s->bytes_in,
+	    "{s:s, s:I, s:I, s:I, s:I}", "vm", tok->session_vm,
+	    "bytes_in", (json_int_t)s->bytes_in,
 	    "bytes_out", (json_int_t)s->bytes_out, "urbs",
 	    (json_int_t)s->urbs, "duration_s",
 	    (json_int_t)(time(NULL) - s->since)));

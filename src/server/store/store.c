@@ -118,6 +118,8 @@ store_commit(struct store *st)
 	if (r == 0) {
 		st->in_tx = false;
 		st->stats.commits++;
+		st->stats.audit_commits += st->tx_audits;
+		st->tx_audits = 0;
 	}
 	return store_result(st, "commit", r);
 }
@@ -129,6 +131,7 @@ store_rollback(struct store *st)
 		return;
 	st->ops->rollback(st);
 	st->in_tx = false;
+	st->tx_audits = 0;
 	st->stats.rollbacks++;
 }
 
@@ -259,7 +262,14 @@ store_change_insert(struct store *st, const char *kind, const char *key,
 int
 store_audit_insert(struct store *st, const struct store_audit *a)
 {
-	STORE_WRITE(audit_insert, a);
+	int r;
+
+	if (store_need_tx(st, "audit_insert") < 0)
+		return STORE_ERR;
+	r = store_result(st, "audit_insert", st->ops->audit_insert(st, a));
+	if (r == 0)
+		st->tx_audits++;
+	return r;
 }
 
 int

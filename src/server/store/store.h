@@ -100,7 +100,7 @@ struct store_node {
 
 struct store_change {
 	int64_t seq;
-	const char *kind;		/* "token", "vm", "assignment" */
+	const char *kind;		/* "token" (also its assignment), "vm", "key" */
 	const char *key;		/* the id */
 	const char *node;		/* who made it */
 };
@@ -208,12 +208,14 @@ struct store_stats {
 	unsigned long long errors;		/* of them failed (not NOTFOUND) */
 	unsigned long long commits, rollbacks;
 	unsigned long long unavailable;		/* calls refused: no database */
+	unsigned long long audit_commits;	/* audit records committed */
 };
 
 struct store {
 	const struct store_ops *ops;	/* the backend; store.c only */
 	void *impl;			/* backend state */
 	bool in_tx;			/* between begin and commit/rollback */
+	unsigned tx_audits;		/* audit records in the open one */
 	struct store_stats stats;
 	char err[256];			/* last error text */
 };
@@ -261,7 +263,7 @@ int store_assignment_delete(struct store *st, const char *token_id);
  */
 int store_session_claim(struct store *st, const struct store_session *s,
     unsigned lease_s);
-/* Releases node's claim on token_id (no row: 0). */
+/* Releases node's claim on token_id; STORE_NOTFOUND when it had none. */
 int store_session_release(struct store *st, const char *token_id,
     const char *node);
 /* Releases every claim of node. */

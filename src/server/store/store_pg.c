@@ -6,7 +6,7 @@
  * Connection: one per store (the store thread's).  When the server
  * cannot be reached an operation fails at once with STORE_UNAVAILABLE and
  * the next ones retry the connection with a growing back-off (0.5 s to
- * 10 s), so a dead server costs no connect timeout per request.  The
+ * 2 s), so a dead server costs no connect timeout per request.  The
  * password, when given, is kept only to reconnect and is never in a
  * message.
  *
@@ -27,7 +27,7 @@
 
 #define PG_CONNECT_TIMEOUT	"5"	/* seconds; the DSN may override */
 #define PG_BACKOFF_MIN		0.5
-#define PG_BACKOFF_MAX		10.0
+#define PG_BACKOFF_MAX		2.0	/* well inside a lease: see control_node.c */
 #define PG_MIGRATE_LOCK		"7631097156"	/* pg_advisory_lock key */
 #define PG_MAX_PARAMS		16
 
@@ -175,9 +175,38 @@ pg_classify(struct store *st, PGresult *res)
 	return STORE_ERR;
 }
 
+static PGresult *pg_vquery_once(struct store *st, int *result,
+    const char *sql, const char *fmt, va_list ap);
+
+/*
+ * A connection the server closed while idle (a restart, an idle timeout)
+ * is found only by the next statement.  Outside a transaction that
+ * statement (a read, or BEGIN) is run again once on a new connection:
+ * it changed nothing, so the job does not fail for a reconnect that
+ * works at once.  Inside a transaction the job fails, as it must.
+ */
 static PGresult *
 pg_vquery(struct store *st, int *result, const char *sql, const char *fmt,
     va_list ap)
+{
+	bool was_alive = pg_alive(st);
+	PGresult *res;
+	va_list again;
+
+	va_copy(again, ap);
+	res = pg_vquery_once(st, result, sql, fmt, ap);
+	if (res == NULL && *result == STORE_UNAVAILABLE && was_alive &&
+	    !st->in_tx && !pg_alive(st)) {
+		PG(st)->retry_at = 0;
+		res = pg_vquery_once(st, result, sql, fmt, again);
+	}
+	va_end(again);
+	return res;
+}
+
+static PGresult *
+pg_vquery_once(struct store *st, int *result, const char *sql,
+    const char *fmt, va_list ap)
 {
 	const char *values[PG_MAX_PARAMS];
 	int lengths[PG_MAX_PARAMS], formats[PG_MAX_PARAMS];
@@ -363,8 +392,14 @@ pg_migrate_under_lock(struct store *st)
 static int
 pg_migrate(struct store *st)
 {
-	int r = pg_exec(st, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")");
+	int r;
 
+	/*
+	 * Another node's migration may take longer than lock_timeout: wait
+	 * for it (the lock is a session's, freed if that node dies).
+	 */
+	r = pg_exec(st, "SET lock_timeout = 0; SELECT pg_advisory_lock("
+	    PG_MIGRATE_LOCK "); SET lock_timeout = '1s'");
 	if (r != 0)
 		return r;
 	r = pg_migrate_under_lock(st);
@@ -430,7 +465,16 @@ pg_begin(struct store *st)
 {
 	int r = pg_connect(st);
 
-	return r != 0 ? r : pg_exec(st, "BEGIN");
+	if (r != 0)
+		return r;
+	if ((r = pg_exec(st, "BEGIN")) == STORE_UNAVAILABLE &&
+	    !pg_alive(st)) {
+		/* Closed while idle: a new connection, once (pg_vquery). */
+		PG(st)->retry_at = 0;
+		if ((r = pg_connect(st)) == 0)
+			r = pg_exec(st, "BEGIN");
+	}
+	return r;
 }
 
 static int

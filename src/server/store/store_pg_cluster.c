@@ -47,7 +47,7 @@ pg_session_claim(struct store *st, const struct store_session *s,
 int
 pg_session_release(struct store *st, const char *token_id, const char *node)
 {
-	return pg_write(st, false, "DELETE FROM sessions WHERE token_id = $1"
+	return pg_write(st, true, "DELETE FROM sessions WHERE token_id = $1"
 	    " AND node = $2", "ss", token_id, node);
 }
 
@@ -283,9 +283,12 @@ pg_audit_insert(struct store *st, const struct store_audit *a)
 	    a->seq, a->time, a->actor, a->action, a->subject, a->detail,
 	    a->prev_hash, a->hash, a->node);
 
+	/* The head moves, and every node's feed hears of it at commit. */
 	if (r == 0)
-		r = pg_write(st, true, "UPDATE audit_head SET seq = $1,"
-		    " hash = $2 WHERE id = 1", "is", a->seq, a->hash);
+		r = pg_write(st, true, "WITH h AS (UPDATE audit_head SET"
+		    " seq = $1, hash = $2 WHERE id = 1 RETURNING seq)"
+		    " SELECT pg_notify('" PG_FEED_CHANNEL "', 'audit') FROM h",
+		    "is", a->seq, a->hash);
 	return r;
 }
 

@@ -8,7 +8,7 @@
  * change rows through the store thread (control_node.c), so a
  * notification lost while disconnected loses nothing; after every
  * (re)connect the bell rings once to catch up.  The connection comes back
- * with a back-off of 0.5 s to 10 s.  Nothing here logs but the state
+ * with a back-off of 0.5 s to 2 s.  Nothing here logs but the state
  * changes.
  */
 #include <event2/event.h>
@@ -21,7 +21,7 @@
 #include "server/store/store_pg_impl.h"
 
 #define FEED_BACKOFF_MIN	0.5
-#define FEED_BACKOFF_MAX	10.0
+#define FEED_BACKOFF_MAX	2.0
 
 struct store_feed {
 	struct event_base *base;
@@ -37,6 +37,14 @@ struct store_feed {
 };
 
 static void feed_start(struct store_feed *f);
+
+/* The server's notices and a lost connection's FATAL are not for stderr. */
+static void
+feed_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
 
 static void
 feed_drop(struct store_feed *f)
@@ -162,6 +170,7 @@ feed_start(struct store_feed *f)
 		feed_fail(f, "cannot connect");
 		return;
 	}
+	PQsetNoticeProcessor(f->conn, feed_notice, NULL);
 	feed_pollcb(-1, 0, f);
 }
 

@@ -54,7 +54,7 @@ sq_session_claim(struct store *st, const struct store_session *s,
 int
 sq_session_release(struct store *st, const char *token_id, const char *node)
 {
-	return sq_write(st, false, "DELETE FROM sessions WHERE token_id = ?"
+	return sq_write(st, true, "DELETE FROM sessions WHERE token_id = ?"
 	    " AND node = ?", "ss", token_id, node);
 }
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+
+#include "common/monotime.h"
 #include <sys/queue.h>
 #include <unistd.h>
 
@@ -47,6 +49,10 @@ struct store_worker {
 	struct store_stats stats;	/* guarded by mu */
 	int efd;
 	struct event *ev;
+	double running_since;		/* monotime; 0 idle; guarded by mu */
+	void (*audit_fn)(void *);	/* loop only */
+	void *audit_arg;
+	unsigned long long audit_seen;	/* loop only */
 };
 
 static void *
@@ -62,6 +68,7 @@ store_worker_main(void *arg)
 		if ((j = TAILQ_FIRST(&w->todo)) == NULL)
 			break;		/* stopping, and nothing left */
 		TAILQ_REMOVE(&w->todo, j, entry);
+		w->running_since = monotime_sec();
 		pthread_mutex_unlock(&w->mu);
 
 		w->st->err[0] = '\0';
@@ -72,6 +79,7 @@ store_worker_main(void *arg)
 		store_rollback(w->st);
 
 		pthread_mutex_lock(&w->mu);
+		w->running_since = 0;
 		w->stats = w->st->stats;
 		j->finished = true;
 		if (!j->sync) {
@@ -92,10 +100,12 @@ store_worker_reap(struct store_worker *w)
 {
 	struct store_job_list list;
 	struct store_job *j;
+	unsigned long long audits;
 
 	TAILQ_INIT(&list);
 	pthread_mutex_lock(&w->mu);
 	TAILQ_CONCAT(&list, &w->done, entry);
+	audits = w->stats.audit_commits;
 	pthread_mutex_unlock(&w->mu);
 	while ((j = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, j, entry);
@@ -105,6 +115,29 @@ store_worker_reap(struct store_worker *w)
 			    NULL);
 		free(j);
 	}
+	if (audits != w->audit_seen) {
+		w->audit_seen = audits;
+		if (w->audit_fn != NULL)
+			w->audit_fn(w->audit_arg);
+	}
+}
+
+double
+store_worker_busy(struct store_worker *w)
+{
+	double since;
+
+	pthread_mutex_lock(&w->mu);
+	since = w->running_since;
+	pthread_mutex_unlock(&w->mu);
+	return since > 0 ? monotime_sec() - since : 0;
+}
+
+void
+store_worker_on_audit(struct store_worker *w, void (*fn)(void *), void *arg)
+{
+	w->audit_fn = fn;
+	w->audit_arg = arg;
 }
 
 static void

@@ -42,6 +42,14 @@ void store_worker_free(struct store_worker *w);
 /* Queues a job; done runs on the event loop (never within this call). */
 void store_worker_post(struct store_worker *w, store_run_fn *run,
     store_done_fn *done, void *arg);
+/*
+ * fn(arg) runs on the event loop after done callbacks whenever jobs
+ * since the last call committed audit records (NULL: none).
+ */
+void store_worker_on_audit(struct store_worker *w, void (*fn)(void *),
+    void *arg);
+/* Seconds the job on the thread has been running; 0 when idle. */
+double store_worker_busy(struct store_worker *w);
 /* Jobs posted and not yet done (queued, running or awaiting done). */
 size_t store_worker_pending(const struct store_worker *w);
 /* The store's counters as of the last finished job. */
