@@ -45,6 +45,9 @@ struct ctl_args {
 	uint64_t after;		/* --after, default 0 */
 	unsigned limit;		/* --limit, default 100 */
 	bool follow;		/* --follow */
+	const char *type;	/* --type ACTION[,ACTION...], or NULL */
+	const char *token;	/* --token ID|NAME, or NULL */
+	const char *vm;		/* --vm ID|NAME, or NULL */
 	const char *role;	/* --role, or NULL */
 	const char *expires;	/* --expires, or NULL */
 };
@@ -116,7 +119,11 @@ enum ctl_status ctl_key_create(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_key_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_key_rm(struct ctl_ctx *, const struct ctl_args *);
 
-/* ctl_audit.c */
+/*
+ * ctl_audit.c.  ctl_audit_check() refuses the event filters (--type,
+ * --token, --vm) without --follow: 0, or -1 after saying why.
+ */
+int ctl_audit_check(const struct ctl_args *);
 enum ctl_status ctl_audit_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_audit_verify(struct ctl_ctx *, const struct ctl_args *);
 

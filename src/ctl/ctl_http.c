@@ -4,8 +4,9 @@
  * bodies as they arrive (a Content-Length is only used to fail early,
  * never to size a buffer), decodes JSON and maps error documents to a
  * reason.  libcurl allocates through http_free()/http_realloc(), which
- * wipe what they release, so its copies of the header die with it.  Does
- * not print, log or retry.
+ * wipe what they release, so its copies of the header die with it.  A
+ * stream of events is handed to ctl_sse piece by piece.  Does not print,
+ * log or retry.
  */
 #include "ctl/ctl_http.h"
 
@@ -15,6 +16,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +31,8 @@
 #define HTTP_CONNECT_TIMEOUT	5L	/* seconds */
 #define HTTP_TIMEOUT		30L	/* seconds, whole request */
 #define HTTP_STALL_TIME		30L	/* s under 1 B/s fail a download */
+#define HTTP_EVENT_TYPE		"text/event-stream"
+#define HTTP_LAST_ID_MAX	64	/* bytes of a Last-Event-ID sent */
 
 static const char http_auth_prefix[] = "Authorization: Bearer ";
 
@@ -37,6 +41,7 @@ struct ctl_http {
 	char *base;			/* URL without trailing '/' */
 	struct curl_slist *hdrs;	/* auth + Accept; wiped on free */
 	struct curl_slist *json_hdrs;	/* the same + Content-Type */
+	struct curl_slist *sse_hdrs;	/* auth + Accept: event stream */
 	char *cacert;			/* or NULL */
 	bool insecure;
 	char errbuf[CURL_ERROR_SIZE];	/* libcurl's detailed reason */
@@ -53,6 +58,17 @@ struct http_sink {
 	bool too_big;		/* the streamed body passed max */
 };
 
+/* Where the body of a stream of events goes. */
+struct http_events {
+	CURL *curl;
+	struct ctl_sse *sse;		/* a 2xx body; owned */
+	const struct ctl_http_events_cb *cb;
+	struct capbuf err;		/* any other body, up to a cap */
+	char *cause;			/* why the stream is BAD; owned */
+	bool typed;			/* the Content-Type was checked */
+	bool bad;
+};
+
 static void http_free(void *p);
 static void *http_realloc(void *p, size_t n);
 static char *http_read_key(const char *path, char **cause);
@@ -64,12 +80,20 @@ static int http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	    curl_off_t ultotal, curl_off_t ulnow);
 static void http_sink_init(struct http_sink *s, CURL *curl, int fd,
 	    size_t max, size_t buf_max);
+static void http_setup_common(struct ctl_http *h, const char *url);
 static void http_setup(struct ctl_http *h, const char *url,
 	    struct http_sink *s, bool download);
+static int http_events_typed(struct http_events *e);
+static size_t http_events_write(char *p, size_t size, size_t nmemb,
+	    void *arg);
+static struct curl_slist *http_events_headers(const struct ctl_http *h,
+	    const char *last_id);
+static enum ctl_http_stream_end http_events_end(struct ctl_http *h,
+	    struct http_events *e, CURLcode rc, struct ctl_http_result *res);
 static int http_perform(struct ctl_http *h, const struct http_sink *s,
 	    struct ctl_http_result *res);
 static void http_decode_error(struct ctl_http_result *res,
-	    const struct http_sink *s);
+	    const struct capbuf *body);
 static bool http_is_success(long status);
 static char *http_encode(char *q, const char *s);
 
@@ -194,10 +218,14 @@ ctl_http_new(const struct ctl_http_opts *o, char **cause)
 	    "Accept: application/json");
 	h->json_hdrs = curl_slist_append(h->json_hdrs,
 	    "Content-Type: application/json");
+	h->sse_hdrs = curl_slist_append(NULL, auth);
+	h->sse_hdrs = curl_slist_append(h->sse_hdrs,
+	    "Accept: " HTTP_EVENT_TYPE);
 	explicit_bzero(auth, strlen(auth));
 	free(auth);
 	h->curl = curl_easy_init();
-	if (h->hdrs == NULL || h->json_hdrs == NULL || h->curl == NULL) {
+	if (h->hdrs == NULL || h->json_hdrs == NULL || h->sse_hdrs == NULL ||
+	    h->curl == NULL) {
 		ctl_http_free(h);
 		cause_set(cause, "cannot initialise libcurl");
 		return NULL;
@@ -220,6 +248,7 @@ ctl_http_free(struct ctl_http *h)
 		curl_easy_cleanup(h->curl);
 	http_slist_wipe(h->hdrs);
 	http_slist_wipe(h->json_hdrs);
+	http_slist_wipe(h->sse_hdrs);
 	free(h->base);
 	free(h->cacert);
 	free(h);
@@ -324,13 +353,13 @@ http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
- * Sets every option of one request from scratch.  Only http(s), no
+ * Sets the options every request has, from scratch.  Only http(s), no
  * redirects (they could carry the key elsewhere), the path exactly as
- * built (no dot-segment folding), bounded time and size.
+ * built (no dot-segment folding), the interrupt check, a bounded
+ * connect.  The body's destination, size and time are the caller's.
  */
 static void
-http_setup(struct ctl_http *h, const char *url, struct http_sink *s,
-    bool download)
+http_setup_common(struct ctl_http *h, const char *url)
 {
 	CURL *c = h->curl;
 
@@ -344,23 +373,33 @@ http_setup(struct ctl_http *h, const char *url, struct http_sink *s,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "vtokenctl/" VTOKEN_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
-	if (download) {
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_STALL_TIME);
-	} else
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, HTTP_TIMEOUT);
 	if (h->cacert != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
 	if (h->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+}
+
+/* A request whose body goes to s: bounded time and size. */
+static void
+http_setup(struct ctl_http *h, const char *url, struct http_sink *s,
+    bool download)
+{
+	CURL *c = h->curl;
+
+	http_setup_common(h, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
+	if (download) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, HTTP_STALL_TIME);
+	} else
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, HTTP_TIMEOUT);
 }
 
 /* Runs the transfer; on failure sets res->cause.  0 or -1. */
@@ -398,13 +437,13 @@ http_perform(struct ctl_http *h, const struct http_sink *s,
  * "message (code)", or the status when the body says nothing usable.
  */
 static void
-http_decode_error(struct ctl_http_result *res, const struct http_sink *s)
+http_decode_error(struct ctl_http_result *res, const struct capbuf *body)
 {
 	const json_t *e;
 	const char *code, *msg;
 
-	if (s->buf.len > 0)
-		res->json = json_loadb(s->buf.data, s->buf.len, 0, NULL);
+	if (body->len > 0)
+		res->json = json_loadb(body->data, body->len, 0, NULL);
 	e = json_object_get(res->json, VTAPI_F_ERROR);
 	code = json_string_value(json_object_get(e, VTAPI_F_CODE));
 	msg = json_string_value(json_object_get(e, VTAPI_F_MESSAGE));
@@ -446,7 +485,7 @@ ctl_http_call(struct ctl_http *h, const char *method, const char *path,
 	if (http_perform(h, &s, res) == -1)
 		goto out;
 	if (!http_is_success(res->status)) {
-		http_decode_error(res, &s);
+		http_decode_error(res, &s.buf);
 		goto out;
 	}
 	if (s.buf.len > 0 && (res->json = json_loadb(s.buf.data, s.buf.len,
@@ -478,7 +517,7 @@ ctl_http_download(struct ctl_http *h, const char *path, int fd,
 	if (http_perform(h, &s, res) == -1)
 		goto out;
 	if (!http_is_success(res->status)) {
-		http_decode_error(res, &s);
+		http_decode_error(res, &s.buf);
 		goto out;
 	}
 	rc = 0;
@@ -486,6 +525,169 @@ out:
 	capbuf_clear(&s.buf);
 	free(url);
 	return rc;
+}
+
+/*
+ * Checked on the first piece of a 2xx body, or at its end when it had
+ * none: an answer that is not an event stream (a proxy's page, a server
+ * without /v1/events answering JSON) is BAD, never parsed.  0 or -1.
+ */
+static int
+http_events_typed(struct http_events *e)
+{
+	const size_t tlen = strlen(HTTP_EVENT_TYPE);
+	char *ctype = NULL;
+
+	if (e->typed)
+		return e->bad ? -1 : 0;
+	e->typed = true;
+	if (curl_easy_getinfo(e->curl, CURLINFO_CONTENT_TYPE, &ctype) ==
+	    CURLE_OK && ctype != NULL &&
+	    strncasecmp(ctype, HTTP_EVENT_TYPE, tlen) == 0 &&
+	    (ctype[tlen] == '\0' || ctype[tlen] == ';' || ctype[tlen] == ' '))
+		return 0;
+	e->bad = true;
+	cause_set(&e->cause, "the server did not answer with an event stream "
+	    "(Content-Type: %.64s)", ctype != NULL ? ctype : "none");
+	return -1;
+}
+
+/*
+ * libcurl write callback of a stream: a 2xx body goes to the parser, and
+ * the consumer's flush after each piece; any other body is kept (capped)
+ * for its error document.  Returning less than asked aborts the
+ * transfer.
+ */
+static size_t
+http_events_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct http_events *e = arg;
+	size_t n = size * nmemb;	/* libcurl: size is always 1 */
+	long status = 0;
+
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (!http_is_success(status))
+		return capbuf_write(p, size, nmemb, &e->err);
+	if (http_events_typed(e) == -1)
+		return 0;
+	if (ctl_sse_feed(e->sse, p, n, &e->cause) == -1 ||
+	    (e->cb->flush != NULL &&
+	    e->cb->flush(e->cb->arg, &e->cause) == -1)) {
+		e->bad = true;
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * A copy of the stream's headers (they hold the key: wipe the result
+ * with http_slist_wipe) and Last-Event-ID unless last_id is NULL or
+ * empty.  NULL when memory ran out.
+ */
+static struct curl_slist *
+http_events_headers(const struct ctl_http *h, const char *last_id)
+{
+	char line[sizeof("Last-Event-ID: ") + HTTP_LAST_ID_MAX];
+	struct curl_slist *l = NULL, *n;
+
+	for (const struct curl_slist *p = h->sse_hdrs; p != NULL;
+	    p = p->next) {
+		if ((n = curl_slist_append(l, p->data)) == NULL) {
+			http_slist_wipe(l);
+			return NULL;
+		}
+		l = n;
+	}
+	if (last_id != NULL && last_id[0] != '\0') {
+		snprintf(line, sizeof(line), "Last-Event-ID: %s", last_id);
+		if ((n = curl_slist_append(l, line)) == NULL) {
+			http_slist_wipe(l);
+			return NULL;
+		}
+		l = n;
+	}
+	return l;
+}
+
+/* Says how the transfer that returned rc ended, and fills *res. */
+static enum ctl_http_stream_end
+http_events_end(struct ctl_http *h, struct http_events *e, CURLcode rc,
+    struct ctl_http_result *res)
+{
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
+	if (e->bad) {
+		res->cause = e->cause;
+		e->cause = NULL;
+		return CTL_HTTP_STREAM_BAD;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		res->interrupted = true;
+		cause_set(&res->cause, "interrupted");
+		return CTL_HTTP_STREAM_INTERRUPTED;
+	}
+	if (res->status != 0 && !http_is_success(res->status)) {
+		http_decode_error(res, &e->err);
+		return CTL_HTTP_STREAM_REFUSED;
+	}
+	if (rc != CURLE_OK) {
+		cause_set(&res->cause, "%s", h->errbuf[0] != '\0' ?
+		    h->errbuf : curl_easy_strerror(rc));
+		return CTL_HTTP_STREAM_LOST;
+	}
+	if (http_events_typed(e) == -1) {
+		res->cause = e->cause;
+		e->cause = NULL;
+		return CTL_HTTP_STREAM_BAD;
+	}
+	cause_set(&res->cause, "the server ended the event stream");
+	return CTL_HTTP_STREAM_EOF;
+}
+
+enum ctl_http_stream_end
+ctl_http_events(struct ctl_http *h, const char *path, const char *last_id,
+    const struct ctl_http_events_cb *cb, struct ctl_http_result *res)
+{
+	enum ctl_http_stream_end end;
+	struct curl_slist *hdrs;
+	struct http_events e;
+	CURLcode rc;
+	char *url;
+
+	memset(res, 0, sizeof(*res));
+	if (last_id != NULL && (strlen(last_id) > HTTP_LAST_ID_MAX ||
+	    !text_is_visible(last_id, strlen(last_id)))) {
+		cause_set(&res->cause, "Last-Event-ID: not a short visible "
+		    "string");
+		return CTL_HTTP_STREAM_BAD;
+	}
+	if ((hdrs = http_events_headers(h, last_id)) == NULL) {
+		cause_set(&res->cause, "out of memory for the request");
+		return CTL_HTTP_STREAM_BAD;
+	}
+	memset(&e, 0, sizeof(e));
+	e.curl = h->curl;
+	e.cb = cb;
+	e.sse = ctl_sse_new(CTL_SSE_MAX_EVENT, cb->event, cb->arg);
+	capbuf_init(&e.err, HTTP_ERRBODY_MAX, false);
+	url = xasprintf("%s%s", h->base, path);
+	http_setup_common(h, url);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http_events_write);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &e);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+	    (long)CTL_HTTP_STREAM_STALL);
+	rc = curl_easy_perform(h->curl);
+	end = http_events_end(h, &e, rc, res);
+	/* The handle must not point at what is freed below. */
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdrs);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+	http_slist_wipe(hdrs);
+	ctl_sse_free(e.sse);
+	capbuf_clear(&e.err);
+	free(e.cause);
+	free(url);
+	return end;
 }
 
 /*

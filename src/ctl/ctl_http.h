@@ -1,8 +1,9 @@
 /*
  * ctl_http: vtokenctl's only network code.  One libcurl easy handle talks
  * to the vtokend REST API (docs/API.md): it sends the bearer key, caps
- * every response body, decodes JSON, and turns an HTTP error into one
- * printable reason.  It never prints; callers report.
+ * every response body (a stream of events: each event), decodes JSON,
+ * and turns an HTTP error into one printable reason.  It never prints;
+ * callers report.
  *
  * The API key is read from its file here and then exists only inside the
  * request header lists, which are wiped (explicit_bzero) before they are
@@ -17,6 +18,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "ctl/ctl_sse.h"
 
 #define CTL_HTTP_MAX_BODY	((size_t)16 << 20)	/* JSON responses */
 #define CTL_HTTP_MAX_IMAGE	((size_t)128 << 20)	/* token images */
@@ -75,6 +78,45 @@ int ctl_http_call(struct ctl_http *h, const char *method, const char *path,
  */
 int ctl_http_download(struct ctl_http *h, const char *path, int fd,
 	    struct ctl_http_result *res);
+
+/* How a stream of events (ctl_http_events) ended. */
+enum ctl_http_stream_end {
+	CTL_HTTP_STREAM_EOF,		/* 2xx, then the server closed it */
+	CTL_HTTP_STREAM_LOST,		/* no answer, or it broke or stalled */
+	CTL_HTTP_STREAM_REFUSED,	/* a non-2xx answer */
+	CTL_HTTP_STREAM_BAD,		/* not an event stream, an event too
+					   large, or a callback failed */
+	CTL_HTTP_STREAM_INTERRUPTED,	/* SIGINT/SIGTERM pending */
+};
+
+/* Where the events of a stream go; every member is borrowed. */
+struct ctl_http_events_cb {
+	ctl_sse_event_fn event;		/* each complete event (ctl_sse.h) */
+	/*
+	 * After each piece of the body has been parsed (so also once the
+	 * stream has opened: vtokend greets with a comment); NULL for none.
+	 * 0, or -1 after setting *cause, which ends the stream.
+	 */
+	int (*flush)(void *arg, char **cause);
+	void *arg;
+};
+
+/*
+ * GETs path as Server-Sent Events (Accept: text/event-stream), sending
+ * "Last-Event-ID: last_id" unless last_id is NULL (visible ASCII only),
+ * and hands every event to cb as it arrives (at most CTL_SSE_MAX_EVENT
+ * bytes each).  No total timeout: the stream lasts until the server ends
+ * it, but one that carries no byte for CTL_HTTP_STREAM_STALL seconds (a
+ * dead server; vtokend sends a comment every 15 s) is lost.  Fills *res
+ * (call ctl_http_result_clear() afterwards, whatever the outcome):
+ * status; for REFUSED the error document and a cause as ctl_http_call()
+ * gives them; for LOST and BAD a cause (BAD: the callback's own, when a
+ * callback failed); for INTERRUPTED res->interrupted.
+ */
+#define CTL_HTTP_STREAM_STALL	45	/* seconds */
+enum ctl_http_stream_end ctl_http_events(struct ctl_http *h,
+	    const char *path, const char *last_id,
+	    const struct ctl_http_events_cb *cb, struct ctl_http_result *res);
 /* Frees what *res holds and zeroes it. */
 void ctl_http_result_clear(struct ctl_http_result *res);
 

@@ -40,6 +40,9 @@ enum cmd_flag {
 	CMD_OPT_PREFIX = 0x8000,	/* --prefix PREFIX */
 	CMD_OPT_ROLE = 0x10000,		/* --role ROLE */
 	CMD_OPT_EXPIRES = 0x20000,	/* --expires WHEN */
+	CMD_OPT_TYPE = 0x40000,		/* --type ACTION[,ACTION...] */
+	CMD_OPT_TOKEN = 0x80000,	/* --token ID|NAME */
+	CMD_OPT_VM = 0x100000,		/* --vm ID|NAME */
 };
 
 /*
@@ -90,8 +93,11 @@ static const struct cmd_entry cmd_table[] = {
 	{ "revoke", 1, 1, 0, 0, NULL, ctl_assign_revoke, "TOKEN" },
 	{ "sessions", 0, 0, 0, 0, NULL, ctl_assign_sessions, "" },
 	{ "nodes", 0, 0, 0, 0, NULL, ctl_node_list, "" },
-	{ "audit", 0, 0, CMD_OPT_AFTER | CMD_OPT_LIMIT | CMD_OPT_FOLLOW, 0,
-	    NULL, ctl_audit_list, "[--after SEQ] [--limit N] [--follow]" },
+	{ "audit", 0, 0, CMD_OPT_AFTER | CMD_OPT_LIMIT | CMD_OPT_FOLLOW |
+	    CMD_OPT_TYPE | CMD_OPT_TOKEN | CMD_OPT_VM, 0, ctl_audit_check,
+	    ctl_audit_list, "[--after SEQ] [--limit N]\n"
+	    "--follow [--after SEQ] [--type ACTION,...] "
+	    "[--token ID|NAME] [--vm ID|NAME]" },
 	{ "audit verify", 0, 0, 0, 0, NULL, ctl_audit_verify, "" },
 	{ "key create", 1, 1, CMD_OPT_ROLE | CMD_OPT_EXPIRES, CMD_OPT_ROLE,
 	    NULL, ctl_key_create, "NAME --role admin|operator|auditor|"
@@ -114,6 +120,9 @@ static const struct option cmd_options[] = {
 	{ "prefix", required_argument, NULL, CMD_OPT_PREFIX },
 	{ "role", required_argument, NULL, CMD_OPT_ROLE },
 	{ "expires", required_argument, NULL, CMD_OPT_EXPIRES },
+	{ "type", required_argument, NULL, CMD_OPT_TYPE },
+	{ "token", required_argument, NULL, CMD_OPT_TOKEN },
+	{ "vm", required_argument, NULL, CMD_OPT_VM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -379,6 +388,15 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		break;
 	case CMD_OPT_EXPIRES:
 		a->expires = arg;
+		break;
+	case CMD_OPT_TYPE:
+		a->type = arg;
+		break;
+	case CMD_OPT_TOKEN:
+		a->token = arg;
+		break;
+	case CMD_OPT_VM:
+		a->vm = arg;
 		break;
 	}
 	return 0;

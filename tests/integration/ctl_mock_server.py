@@ -3,7 +3,11 @@
 vtokenctl without the real server, plus the small checks the shell test
 needs.  Lists are paged as vtokend pages them (?after=CURSOR&limit=N,
 "next" the cursor of the page after, or null); which lists are long, and
-how a paged list misbehaves, is part of STATE.
+how a paged list misbehaves, is part of STATE.  GET /v1/events is the
+audit log as Server-Sent Events, as vtokend sends it (chunked, a comment
+first and as keep-alive), with events split across writes, CRLF and LF
+line ends and multi-line data; how its streams end or fail is STATE's
+"events".
 
   serve --log LOG --port-file F --key KEY [--tls-cert C --tls-key K]
         [--lifetime S]
@@ -23,6 +27,8 @@ how a paged list misbehaves, is part of STATE.
   image FILE                           writes the canned token image
   set URL NAME=VALUE                   POST /_mock/state
   after LOG PATH                       prints the after= of each GET PATH
+  lastids LOG                          prints the Last-Event-ID ("-" for
+                                       none) of each GET /v1/events
   tty CMD ARG...                       runs CMD with stdout on a pty
 """
 import argparse
@@ -30,6 +36,7 @@ import hashlib
 import json
 import os
 import pty
+import socket
 import ssl
 import subprocess
 import sys
@@ -100,7 +107,21 @@ IMAGE = (bytes(range(251)) * 4178)[:1 << 20]
 # cursor it was asked with), "empty" (a page without tokens but with a
 # cursor), "fail" (page 2 answers 503 store_unavailable), "nonext" (no
 # "next" member at all: one page).  vms: "one" (VM_A) or "many".
-STATE = {"verify": "ok", "grow": 0, "tokens": "two", "vms": "one"}
+# grow: 1 adds a record to the audit log (up to 12) per GET /v1/audit and
+# every GROW_EVERY seconds of an open event stream.  events: "ok" (every
+# record after Last-Event-ID, then live ones, the stream held open);
+# "cut" (the connections of a reconnecting client, counted from the
+# "set": 1. three records, half of the next and a reset; 2. 503; 3. three
+# records and a clean end; 4. from two records before Last-Event-ID
+# (repeats), four records, half of the next and a reset; 5. as "ok");
+# "forbidden" (403), "unavailable" (503), "json" (200 with a JSON
+# document), "huge" (an event over 1 MiB), "badjson" (data that is not a
+# record).
+STATE = {"verify": "ok", "grow": 0, "tokens": "two", "vms": "one",
+         "events": "ok", "events_conn": 0}
+GROW_EVERY = 0.2
+KEEPALIVE_EVERY = 0.5
+STREAM_MAX_S = 60
 LOCK = threading.Lock()
 
 
@@ -184,6 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_mock/"):
             with LOCK:
                 STATE.update(json.loads(body))
+                STATE["events_conn"] = 0
             return self.reply(200, {"ok": True})
         want = "Bearer " + self.server.key
         if self.headers.get("Authorization") != want:
@@ -215,6 +237,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"nodes": NODES}
         if res == "audit":
             return self.audit(method, parts[2:], query)
+        if res == "events" and len(parts) == 2 and method == "GET":
+            return self.events(query)
         return error(404, "not_found", "no such path")
 
     def tokens(self, method, rest, query, doc):
@@ -390,6 +414,105 @@ class Handler(BaseHTTPRequestHandler):
             recs = [r for r in AUDIT if r["seq"] > after][:limit]
             return 200, {"records": recs, "last_seq": len(AUDIT)}
 
+    def events(self, query):
+        """GET /v1/events: answers or streams as STATE["events"] says."""
+        with LOCK:
+            mode = STATE["events"]
+            STATE["events_conn"] += 1
+            conn = STATE["events_conn"]
+        if query.get("token") == ["missing"]:
+            return error(404, "not_found", 'no token "missing"')
+        if mode == "forbidden":
+            return error(403, "forbidden",
+                         "role orchestrator may not GET /v1/events")
+        if mode == "unavailable" or (mode == "cut" and conn == 2):
+            return error(503, "store_unavailable",
+                         "the store cannot be reached")
+        if mode == "json":
+            return 200, {"records": []}
+        last = self.headers.get("Last-Event-ID")
+        if last is None:
+            last = query.get("after", [None])[0]
+        try:
+            after = int(last) if last is not None else None
+        except ValueError:
+            return error(400, "bad_request", "Last-Event-ID: a seq")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        self.chunk(b": vtoken events\n\n")
+        if mode == "huge":
+            self.chunk(b"id: 1\ndata: ")
+            for _ in range(9):
+                self.chunk(b"x" * (128 << 10))
+            return None
+        if mode == "badjson":
+            self.chunk(b"id: 1\nevent: assign\ndata: not json\n\n")
+            return None
+        if after is None:
+            after = len(AUDIT)
+        if mode == "cut" and conn in (1, 3, 4):
+            self.stream_cut(conn, after)
+        else:
+            self.stream_live(after)
+        return None
+
+    def stream_cut(self, conn, after):
+        """A stream that ends early (STATE "cut", connections 1, 3, 4)."""
+        start = after - 2 if conn == 4 else after
+        with LOCK:
+            recs = [r for r in AUDIT if r["seq"] > start]
+        n = 4 if conn == 4 else 3
+        for rec in recs[:n]:
+            self.send_event(rec)
+        if conn == 3:               # a clean end: the last chunk
+            self.chunk(b": bye\n\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if len(recs) > n:           # half an event, then a reset
+            ev = sse_event(recs[n])
+            self.chunk(ev[:len(ev) // 2])
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def stream_live(self, after):
+        """Every record after after, then new ones (grow) as they come,
+        with keep-alive comments, until the client goes (a failed write)
+        or STREAM_MAX_S pass."""
+        sent, start = after, time.monotonic()
+        grown = keepalive = start
+        while time.monotonic() - start < STREAM_MAX_S:
+            now = time.monotonic()
+            with LOCK:
+                if STATE["grow"] and len(AUDIT) < 12 and \
+                        now - grown >= GROW_EVERY:
+                    audit_append()
+                    grown = now
+                recs = [r for r in AUDIT if r["seq"] > sent]
+            for rec in recs:
+                self.send_event(rec)
+                sent = rec["seq"]
+            if now - keepalive >= KEEPALIVE_EVERY:
+                self.chunk(b": keep-alive\n\n")
+                keepalive = now
+            time.sleep(0.05)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def send_event(self, rec):
+        """One event in two writes, so that the client reads it in
+        pieces."""
+        ev = sse_event(rec)
+        cut = len(ev) // 3 + rec["seq"] % 7
+        self.chunk(ev[:cut])
+        time.sleep(0.005)
+        self.chunk(ev[cut:])
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
     def reply(self, status, doc):
         if doc is None:
             data, ctype = b"", None
@@ -418,6 +541,21 @@ class Handler(BaseHTTPRequestHandler):
         for _ in range(count):
             self.wfile.write(chunk)
         self.wfile.write(tail)
+
+
+def sse_event(rec):
+    """rec as vtokend's event (id, event, data), with some variety:
+    CRLF line ends for even seqs, the data over several lines (indented
+    JSON) for every third, an unknown field and a comment for every
+    fifth."""
+    seq = rec["seq"]
+    data = json.dumps(rec, indent=1) if seq % 3 == 0 else json.dumps(rec)
+    lines = ["id: %d" % seq, "event: %s" % rec["action"]]
+    if seq % 5 == 0:
+        lines += ["retry: 1000", ": a comment", "x-unknown: field"]
+    lines += ["data: " + line for line in data.split("\n")]
+    eol = "\r\n" if seq % 2 == 0 else "\n"
+    return (eol.join(lines) + eol + eol).encode()
 
 
 def paged(key, objs, field, query):
@@ -542,6 +680,13 @@ def cmd_after(a):
             print(parse_qs(url.query).get("after", ["-"])[0])
 
 
+def cmd_lastids(a):
+    """The Last-Event-ID of each GET /v1/events, in order ("-": none)."""
+    for r in api_requests(load_log(a.log)):
+        if r["method"] == "GET" and urlsplit(r["path"]).path == "/v1/events":
+            print(r["headers"].get("last-event-id", "-"))
+
+
 def cmd_set(a):
     name, _, value = a.assignment.partition("=")
     val = int(value) if value.isdigit() else value
@@ -602,6 +747,9 @@ def main():
     p.add_argument("log")
     p.add_argument("path")
     p.set_defaults(fn=cmd_after)
+    p = sub.add_parser("lastids")
+    p.add_argument("log")
+    p.set_defaults(fn=cmd_lastids)
     p = sub.add_parser("image")
     p.add_argument("file")
     p.set_defaults(fn=lambda a: open(a.file, "wb").write(IMAGE))

@@ -9,7 +9,13 @@
 #     1,050 rows;
 #  3. nodes: one node, "up", and -o json says it is the one answering;
 #  4. vm set-addresses replaces a VM's addresses (PATCH);
-#  5. SIGTERM stops the daemon with exit 0.
+#  5. key create/list/rm and roles;
+#  6. audit --follow (GET /v1/events): the whole log from the start, then
+#     changes as they are made, in order, each once, across a restart of
+#     the daemon (it reconnects with Last-Event-ID); --type and --token
+#     filter; a key without audit access gets 403 at once; SIGTERM ends a
+#     follower with exit 0;
+#  7. SIGTERM stops the daemon with exit 0.
 # VT_STORE=postgresql (integration.ctl_daemon.pg) gives the daemon a
 # fresh database on the suite's PostgreSQL server.  Every wait is
 # bounded.  Needs python3 and timeout(1).
@@ -19,8 +25,13 @@ VT_BIN=${VT_BIN:-$(cd "$(dirname "$0")/../../build/bin" && pwd)}
 CTL=$VT_BIN/vtokenctl
 W=$(mktemp -d "${TMPDIR:-/tmp}/vt-ctl-daemon.XXXXXX") || exit 1
 VTD_PID=""
+FOLLOW_PIDS=""
 
 cleanup() {
+	for p in $FOLLOW_PIDS; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	if [ -n "$VTD_PID" ]; then
 		kill -TERM "$VTD_PID" 2>/dev/null
 		wait "$VTD_PID" 2>/dev/null
@@ -36,7 +47,7 @@ unset VTOKEN_URL VTOKEN_API_KEY_FILE
 
 fail() {
 	echo "FAIL: $*" >&2
-	for f in "$W"/vtokend.log "$W"/err; do
+	for f in "$W"/vtokend.log "$W"/err "$W"/follow*.err; do
 		[ -f "$f" ] && { echo "---- $f"; tail -n 20 "$f"; } >&2
 	done
 	exit 1
@@ -75,6 +86,44 @@ d = json.load(open(sys.argv[1]))
 sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$W/out" "$1"
 }
 
+# jsonlines FILE EXPR: EXPR (Python, d = the documents of FILE, one a
+# line) holds.
+jsonlines() {
+	python3 -c 'import json, sys
+d = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
+}
+
+# start_vtokend: starts the daemon with the arguments in "$@" of the
+# script and waits (bounded) until its API answers.
+start_vtokend() {
+	"$VT_BIN/vtokend" "$@" 2>>"$W/vtokend.log" &
+	VTD_PID=$!
+	wait_for 20 test -s "$W/data/admin.key" || fail "vtokend: no admin.key"
+	wait_for 20 "$CTL" --url "$API" --api-key-file "$W/data/admin.key" \
+	    token list || fail "vtokend: the API is not up"
+}
+
+# stop_vtokend: SIGTERM, and the daemon must exit 0 within 20 s.
+stop_vtokend() {
+	kill -TERM "$VTD_PID"
+	wait_for 20 sh -c "! kill -0 $VTD_PID" ||
+	    fail "SIGTERM did not stop vtokend"
+	rc=0
+	wait "$VTD_PID" || rc=$?
+	VTD_PID=""
+	[ "$rc" -eq 0 ] || fail "vtokend exit $rc after SIGTERM"
+}
+
+# stop_follower PID: SIGTERM; it must exit 0 within 10 s.
+stop_follower() {
+	kill -TERM "$1"
+	wait_for 10 sh -c "! kill -0 $1" || fail "SIGTERM did not end $1"
+	rc=0
+	wait "$1" || rc=$?
+	[ "$rc" -eq 0 ] || fail "audit --follow: exit $rc after SIGTERM"
+}
+
 [ -x "$CTL" ] && [ -x "$VT_BIN/vtokend" ] || fail "no binaries in $VT_BIN"
 P_USBIP=$(free_port)
 P_API=$(free_port)
@@ -93,11 +142,7 @@ if [ "${VT_STORE:-}" = postgresql ]; then
 	    fail "no database"
 	set -- "$@" --store "postgresql:$DSN"
 fi
-"$VT_BIN/vtokend" "$@" 2>"$W/vtokend.log" &
-VTD_PID=$!
-wait_for 20 test -s "$W/data/admin.key" || fail "vtokend: no admin.key"
-wait_for 20 "$CTL" --url "$API" --api-key-file "$W/data/admin.key" \
-    token list || fail "vtokend: the API is not up"
+start_vtokend "$@"
 
 # ---- 1. bulk create ----
 ctl token create --count 1050 --prefix bulk --size 1M
@@ -179,11 +224,83 @@ rc=0
     fail "deleted key: exit $rc, $(cat "$W/err")"
 ok "key create/list/rm: an operator key works, is forbidden keys, and dies with rm"
 
-# ---- 6. a clean stop ----
-kill -TERM "$VTD_PID"
-wait_for 20 sh -c "! kill -0 $VTD_PID" || fail "SIGTERM did not stop vtokend"
+# ---- 6. audit --follow ----
+# F follows everything from the start (no --after: Last-Event-ID 0, the
+# 1,050 bulk records and all since); G, started once follow-1 exists
+# (else 404), only the revokes of follow-1.
+"$CTL" --url "$API" --api-key-file "$W/data/admin.key" -o json \
+    audit --follow >"$W/follow.out" 2>"$W/follow.err" &
+F_PID=$!
+FOLLOW_PIDS=$F_PID
+ctl token create follow-1
+[ "$rc" -eq 0 ] || fail "token create follow-1: exit $rc"
+TOK=$(sed -n 's/.* id \([0-9A-F]*\) .*/\1/p' "$W/out")
+"$CTL" --url "$API" --api-key-file "$W/data/admin.key" -o json \
+    audit --follow --type revoke --token follow-1 \
+    >"$W/follow-g.out" 2>"$W/follow-g.err" &
+G_PID=$!
+FOLLOW_PIDS="$F_PID $G_PID"
+ctl vm add follow-vm --addr 127.0.0.5
+[ "$rc" -eq 0 ] || fail "vm add follow-vm: exit $rc"
+VMID=$(sed -n 's/.* id \([0-9A-F]*\)$/\1/p' "$W/out")
+[ -n "$TOK" ] && [ -n "$VMID" ] || fail "no ids: token $TOK, vm $VMID"
+ctl assign follow-1 follow-vm
+[ "$rc" -eq 0 ] || fail "assign: exit $rc"
+ctl revoke follow-1
+[ "$rc" -eq 0 ] || fail "revoke: exit $rc"
+# Every record once, in order, no gap; the changes to follow-1 and
+# follow-vm, in the order they were made.
+FOLLOW_OK='[r["seq"] for r in d] == list(range(1, len(d) + 1))'
+CHANGES='[r["action"] for r in d if r["subject"] in ("token:'$TOK'",
+    "vm:'$VMID'")]'
+wait_for 30 jsonlines "$W/follow.out" "$CHANGES"' == ["token.create",
+    "vm.add", "assign", "revoke"]' ||
+    fail "audit --follow: the changes did not come: $(tail -c 600 \
+    "$W/follow.out")"
+jsonlines "$W/follow.out" "$FOLLOW_OK"' and len(d) > 1050' ||
+    fail "audit --follow: not the whole log in order"
+wait_for 20 jsonlines "$W/follow-g.out" 'len(d) == 1' ||
+    fail "audit --follow --type revoke --token: $(cat "$W/follow-g.out")"
+ok "audit --follow: the whole log, then each change once, in order"
+
+# A restart: both streams end; they come back (Last-Event-ID) and get
+# what happened meanwhile and after, and nothing twice.
+stop_vtokend
+start_vtokend "$@"
+ctl assign follow-1 follow-vm
+[ "$rc" -eq 0 ] || fail "assign after the restart: exit $rc"
+ctl revoke follow-1
+[ "$rc" -eq 0 ] || fail "revoke after the restart: exit $rc"
+wait_for 40 jsonlines "$W/follow.out" "$CHANGES"' == ["token.create",
+    "vm.add", "assign", "revoke", "assign", "revoke"]' ||
+    fail "audit --follow after a restart: $(tail -c 600 "$W/follow.out")"
+wait_for 20 jsonlines "$W/follow-g.out" 'len(d) == 2' ||
+    fail "audit --follow --type revoke after a restart:" \
+    "$(cat "$W/follow-g.out")"
+stop_follower "$F_PID"
+stop_follower "$G_PID"
+FOLLOW_PIDS=""
+jsonlines "$W/follow.out" "$FOLLOW_OK" ||
+    fail "audit --follow: a record twice or missing after the restart"
+jsonlines "$W/follow-g.out" 'all(r["action"] == "revoke" and
+    r["subject"] == "token:'$TOK'" for r in d) and
+    d[0]["seq"] < d[1]["seq"]' ||
+    fail "audit --follow --type --token: $(cat "$W/follow-g.out")"
+grep -q "reconnecting" "$W/follow.err" ||
+    fail "audit --follow did not say it lost the stream"
+ok "audit --follow: resumed after a restart, nothing twice; SIGTERM: exit 0"
+
+# No audit access: 403 on the first request, exit 1, no retry.
+ctl key create orchestra --role orchestrator
+[ "$rc" -eq 0 ] || fail "key create orchestrator: exit $rc"
+sed -n 2p "$W/out" >"$W/orchestrator.key"
 rc=0
-wait "$VTD_PID" || rc=$?
-VTD_PID=""
-[ "$rc" -eq 0 ] || fail "vtokend exit $rc after SIGTERM"
+timeout -k 5 30 "$CTL" --url "$API" --api-key-file "$W/orchestrator.key" \
+    audit --follow >"$W/out" 2>"$W/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "(forbidden)" "$W/err" ||
+    fail "orchestrator audit --follow: exit $rc, $(cat "$W/err")"
+ok "audit --follow without audit access: 403, exit 1"
+
+# ---- 7. a clean stop ----
+stop_vtokend
 ok "SIGTERM: vtokend exits 0"

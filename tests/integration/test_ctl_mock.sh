@@ -18,12 +18,13 @@ KEY=vt-test-key-5f0c2e8a9b7d41e6
 T=$(mktemp -d "${TMPDIR:-/tmp}/vt-ctl-mock.XXXXXX") || exit 1
 LOG=$T/requests.jsonl
 mock_pids=""
+follow_pid=""
 failures=0
 checks=0
 name=""
 
 cleanup() {
-	for p in $mock_pids; do
+	for p in $mock_pids $follow_pid; do
 		kill "$p" 2>/dev/null
 	done
 	wait
@@ -154,7 +155,8 @@ check_out "token create NAME [--size SIZE] [--writable]"
 check_out "token create --count N --prefix PREFIX [--size SIZE] [--writable]"
 check_out "vm set-addresses ID|NAME --addr ADDR [--addr ADDR ...]"
 check_line " nodes"
-check_out "audit [--after SEQ] [--limit N] [--follow]"
+check_out "audit [--after SEQ] [--limit N]"
+check_out "audit --follow [--after SEQ] [--type ACTION,...] [--token ID|NAME] [--vm ID|NAME]"
 
 name="help token"
 raw help token
@@ -190,6 +192,12 @@ usage_case audit --limit 0
 usage_case audit --limit 1001
 usage_case audit --after -1
 usage_case audit verify extra
+usage_case audit --type assign
+usage_case audit --token build-license --after 3
+usage_case audit --vm ci-1
+usage_case audit --follow --type ""
+usage_case audit --follow --vm
+usage_case audit verify --follow
 usage_case token show ""
 usage_case token create build-license --count 3
 usage_case token create build-license --prefix lab
@@ -675,11 +683,16 @@ python3 "$MOCK" jsonfile "$T/out" 'd["error"]["seq"] == 3' ||
     fail "json output"
 python3 "$MOCK" set "$URL" verify=ok
 
-# Follow: the mock adds a record per poll (up to 12); pages of 2 must
-# arrive in order, each record once, and SIGINT must end it with 0.
-# --foreground: without it timeout(1) also sends SIGCONT, and a SIGCONT
-# that lands while LeakSanitizer's exit-time stop-the-world attaches
-# cancels its SIGSTOP and hangs the ASan build (seen under load).
+# Follow: GET /v1/events, the log as Server-Sent Events from
+# Last-Event-ID on.  The mock adds a record every 0.2 s (up to 12) to an
+# open stream and sends each event in two writes, some with CRLF, some
+# with their data over several lines, some with comments and unknown
+# fields; every record must come once, in order, on one connection, and
+# SIGINT must end it with 0 (--limit, a page size, is accepted and does
+# not apply).  --foreground: without it timeout(1) also sends SIGCONT,
+# and a SIGCONT that lands while LeakSanitizer's exit-time stop-the-world
+# attaches cancels its SIGSTOP and hangs the ASan build (seen under
+# load).
 name="audit --follow"
 python3 "$MOCK" set "$URL" grow=1
 before=$(count)
@@ -695,14 +708,22 @@ checks=$((checks + 1))
 if [ "$n" -lt 7 ] || [ "$seqs" != "$(seq 1 "$n" | tr '\n' ' ')" ]; then
 	fail "records printed: '$seqs'"
 fi
+check_out '{"vm":"1A2B3C4D5E6F7081"}'
 python3 "$MOCK" paths "$LOG" | tail -n +$((before + 1)) >"$T/paths"
 checks=$((checks + 1))
-polls=$(wc -l <"$T/paths")
-if [ "$polls" -lt 4 ] || [ "$polls" -gt 20 ]; then
-	fail "$polls polls in 4 s"
-fi
+[ "$(cat "$T/paths")" = "GET /v1/events" ] ||
+    fail "want one GET /v1/events, not: $(head -n 5 "$T/paths")"
 checks=$((checks + 1))
-grep -v 'limit=2$' "$T/paths" && fail "a poll without limit=2"
+[ "$(python3 "$MOCK" lastids "$LOG" | tail -n 1)" = 0 ] ||
+    fail "without --after, want Last-Event-ID: 0 (the whole log)"
+checks=$((checks + 1))
+python3 -c 'import json, sys
+r = [json.loads(line) for line in open(sys.argv[1])][-1]
+sys.exit(0 if r["headers"].get("accept") == "text/event-stream" else
+         "Accept: %r" % r["headers"].get("accept"))' "$LOG" ||
+    fail "not an event stream request"
+checks=$((checks + 1))
+[ ! -s "$T/err" ] || fail "stderr: $(head -c 300 "$T/err")"
 
 name="audit --follow -o json"
 timeout --foreground -k 20 -s INT --preserve-status 3 "$CTL" --url "$URL" \
@@ -716,7 +737,88 @@ import json, sys
 s = [json.loads(line)["seq"] for line in open(sys.argv[1])]
 sys.exit(0 if s == [10, 11, 12] else "seqs %s" % s)' "$T/out" ||
     fail "json lines"
+checks=$((checks + 1))
+[ "$(python3 "$MOCK" lastids "$LOG" | tail -n 1)" = 9 ] ||
+    fail "--after 9: want Last-Event-ID: 9"
 python3 "$MOCK" set "$URL" grow=0
+
+# Streams that end: a reset halfway through an event, a 503, a clean
+# end, a server that repeats two records (ctl_mock_server.py, "cut").
+# Each reconnect must come after a pause and resume after the last
+# record printed; nothing twice, nothing lost, nothing half; SIGTERM
+# ends it with 0.
+name="audit --follow: resumes after lost streams"
+python3 "$MOCK" set "$URL" events=cut
+"$CTL" --url "$URL" --api-key-file "$T/admin.key" -o json audit --follow \
+    >"$T/out" 2>"$T/err" &
+follow_pid=$!
+i=0
+while [ "$(wc -l <"$T/out")" -lt 12 ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -TERM "$follow_pid"
+i=0
+while kill -0 "$follow_pid" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -KILL "$follow_pid" 2>/dev/null && fail "SIGTERM did not end it"
+wait "$follow_pid"
+rc=$?
+follow_pid=""
+cat "$T/out" "$T/err" >>"$T/all-output"
+check_rc 0
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+s = [json.loads(line)["seq"] for line in open(sys.argv[1])]
+sys.exit(0 if s == list(range(1, 13)) else "seqs %s" % s)' "$T/out" ||
+    fail "json lines"
+checks=$((checks + 1))
+[ "$(python3 "$MOCK" lastids "$LOG" | tail -n 5 | tr '\n' ' ')" = \
+    "0 3 3 6 8 " ] ||
+    fail "Last-Event-IDs: $(python3 "$MOCK" lastids "$LOG" | tail -n 5)"
+checks=$((checks + 1))
+[ "$(grep -c '^vtokenctl: audit --follow: .*; reconnecting$' "$T/err")" \
+    -eq 3 ] || fail "want a line per lost stream: $(cat "$T/err")"
+check_err "the server ended the event stream; reconnecting"
+
+# Final: a refusal, and before any stream opened anything at all; one
+# request each, no retry, the reason on stderr, exit 1.
+for c in "forbidden|role orchestrator may not GET /v1/events (forbidden)" \
+    "unavailable|the store cannot be reached (store_unavailable)" \
+    "json|an event stream (Content-Type: application/json)" \
+    "huge|an event of more than 1048576 bytes refused" \
+    "badjson|event 1 (assign) is not an audit record"; do
+	mode=${c%%|*}
+	name="audit --follow: $mode"
+	python3 "$MOCK" set "$URL" events="$mode"
+	before=$(count)
+	ctl -o json audit --follow
+	check_rc 1
+	check_err "vtokenctl: "
+	check_err "${c#*|}"
+	check_out_empty
+	checks=$((checks + 1))
+	[ "$(count)" -eq $((before + 1)) ] ||
+	    fail "$(($(count) - before)) requests, want 1"
+done
+python3 "$MOCK" set "$URL" events=ok
+
+name="audit --follow: an unknown --token"
+ctl audit --follow --token missing
+check_rc 1
+check_err 'vtokenctl: no token "missing" (not_found)'
+check_out_empty
+
+name="audit --follow: the filters"
+timeout --foreground -k 20 -s INT --preserve-status 2 "$CTL" --url "$URL" \
+    --api-key-file "$T/admin.key" audit --follow --type session \
+    --token build-license --vm 'ci 1' --after 12 >"$T/out" 2>"$T/err"
+rc=$?
+check_rc 0
+check_req GET '/v1/events?type=session&token=build-license&vm=ci%201'
 
 # --- errors from the server and the connection -----------------------------
 name="wrong key"
@@ -729,6 +831,13 @@ check_rc 1
 check_err "vtokenctl: missing or wrong API key (unauthorized)"
 checks=$((checks + 1))
 grep -q "not-the-key" "$T/out" "$T/err" && fail "the wrong key was printed"
+timeout -k 5 30 "$CTL" --url "$URL" --api-key-file "$T/wrong.key" \
+    audit --follow --token wrong-key-probe >"$T/out" 2>"$T/err"
+rc=$?
+cat "$T/out" "$T/err" >>"$T/all-output"
+check_rc 1
+check_err "vtokenctl: missing or wrong API key (unauthorized)"
+check_out_empty
 
 name="missing key file"
 before=$(count)
