@@ -180,6 +180,8 @@ START_TEST(three_nodes)
 
 	fx_token(&node[0], "shared", false, &t);
 	fx_vm(&node[1], "vm", VM_ADDR);
+	/* Made through A: B learns of it through the feed. */
+	fx_wait_known(&node[1], "/v1/tokens/shared");
 	fx_assign(&node[1], t.id, "vm");
 	fx_wait_assigned(&node[2], t.id, true);
 	ck_assert_uint_eq(fx_import(&node[2], VM_ADDR, t.busid, &c), 0);

@@ -62,6 +62,26 @@ fx_node_start(struct vtd *d, const char *name, const struct vtd *first)
 }
 
 void
+fx_wait_known(struct vtd *d, const char *path)
+{
+	int64_t deadline = monotime_ms() + 5000;
+
+	for (;;) {
+		struct vt_http_resp r;
+		long st;
+
+		ck_assert_int_eq(vt_api(d, "GET", path, NULL, &r), 0);
+		st = r.status;
+		vt_http_resp_free(&r);
+		if (st == 200)
+			return;
+		ck_assert_msg(monotime_ms() < deadline, "node %s never knew %s",
+		    d->log, path);
+		vt_sleep_ms(5);
+	}
+}
+
+void
 fx_wait_assigned(struct vtd *d, const char *id, bool assigned)
 {
 	char path[128];

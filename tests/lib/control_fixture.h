@@ -27,6 +27,11 @@ void fx_stop(struct vtd *d);
  * on a fresh store; otherwise the node shares first's store and admin key.
  */
 void fx_node_start(struct vtd *d, const char *name, const struct vtd *first);
+/*
+ * Waits (5 s at most) until d knows path (GET answers 200): an object
+ * made through another node reaches d through the change feed.
+ */
+void fx_wait_known(struct vtd *d, const char *path);
 /* Waits (5 s at most) until d's replica shows token id assigned or not. */
 void fx_wait_assigned(struct vtd *d, const char *id, bool assigned);
 /* POST /v1/tokens; asserts 201. */
