@@ -10,10 +10,12 @@ libjansson-dev libsqlite3-dev libpq-dev libudev-dev libcurl4-openssl-dev
 dosfstools mtools"
 # Test peers and tools: Check, Debian's usbip client, the qemu guest that
 # runs the Linux kernel client (shared/e2e/guest-run), sanitizer runtimes,
-# a PostgreSQL server the tests start themselves (tests/lib/pg_fixture.sh).
+# a PostgreSQL server the tests start themselves (tests/lib/pg_fixture.sh),
+# JSON Schema validation of docs/openapi.json and the API's answers
+# (tests/openapi/).
 TEST="check usbip qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 xz-utils util-linux iproute2 clang libclang-rt-14-dev valgrind
-sqlite3 curl openssl python3 postgresql postgresql-client"
+sqlite3 curl openssl python3 python3-jsonschema postgresql postgresql-client"
 
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

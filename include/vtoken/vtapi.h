@@ -19,8 +19,12 @@
 #define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
 #define VTAPI_KEYS		"/v1/keys"
 #define VTAPI_EVENTS		"/v1/events"	/* text/event-stream */
+#define VTAPI_ALARMS		"/v1/alarms"
+#define VTAPI_ALARM_ACK		"/ack"		/* VTAPI_ALARMS/{id}/ack */
 #define VTAPI_AGENT_CHALLENGE	"/v1/agent/challenge"
 #define VTAPI_AGENT_VERIFY	"/v1/agent/verify"
+/* This API's OpenAPI 3.1 document (docs/openapi.json); no key needed. */
+#define VTAPI_OPENAPI		"/v1/openapi.json"
 
 /* Request and answer fields. */
 #define VTAPI_F_ID		"id"
@@ -69,6 +73,16 @@
 #define VTAPI_F_EXPIRED		"expired"
 #define VTAPI_F_KEY		"key"
 #define VTAPI_F_KEYS		"keys"
+/* Alarms (VTAPI_ALARMS). */
+#define VTAPI_F_ALARMS		"alarms"
+#define VTAPI_F_RULE		"rule"
+#define VTAPI_F_SEVERITY	"severity"
+#define VTAPI_F_MESSAGE		"message"
+#define VTAPI_F_FIRST_SEEN	"first_seen"
+#define VTAPI_F_LAST_SEEN	"last_seen"
+#define VTAPI_F_CLEARED		"cleared"
+#define VTAPI_F_ACKED_BY	"acked_by"
+#define VTAPI_F_ACKED_AT	"acked_at"
 /* The arrays of list answers ({"tokens": [...]}, ...). */
 #define VTAPI_F_TOKENS		"tokens"
 #define VTAPI_F_VMS		"vms"

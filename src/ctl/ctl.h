@@ -50,6 +50,7 @@ struct ctl_args {
 	const char *vm;		/* --vm ID|NAME, or NULL */
 	const char *role;	/* --role, or NULL */
 	const char *expires;	/* --expires, or NULL */
+	const char *state;	/* --state, or NULL */
 };
 
 /*
@@ -118,6 +119,10 @@ enum ctl_status ctl_assign_sessions(struct ctl_ctx *,
 enum ctl_status ctl_key_create(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_key_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_key_rm(struct ctl_ctx *, const struct ctl_args *);
+
+/* ctl_alarm.c */
+enum ctl_status ctl_alarm_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_alarm_ack(struct ctl_ctx *, const struct ctl_args *);
 
 /*
  * ctl_audit.c.  ctl_audit_check() refuses the event filters (--type,

@@ -43,6 +43,7 @@ enum cmd_flag {
 	CMD_OPT_TYPE = 0x40000,		/* --type ACTION[,ACTION...] */
 	CMD_OPT_TOKEN = 0x80000,	/* --token ID|NAME */
 	CMD_OPT_VM = 0x100000,		/* --vm ID|NAME */
+	CMD_OPT_STATE = 0x200000,	/* --state active|cleared|all */
 };
 
 /*
@@ -104,6 +105,9 @@ static const struct cmd_entry cmd_table[] = {
 	    "orchestrator [--expires 90d|12h|30m|YYYY-MM-DDTHH:MM:SSZ]" },
 	{ "key list", 0, 0, 0, 0, NULL, ctl_key_list, "" },
 	{ "key rm", 1, 1, 0, 0, NULL, ctl_key_rm, "ID|NAME" },
+	{ "alarms", 0, 0, CMD_OPT_STATE, 0, NULL, ctl_alarm_list,
+	    "[--state active|cleared|all]" },
+	{ "alarm ack", 1, 1, 0, 0, NULL, ctl_alarm_ack, "ID" },
 	{ "help", 0, 1, CMD_LOCAL, 0, NULL, cmd_help, "[COMMAND]" },
 };
 #define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -123,6 +127,7 @@ static const struct option cmd_options[] = {
 	{ "type", required_argument, NULL, CMD_OPT_TYPE },
 	{ "token", required_argument, NULL, CMD_OPT_TOKEN },
 	{ "vm", required_argument, NULL, CMD_OPT_VM },
+	{ "state", required_argument, NULL, CMD_OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -397,6 +402,9 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		break;
 	case CMD_OPT_VM:
 		a->vm = arg;
+		break;
+	case CMD_OPT_STATE:
+		a->state = arg;
 		break;
 	}
 	return 0;

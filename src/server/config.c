@@ -26,6 +26,7 @@ enum cfg_type {
 	CFG_API_HOSTPORT, /* api.listen */
 	CFG_BOOL,	/* bool: true/false/yes/no */
 	CFG_IMAGES,	/* sequence of "PATH[:rw]" */
+	CFG_ALARM_RULES, /* sequence of rule mappings (config_alarms.c) */
 };
 
 struct cfg_key {
@@ -95,6 +96,33 @@ static const struct cfg_key cfg_keys[] = {
 	{ "node.lease", CFG_UINT, OFF(node.lease), 3, 3600, "15", false },
 	{ "node.heartbeat", CFG_UINT, OFF(node.heartbeat), 1, 600, "2",
 	  false },
+	{ "alarms.builtin", CFG_BOOL, OFF(alarms.builtin), 0, 0, "true",
+	  false },
+	{ "alarms.copied_token.count", CFG_UINT, OFF(alarms.copied_count), 1,
+	  100000, "5", false },
+	{ "alarms.copied_token.window", CFG_UINT, OFF(alarms.copied_window),
+	  1, 86400, "300", false },
+	{ "alarms.attach_denied.count", CFG_UINT, OFF(alarms.denied_count), 1,
+	  100000, "20", false },
+	{ "alarms.attach_denied.window", CFG_UINT, OFF(alarms.denied_window),
+	  1, 86400, "60", false },
+	{ "alarms.agent_silent.grace", CFG_UINT, OFF(alarms.agent_grace), 0,
+	  86400, "300", false },
+	{ "alarms.audit_verify.interval", CFG_UINT,
+	  OFF(alarms.verify_interval), 0, 604800, "3600", false },
+	{ "alarms.webhook.url", CFG_STR, OFF(alarms.webhook_url), 0, 2048, "",
+	  false },
+	{ "alarms.webhook.secret_file", CFG_STR,
+	  OFF(alarms.webhook_secret_file), 0, 4096, "", false },
+	{ "alarms.webhook.attempts", CFG_UINT, OFF(alarms.webhook_attempts),
+	  1, 100, "8", false },
+	{ "alarms.webhook.backoff", CFG_UINT, OFF(alarms.webhook_backoff), 1,
+	  3600, "1", false },
+	{ "alarms.syslog", CFG_STR, OFF(alarms.syslog), 0, 512, "", false },
+	{ "alarms.queue", CFG_UINT, OFF(alarms.queue), 1, 1000000, "1000",
+	  false },
+	{ "alarms.rules", CFG_ALARM_RULES, 0, 0, 0, NULL, false },
+	{ "audit.forward", CFG_STR, OFF(audit.forward), 0, 512, "", false },
 	{ "serve_images", CFG_IMAGES, 0, 0, 0, NULL, false },
 };
 
@@ -239,6 +267,7 @@ cfg_set_scalar(struct vtd_config *cfg, const struct cfg_key *k,
 			return "expected true or false";
 		return NULL;
 	case CFG_IMAGES:
+	case CFG_ALARM_RULES:
 		return "expected a list";
 	}
 	return "unsupported type";
@@ -293,6 +322,7 @@ config_free(struct vtd_config *cfg)
 	for (size_t i = 0; i < cfg->nimages; i++)
 		free(cfg->images[i].path);
 	free(cfg->images);
+	config_alarm_rules_free(cfg);
 	free(cfg);
 }
 
@@ -361,6 +391,10 @@ cfg_pair(struct vtd_config *cfg, yaml_document_t *doc, yaml_node_t *kn,
 		cfg_images(cfg, doc, vn, e);
 		return;
 	}
+	if (k->type == CFG_ALARM_RULES) {
+		config_alarm_rules(cfg, doc, vn, e);
+		return;
+	}
 	if (vn->type != YAML_SCALAR_NODE) {
 		yamlconf_err(e, &vn->start_mark, "%s: expected a single value",
 		    path);
@@ -396,6 +430,34 @@ cfg_root(yaml_document_t *doc, yaml_node_t *root, void *arg,
 	cfg_mapping(arg, doc, root, "", e);
 }
 
+static bool
+cfg_syslog_target_ok(const char *t)
+{
+	return t[0] == '\0' || strncmp(t, "unix:/", 6) == 0 ||
+	    strncmp(t, "udp:", 4) == 0 || strncmp(t, "tcp:", 4) == 0;
+}
+
+/* Where alarms and audit records go (the sockets are checked at start). */
+static void
+cfg_check_delivery(const struct vtd_config *cfg, struct yamlconf_errs *e)
+{
+	const char *url = cfg->alarms.webhook_url;
+
+	if (url[0] != '\0' && strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0)
+		yamlconf_err(e, NULL, "alarms.webhook.url: http:// or "
+		    "https:// expected");
+	if (url[0] != '\0' && cfg->alarms.webhook_secret_file[0] == '\0')
+		yamlconf_err(e, NULL, "alarms.webhook.secret_file: required "
+		    "with alarms.webhook.url (the key that signs each POST)");
+	if (!cfg_syslog_target_ok(cfg->alarms.syslog))
+		yamlconf_err(e, NULL, "alarms.syslog: unix:/PATH, "
+		    "udp:HOST:PORT or tcp:HOST:PORT expected");
+	if (!cfg_syslog_target_ok(cfg->audit.forward))
+		yamlconf_err(e, NULL, "audit.forward: unix:/PATH, "
+		    "udp:HOST:PORT or tcp:HOST:PORT expected");
+}
+
 /* What no single key can check: how keys go together. */
 static void
 cfg_check(const struct vtd_config *cfg, struct yamlconf_errs *e)
@@ -411,6 +473,7 @@ cfg_check(const struct vtd_config *cfg, struct yamlconf_errs *e)
 	if (cfg->node.heartbeat * 2 > cfg->node.lease)
 		yamlconf_err(e, NULL, "node.heartbeat: at most half of "
 		    "node.lease, so that one late heartbeat loses nothing");
+	cfg_check_delivery(cfg, e);
 }
 
 struct vtd_config *
@@ -488,6 +551,10 @@ config_restart_key(const struct vtd_config *a, const struct vtd_config *b)
 				    a->images[j].writable !=
 				    b->images[j].writable)
 					return k->path;
+			break;
+		case CFG_ALARM_RULES:
+			if (a->alarms.nrules != b->alarms.nrules)
+				return k->path;
 			break;
 		default:
 			break;

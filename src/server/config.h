@@ -23,6 +23,18 @@ struct config_image {
 	bool writable;
 };
 
+/* One alarm rule of alarms.rules (conf/vtokend.yaml describes them). */
+struct config_alarm_rule {
+	char *name;
+	char *actions;		/* ",a,b,": the audit actions it counts */
+	char *per;		/* "token", "vm", "address" or "none" */
+	char *token, *vm, *address;	/* only records about these; "" any */
+	unsigned count;		/* records within window raise it */
+	unsigned window;	/* seconds */
+	char *severity;		/* "critical", "warning" or "info" */
+	bool webhook, syslog;	/* where it goes */
+};
+
 struct vtd_config {
 	char *data_dir;
 	enum log_level log_level;
@@ -71,6 +83,24 @@ struct vtd_config {
 		unsigned lease;			/* seconds */
 		unsigned heartbeat;		/* seconds */
 	} node;
+	struct {
+		bool builtin;			/* the built-in rules */
+		unsigned copied_count, copied_window;
+		unsigned denied_count, denied_window;
+		unsigned agent_grace;		/* 0: off */
+		unsigned verify_interval;	/* 0: off */
+		char *webhook_url;		/* "" none */
+		char *webhook_secret_file;
+		unsigned webhook_attempts;
+		unsigned webhook_backoff;	/* first retry, seconds */
+		char *syslog;			/* "" none, or a target */
+		unsigned queue;			/* per destination */
+		struct config_alarm_rule *rules;
+		size_t nrules;
+	} alarms;
+	struct {
+		char *forward;			/* syslog target or "" */
+	} audit;
 	struct config_image *images;
 	size_t nimages;
 };
@@ -93,6 +123,14 @@ void config_free(struct vtd_config *cfg);
 /* Parses "PATH[:rw]" (also "PATH:ro"); 0, or -1 with a static reason. */
 int config_image_parse(const char *spec, struct config_image *out,
     const char **why);
+/*
+ * config_alarms.c: parses the alarms.rules list (a YAML sequence of
+ * mappings) into cfg, reporting errors in e; frees the rules.
+ */
+struct yamlconf_errs;
+void config_alarm_rules(struct vtd_config *cfg, void *doc, void *seq,
+    struct yamlconf_errs *e);
+void config_alarm_rules_free(struct vtd_config *cfg);
 /* Appends an image; takes a copy of the path. */
 void config_add_image(struct vtd_config *cfg, const char *path,
     bool writable);

@@ -5,6 +5,7 @@
  * configuration file: a broken file keeps the old configuration and says
  * why.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -452,7 +453,7 @@ vtokend_setup(struct vtokend *vtd, bool demo)
 	    (uint16_t)cfg->usb.product_id, cfg->usb.manufacturer,
 	    cfg->usb.product);
 	vtd->ctl = vtokend_control_open(vtd);
-	if (vtd->ctl == NULL)
+	if (vtd->ctl == NULL || vtokend_alarms_start(vtd) < 0)
 		return -1;
 	if (serve_image_load_all(vtd) < 0)
 		return -1;
@@ -478,6 +479,7 @@ vtokend_teardown(struct vtokend *vtd)
 	api_server_free(vtd->api);
 	usbip_server_free(vtd->usbip);
 	control_close(vtd->ctl);
+	vtokend_alarms_free(vtd);	/* the controller posted its last */
 	export_free(vtd->exp);
 	if (vtd->ev_sigterm)
 		event_free(vtd->ev_sigterm);
@@ -520,11 +522,19 @@ main(int argc, char **argv)
 	vtd.args = &args;
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
+	/* Before any thread: the webhook threads use libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("cannot initialise libcurl");
+		config_free(vtd.cfg);
+		free(args.images);
+		return 1;
+	}
 	if (vtokend_setup(&vtd, args.demo) == 0) {
 		log_info("vtokend %s ready", VTOKEN_VERSION);
 		rc = event_base_dispatch(vtd.base) < 0 ? 1 : 0;
 	}
 	vtokend_teardown(&vtd);
+	curl_global_cleanup();
 	free(args.images);
 	log_info("stopped");
 	return rc;

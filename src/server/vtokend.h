@@ -29,8 +29,17 @@ struct vtokend {
 	struct control *ctl;
 	struct usbip_server *usbip;
 	struct api_server *api;
+	struct notify *webhook, *syslog, *audit_forward;	/* or NULL */
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 	bool stopping;
 };
+
+/*
+ * vtokend_alarms.c: the alarm destinations from the configuration
+ * (webhook, syslog, audit forwarding) and the alarm engine's start; 0,
+ * or -1 after logging.  vtokend_alarms_free after control_close.
+ */
+int vtokend_alarms_start(struct vtokend *vtd);
+void vtokend_alarms_free(struct vtokend *vtd);
 
 #endif

@@ -543,6 +543,50 @@ START_TEST(encoded_path_segments)
 }
 END_TEST
 
+/*
+ * GET /v1/openapi.json needs no key and answers docs/openapi.json, byte
+ * for byte (built into vtokend), as application/json; nothing is audited.
+ * tests/openapi/ checks the document itself.
+ */
+START_TEST(openapi_document)
+{
+	struct vtd d;
+	struct snap s;
+	struct vt_http_resp r;
+	char url[256], path[1024];
+	char *want;
+	size_t wantlen;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/openapi.json", VT_SOURCE_DIR);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	want = malloc(1 << 20);
+	ck_assert_ptr_nonnull(want);
+	wantlen = fread(want, 1, 1 << 20, f);
+	ck_assert(feof(f));
+	fclose(f);
+	fx_start(&d);
+	snap_take(&d, &s);
+	vt_api_url(&d, "/v1/openapi.json", url, sizeof(url));
+	ck_assert_int_eq(vt_http("GET", url, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.len, wantlen);
+	ck_assert(memcmp(r.body, want, wantlen) == 0);
+	ck_assert_ptr_nonnull(r.json);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "openapi")),
+	    "3.1.0");
+	vt_http_resp_free(&r);
+	expect(&d, "POST", "/v1/openapi.json", "{}", 405,
+	    "method_not_allowed");
+	snap_same(&d, &s, 0);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+	free(want);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -560,6 +604,7 @@ api_suite(void)
 	tcase_add_test(tc, agent_no_probe);
 	tcase_add_test(tc, auth_failures_throttled);
 	tcase_add_test(tc, encoded_path_segments);
+	tcase_add_test(tc, openapi_document);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -301,6 +301,21 @@ timeout -k 5 30 "$CTL" --url "$API" --api-key-file "$W/orchestrator.key" \
     fail "orchestrator audit --follow: exit $rc, $(cat "$W/err")"
 ok "audit --follow without audit access: 403, exit 1"
 
-# ---- 7. a clean stop ----
+# ---- 7. alarms ----
+ctl alarms
+[ "$rc" -eq 0 ] || fail "alarms: exit $rc"
+head -n 1 "$W/out" | tr -s ' ' | grep -q "^ID RULE SEVERITY STATE KEY" ||
+    fail "alarms: header $(head -n 1 "$W/out")"
+ctl -o json alarms --state all
+[ "$rc" -eq 0 ] || fail "alarms --state all: exit $rc"
+jsonout 'isinstance(d["alarms"], list)' || fail "alarms -o json: $(cat "$W/out")"
+ctl alarm ack 0000000000000000
+[ "$rc" -eq 1 ] && grep -q "(not_found)" "$W/err" ||
+    fail "alarm ack of nothing: exit $rc, $(cat "$W/err")"
+ctl alarms --state sometimes
+[ "$rc" -eq 1 ] || fail "alarms --state sometimes: exit $rc"
+ok "alarms lists, alarm ack of an unknown id: not found"
+
+# ---- 8. a clean stop ----
 stop_vtokend
 ok "SIGTERM: vtokend exits 0"

@@ -110,6 +110,7 @@ prep_key(struct vtd *d, const char *role)
 
 static const struct route routes[] = {
 	{ "GET", "/healthz", NULL, R_OPEN, 200, NULL },
+	{ "GET", "/v1/openapi.json", NULL, R_OPEN, 200, NULL },
 	{ "GET", "/metrics", NULL, R_MON, 200, NULL },
 	{ "GET", "/v1/tokens", NULL, R_READ, 200, NULL },
 	{ "POST", "/v1/tokens", "{\"name\": \"new-@\"}", R_CHG, 201,
@@ -134,6 +135,9 @@ static const struct route routes[] = {
 	{ "GET", "/v1/audit", NULL, R_AUDIT, 200, NULL },
 	{ "GET", "/v1/audit/verify", NULL, R_AUDIT, 200, NULL },
 	{ "GET", "/v1/events", NULL, R_AUDIT, 200, NULL },
+	{ "GET", "/v1/alarms", NULL, R_AUDIT, 200, NULL },
+	/* Allowed: no such alarm. */
+	{ "POST", "/v1/alarms/0000000000000000/ack", "{}", R_CHG, 404, NULL },
 	{ "GET", "/v1/keys", NULL, R_ADM, 200, NULL },
 	{ "POST", "/v1/keys", "{\"name\": \"k-@\", \"role\": "
 	  "\"auditor\"}", R_ADM, 201, NULL },

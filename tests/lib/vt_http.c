@@ -4,10 +4,13 @@
 #include "vt_http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vtd_spawn.h"
 
@@ -37,6 +40,85 @@ vt_http_write(char *data, size_t size, size_t n, void *arg)
 	return add;
 }
 
+/* Appends all of text to path (O_APPEND, one write if it can). */
+static void
+vt_http_append(const char *path, const char *text, size_t len)
+{
+	static bool warned;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	while (fd >= 0 && len > 0) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		text += n;
+		len -= (size_t)n;
+	}
+	if ((fd < 0 || len > 0) && !warned) {
+		warned = true;
+		fprintf(stderr, "vt_http: VT_HTTP_RECORD %s: %s\n", path,
+		    strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+void
+vt_http_record(const char *method, const char *target,
+    const char *request_body, long status, const char *content_type,
+    const char *body, size_t len, const char *omitted)
+{
+	const char *file = getenv("VT_HTTP_RECORD");
+	const char *q = strchr(target, '?');
+	size_t plen = q != NULL ? (size_t)(q - target) : strlen(target);
+	json_t *o, *jbody = NULL, *jreq = NULL;
+	char *text, *line;
+
+	if (file == NULL || file[0] == '\0')
+		return;
+	if (omitted == NULL && body != NULL && len > VT_HTTP_RECORD_MAX)
+		omitted = "over VT_HTTP_RECORD_MAX";
+	if (omitted == NULL && body != NULL &&
+	    (jbody = json_stringn(body, len)) == NULL)
+		omitted = "not UTF-8";
+	if (request_body != NULL && strlen(request_body) <= VT_HTTP_RECORD_MAX)
+		jreq = json_string(request_body);	/* NULL if not UTF-8 */
+	o = json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "method",
+	    method, "path", json_stringn(target, plen), "query", q != NULL ?
+	    json_string(q + 1) : json_null(), "request_body", jreq != NULL ?
+	    jreq : json_null(), "status", (json_int_t)status,
+	    "content_type", content_type != NULL ? json_string(content_type) :
+	    json_null(), "body", jbody != NULL ? jbody : json_null(),
+	    "body_omitted", omitted != NULL ? json_string(omitted) :
+	    json_null());
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	/* One write of the line and its newline: lines never interleave. */
+	if (text == NULL || (line = malloc(strlen(text) + 2)) == NULL) {
+		free(text);
+		fprintf(stderr, "vt_http: cannot record %s %.*s\n", method,
+		    (int)plen, target);
+		return;
+	}
+	snprintf(line, strlen(text) + 2, "%s\n", text);
+	vt_http_append(file, line, strlen(line));
+	free(text);
+	free(line);
+}
+
+/* The request target of url: its path and query ("/" when none). */
+static const char *
+vt_http_target(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p != NULL ? strchr(p + 3, '/') : NULL;
+	return p != NULL ? p : "/";
+}
+
 int
 vt_http(const char *method, const char *url, const char *key,
     const char *body, struct vt_http_resp *out)
@@ -51,7 +133,7 @@ vt_https(const char *method, const char *url, const char *key,
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	struct vt_http_buf b = { NULL, 0 };
-	char auth[256];
+	char auth[256], *ctype = NULL;
 	CURLcode rc;
 
 	memset(out, 0, sizeof(*out));
@@ -78,6 +160,11 @@ vt_https(const char *method, const char *url, const char *key,
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	if (rc != CURLE_OK || curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE,
+	    &ctype) != CURLE_OK)
+		ctype = NULL;
+	vt_http_record(method, vt_http_target(url), body, out->status, ctype,
+	    b.p ? b.p : "", b.len, NULL);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	out->body = b.p ? b.p : calloc(1, 1);

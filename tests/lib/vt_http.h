@@ -29,6 +29,22 @@ int vt_https(const char *method, const char *url, const char *key,
     const char *body, const char *cafile, struct vt_http_resp *out);
 void vt_http_resp_free(struct vt_http_resp *r);
 
+/*
+ * Recording for tests/openapi/check_responses.py: when the environment
+ * variable VT_HTTP_RECORD names a file, every response vt_http and
+ * vt_https receive (and every stream vt_sse opens) is appended to it as
+ * one JSON line: {"method", "path" (as sent, still percent-encoded),
+ * "query" (or null), "request_body" (or null), "status" (0: no
+ * response), "content_type" (or null), "body" (a string, or null with
+ * "body_omitted" saying why: over VT_HTTP_RECORD_MAX, not UTF-8, or a
+ * stream)}.  The file is opened with O_APPEND for each line, so forked
+ * tests and threads can share it.
+ */
+#define VT_HTTP_RECORD_MAX	(4u << 20)
+void vt_http_record(const char *method, const char *target,
+    const char *request_body, long status, const char *content_type,
+    const char *body, size_t len, const char *omitted);
+
 /* The daemon's admin key (DIR/var/admin.key), static buffer per vtd. */
 const char *vt_admin_key(const struct vtd *d);
 /* "http://127.0.0.1:API_PORT" + path into buf. */

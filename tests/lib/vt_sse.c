@@ -17,6 +17,8 @@
 
 #include "common/monotime.h"
 
+#include "vt_http.h"
+
 static int
 sse_fail(struct vt_sse *s, const char *fmt, ...)
 {
@@ -26,6 +28,23 @@ sse_fail(struct vt_sse *s, const char *fmt, ...)
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* The Content-Type of a response head of len bytes, into out ("": none). */
+static void
+sse_content_type(const char *head, size_t len, char *out, size_t outlen)
+{
+	char *copy = strndup(head, len), *line, *save = NULL;
+
+	out[0] = '\0';
+	for (line = copy ? strtok_r(copy, "\r\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save))
+		if (strncasecmp(line, "Content-Type:", 13) == 0) {
+			snprintf(out, outlen, "%s", line + 13 + strspn(line +
+			    13, " \t"));
+			break;
+		}
+	free(copy);
 }
 
 /* Reads what is there within ms into raw; 1 read, 0 timeout, -1 end. */
@@ -102,7 +121,7 @@ vt_sse_open(struct vt_sse *s, uint16_t port, const char *key,
     const char *path, long long last_id, int rcvbuf)
 {
 	struct sockaddr_in sin;
-	char req[1024], idh[64] = "", authh[256] = "";
+	char req[1024], idh[64] = "", authh[256] = "", ctype[128];
 	int64_t deadline = monotime_ms() + 5000;
 	char *end;
 	int status = -1;
@@ -137,6 +156,9 @@ vt_sse_open(struct vt_sse *s, uint16_t port, const char *key,
 	}
 	if (sscanf(s->raw, "HTTP/1.%*d %d", &status) != 1)
 		return sse_fail(s, "bad status line");
+	sse_content_type(s->raw, (size_t)(end - s->raw), ctype, sizeof(ctype));
+	vt_http_record("GET", path, NULL, status, ctype[0] ? ctype : NULL,
+	    NULL, 0, status == 200 ? "an event stream" : "not read by vt_sse");
 	if (status == 200 && (memmem(s->raw, (size_t)(end - s->raw),
 	    "text/event-stream", 17) == NULL || memmem(s->raw,
 	    (size_t)(end - s->raw), "chunked", 7) == NULL))

@@ -609,6 +609,71 @@ suite_setup(void)
 	vt_tmpdir_setup();
 }
 
+/* --- alarms.rules ------------------------------------------------------- */
+
+static struct vtd_config *
+buffer_load(const char *text, char **errors)
+{
+	return config_load_buffer("t.yaml", text, strlen(text), errors);
+}
+
+START_TEST(alarm_rules_good)
+{
+	static const char text[] = "alarms:\n  rules:\n"
+	    "    - name: revoke-storm\n      actions: [revoke, token.delete]\n"
+	    "      per: vm\n      count: 50\n      window: 60\n"
+	    "      severity: critical\n      deliver: [syslog]\n"
+	    "    - name: one\n      actions: [assign]\n";
+	char *errors = NULL;
+	struct vtd_config *cfg = buffer_load(text, &errors);
+
+	ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
+	ck_assert_uint_eq(cfg->alarms.nrules, 2);
+	ck_assert_str_eq(cfg->alarms.rules[0].actions, ",revoke,token.delete,");
+	ck_assert_str_eq(cfg->alarms.rules[0].per, "vm");
+	ck_assert_uint_eq(cfg->alarms.rules[0].count, 50);
+	ck_assert(!cfg->alarms.rules[0].webhook);
+	ck_assert(cfg->alarms.rules[0].syslog);
+	ck_assert_str_eq(cfg->alarms.rules[1].severity, "warning");
+	ck_assert_uint_eq(cfg->alarms.rules[1].count, 1);
+	ck_assert(cfg->alarms.rules[1].webhook && cfg->alarms.rules[1].syslog);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(alarm_rules_bad)
+{
+	static const char *const bad[][2] = {
+		{ "alarms:\n  rules:\n    - name: x\n", "a name and actions" },
+		{ "alarms:\n  rules:\n    - name: copied_token\n"
+		  "      actions: [a]\n", "not a built-in" },
+		{ "alarms:\n  rules:\n    - name: x\n      actions: [a]\n"
+		  "      per: rack\n", "token, vm, address or none" },
+		{ "alarms:\n  rules:\n    - name: x\n      actions: a\n",
+		  "expected a list" },
+		{ "alarms:\n  rules:\n    - name: x\n      actions: [a]\n"
+		  "      count: 0\n", "1 to 1000000" },
+		{ "alarms:\n  rules:\n    - name: x\n      actions: [a]\n"
+		  "    - name: x\n      actions: [b]\n", "two rules named x" },
+		{ "alarms:\n  rules:\n    - name: x\n      actions: [a]\n"
+		  "      deliver: [pager]\n", "webhook or syslog" },
+		{ "alarms:\n  webhook: {url: \"http://h/\"}\n",
+		  "secret_file: required" },
+		{ "alarms:\n  syslog: \"/dev/log\"\n", "unix:/PATH" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *errors = NULL;
+		struct vtd_config *cfg = buffer_load(bad[i][0], &errors);
+
+		ck_assert_msg(cfg == NULL, "accepted: %s", bad[i][0]);
+		ck_assert_msg(strstr(errors, bad[i][1]) != NULL,
+		    "%s: got %s", bad[i][0], errors);
+		free(errors);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -651,6 +716,8 @@ config_suite(void)
 	tcase_add_test(api, add_image);
 	tcase_add_test(api, restart_key);
 	tcase_add_test(api, restart_key_from_files);
+	tcase_add_test(api, alarm_rules_good);
+	tcase_add_test(api, alarm_rules_bad);
 	suite_add_tcase(s, api);
 	return s;
 }

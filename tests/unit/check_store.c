@@ -385,6 +385,71 @@ START_TEST(audit_head_follows)
 }
 END_TEST
 
+static int
+alarm_count_cb(void *arg, const struct store_alarm *a)
+{
+	(void)a;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+alarms(struct store *st, const char *state)
+{
+	int n = 0;
+
+	ck_assert_int_eq(store_alarm_foreach(st, state, 0, alarm_count_cb, &n),
+	    0);
+	return n;
+}
+
+/* raise / raise again / clear / raise anew / ack, in transactions. */
+START_TEST(alarm_lifecycle)
+{
+	struct store *st = store_fx_open();
+	struct store_alarm a;
+	char id1[STORE_ID_LEN + 1], id2[STORE_ID_LEN + 1];
+	char id3[STORE_ID_LEN + 1];
+	bool inserted;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.id, sizeof(a.id), "00000000000000A1");
+	a.rule = "copied_token";
+	a.key = "00000000000000B1";
+	a.severity = "critical";
+	a.message = "5 auth.fail";
+	a.count = 5;
+	a.node = "a";
+	snprintf(a.first_seen, sizeof(a.first_seen), "2026-12-03T00:00:00Z");
+	snprintf(a.last_seen, sizeof(a.last_seen), "2026-12-03T00:00:00Z");
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_alarm_raise(st, &a, id1, &inserted), 0);
+	ck_assert(inserted);
+	a.count = 6;
+	snprintf(a.id, sizeof(a.id), "00000000000000A2");
+	ck_assert_int_eq(store_alarm_raise(st, &a, id2, &inserted), 0);
+	ck_assert(!inserted);
+	ck_assert_str_eq(id1, id2);
+	ck_assert_int_eq(store_alarm_clear(st, a.rule, a.key,
+	    "2026-12-03T00:05:00Z", id3), 0);
+	ck_assert_str_eq(id3, id1);
+	ck_assert_int_eq(store_alarm_clear(st, a.rule, a.key,
+	    "2026-12-03T00:05:00Z", id3), STORE_NOTFOUND);
+	ck_assert_int_eq(store_alarm_raise(st, &a, id2, &inserted), 0);
+	ck_assert(inserted);
+	ck_assert_str_eq(id2, "00000000000000A2");
+	ck_assert_int_eq(store_alarm_ack(st, id1, "api:ops/X",
+	    "2026-12-03T00:06:00Z"), 0);
+	ck_assert_int_eq(store_alarm_ack(st, id1, "api:ops/X",
+	    "2026-12-03T00:06:00Z"), STORE_NOTFOUND);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(alarms(st, "active"), 1);
+	ck_assert_int_eq(alarms(st, "cleared"), 1);
+	ck_assert_int_eq(alarms(st, NULL), 2);
+	store_close(st);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -399,6 +464,7 @@ main(void)
 	tcase_add_test(tc, write_needs_transaction);
 	tcase_add_test(tc, blocks_put_get_delete);
 	tcase_add_test(tc, claims_and_leases);
+	tcase_add_test(tc, alarm_lifecycle);
 	tcase_add_test(tc, change_feed);
 	tcase_add_test(tc, audit_head_follows);
 	suite_add_tcase(s, tc);

@@ -46,6 +46,7 @@ struct api_route {
 
 static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, VTAPI_HEALTHZ, 0, api_healthz },
+	{ EVHTTP_REQ_GET, VTAPI_OPENAPI, 0, api_openapi },
 	{ EVHTTP_REQ_GET, VTAPI_METRICS, PERM_METRICS, api_metrics },
 	{ EVHTTP_REQ_GET, VTAPI_TOKENS, PERM_READ, api_tokens_list },
 	{ EVHTTP_REQ_POST, VTAPI_TOKENS, PERM_TOKENS, api_tokens_create },
@@ -68,6 +69,9 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT, PERM_AUDIT, api_audit_list },
 	{ EVHTTP_REQ_GET, VTAPI_AUDIT_VERIFY, PERM_AUDIT, api_audit_verify },
 	{ EVHTTP_REQ_GET, VTAPI_EVENTS, PERM_AUDIT, api_events_open },
+	{ EVHTTP_REQ_GET, VTAPI_ALARMS, PERM_ALARMS, api_alarms_list },
+	{ EVHTTP_REQ_POST, VTAPI_ALARMS "/*" VTAPI_ALARM_ACK, PERM_ALARM_ACK,
+	  api_alarms_ack },
 	{ EVHTTP_REQ_GET, VTAPI_KEYS, PERM_KEYS, api_keys_list },
 	{ EVHTTP_REQ_POST, VTAPI_KEYS, PERM_KEYS, api_keys_create },
 	{ EVHTTP_REQ_DELETE, VTAPI_KEYS "/*", PERM_KEYS, api_keys_delete },

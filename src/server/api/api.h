@@ -149,10 +149,13 @@ void api_audit_verify(struct api_req *r);
 void api_agent_challenge(struct api_req *r);
 void api_agent_verify(struct api_req *r);
 void api_events_open(struct api_req *r);
+void api_alarms_list(struct api_req *r);
+void api_alarms_ack(struct api_req *r);
 void api_keys_list(struct api_req *r);
 void api_keys_create(struct api_req *r);
 void api_keys_delete(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
+void api_openapi(struct api_req *r);	/* api_openapi.c */
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * api_misc: /healthz and /metrics (Prometheus text format 0.0.4).
- * Neither needs a key: they reveal counts, never names or secrets.  Every
- * metric carries the node's name as a label, so that a cluster's nodes
- * can be scraped into one series set.
+ * api_misc: /healthz (no key: a load balancer asks it) and /metrics
+ * (Prometheus text format 0.0.4; a key of any role but orchestrator:
+ * counts, never names or secrets, but not for everyone).  Every metric
+ * carries the node's name as a label, so that a cluster's nodes can be
+ * scraped into one series set.
  */
 #include <string.h>
 
@@ -12,6 +13,8 @@
 #include "server/api/api.h"
 #include "server/api/api_events.h"
 #include "server/control/control.h"
+#include "server/control/control_alarm.h"
+#include "server/notify/notify.h"
 #include "server/export/export.h"
 
 /* "ok", or "degraded" with the reason (the store cannot be reached). */
@@ -70,6 +73,35 @@ api_metrics_usbip(struct api_req *r, struct api_metrics *m)
 	    m->node, in, m->node, out);
 }
 
+/* Firing alarms by severity, and what their delivery did. */
+static void
+api_metrics_alarms(struct api_req *r, struct api_metrics *m)
+{
+	struct notify_stats d;
+	unsigned n[3];
+
+	control_alarm_firing(r->ctl, &n[0], &n[1], &n[2]);
+	evbuffer_add_printf(m->b, "# HELP vtoken_alarms_firing Active alarms "
+	    "by severity.\n# TYPE vtoken_alarms_firing gauge\n"
+	    "vtoken_alarms_firing{node=\"%s\",severity=\"critical\"} %u\n"
+	    "vtoken_alarms_firing{node=\"%s\",severity=\"warning\"} %u\n"
+	    "vtoken_alarms_firing{node=\"%s\",severity=\"info\"} %u\n",
+	    m->node, n[0], m->node, n[1], m->node, n[2]);
+	control_alarm_deliveries(r->ctl, &d);
+	metric(m, "vtoken_alarm_deliveries_total", "counter",
+	    "Alarms and audit records delivered to webhooks and syslog.",
+	    d.delivered);
+	metric(m, "vtoken_alarm_deliveries_retried_total", "counter",
+	    "Delivery attempts that failed and were tried again.", d.retried);
+	metric(m, "vtoken_alarm_deliveries_failed_total", "counter",
+	    "Deliveries given up after their attempts.", d.failed);
+	metric(m, "vtoken_alarm_deliveries_dropped_total", "counter",
+	    "Deliveries dropped because a destination's queue was full.",
+	    d.dropped);
+	metric(m, "vtoken_alarm_deliveries_queued", "gauge",
+	    "Deliveries waiting.", d.queued);
+}
+
 static void
 api_metrics_control(struct api_req *r, struct api_metrics *m)
 {
@@ -91,6 +123,7 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 	metric(m, "vtoken_api_auth_failed_total", "counter",
 	    "API requests with a missing, wrong or expired key.",
 	    as->auth_failed);
+	api_metrics_alarms(r, m);
 	metric(m, "vtoken_event_streams", "gauge",
 	    "Open GET /v1/events streams.", api_events_streams(
 	    r->api->events));

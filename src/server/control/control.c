@@ -206,6 +206,7 @@ control_audit_ring(void *arg)
 {
 	struct control *ctl = arg;
 
+	control_alarm_ring(ctl);
 	if (ctl->audit_bell != NULL)
 		ctl->audit_bell(ctl->audit_bell_arg);
 }
@@ -270,7 +271,10 @@ control_close(struct control *ctl)
 	if (ctl->exp != NULL && ctl->exp->hooks_arg == ctl)
 		export_set_hooks(ctl->exp, NULL, NULL);
 	control_node_stop(ctl);
+	control_alarm_stop(ctl->alarm);		/* no new jobs */
 	store_worker_free(ctl->worker);	/* runs what is queued */
+	control_alarm_free(ctl->alarm);	/* after its jobs' callbacks */
+	ctl->alarm = NULL;
 	control_release_forget(ctl);
 	control_index_tokens_foreach(ctl->ix, control_free_token, NULL);
 	while (more) {

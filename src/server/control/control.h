@@ -125,6 +125,7 @@ struct control_params {
 struct control_index;
 struct control_node;
 struct control_release;
+struct control_alarm;
 
 struct control {
 	struct event_base *base;
@@ -142,6 +143,7 @@ struct control {
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
 	struct control_key_set keys;	/* REST API keys */
 	struct control_release *release_retry;	/* control_session.c */
+	struct control_alarm *alarm;	/* control_alarm.c, or NULL */
 	void (*audit_bell)(void *);	/* control_audit_watch */
 	void *audit_bell_arg;
 	bool store_down;		/* the last store call could not reach it */
@@ -366,6 +368,18 @@ void control_sessions_list(struct control *ctl, const char *after,
 void control_nodes_list(struct control *ctl, control_rows_fn *done,
     void *arg);
 
+/*
+ * Alarms (control_alarm.h has the engine): the list, newest first
+ * (state "active", "cleared" or NULL for all; at most limit), and the
+ * acknowledgement of one (audited as alarm.ack; 404 unknown, 409 done
+ * already).  rows: the alarms as JSON (the acknowledged one for ack).
+ */
+typedef void control_alarm_fn(void *arg, const struct vt_error *err,
+    json_t *rows);
+void control_alarm_list(struct control *ctl, const char *state,
+    unsigned limit, control_alarm_fn *done, void *arg);
+void control_alarm_ack(struct control *ctl, const char *actor,
+    const char *id, control_alarm_fn *done, void *arg);
 /* Store work queued or running (for tests and /metrics). */
 size_t control_pending(const struct control *ctl);
 /*

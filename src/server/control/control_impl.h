@@ -179,6 +179,12 @@ void control_flush_detach(struct control *ctl, struct control_token *tok);
 
 /* Rings the audit watcher (control_audit_watch); arg is the control. */
 void control_audit_ring(void *arg);
+/* The alarm engine (control_alarm*.c): read what the audit log has new. */
+void control_alarm_ring(struct control *ctl);
+void control_alarm_stop(struct control_alarm *a);	/* no new jobs */
+void control_alarm_free(struct control_alarm *a);
+/* An alarm row as the API shows it. */
+json_t *control_alarm_to_json(const struct store_alarm *r);
 
 /* ---- API keys (control_key.c, control_key_admin.c) ---- */
 

@@ -376,3 +376,38 @@ store_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
 {
 	STORE_READ(apikey_foreach, cb, arg);
 }
+
+int
+store_alarm_raise(struct store *st, const struct store_alarm *a,
+    char id[STORE_ID_LEN + 1], bool *inserted)
+{
+	STORE_WRITE(alarm_raise, a, id, inserted);
+}
+
+int
+store_alarm_clear(struct store *st, const char *rule, const char *key,
+    const char *when, char id[STORE_ID_LEN + 1])
+{
+	STORE_WRITE(alarm_clear, rule, key, when, id);
+}
+
+int
+store_alarm_ack(struct store *st, const char *id, const char *by,
+    const char *when)
+{
+	STORE_WRITE(alarm_ack, id, by, when);
+}
+
+int
+store_alarm_get(struct store *st, const char *id, store_alarm_cb *cb,
+    void *arg)
+{
+	STORE_READ(alarm_get, id, cb, arg);
+}
+
+int
+store_alarm_foreach(struct store *st, const char *state, unsigned limit,
+    store_alarm_cb *cb, void *arg)
+{
+	STORE_READ(alarm_foreach, state, limit, cb, arg);
+}

@@ -126,6 +126,27 @@ struct store_apikey {
 	char expires[STORE_TIME_LEN + 1];	/* "" for never */
 };
 
+/*
+ * An alarm: one active row per (rule, key) at a time, then cleared rows
+ * as history.  key says what it is about (a token id, an address, a
+ * node; "" for the whole system).
+ */
+struct store_alarm {
+	char id[STORE_ID_LEN + 1];
+	const char *rule;
+	const char *key;
+	const char *severity;		/* "critical", "warning", "info" */
+	const char *state;		/* "active", "cleared" */
+	const char *message;
+	int64_t count;			/* matching events while active */
+	char first_seen[STORE_TIME_LEN + 1];
+	char last_seen[STORE_TIME_LEN + 1];
+	char cleared[STORE_TIME_LEN + 1];	/* "" while active */
+	const char *acked_by;		/* "" until acknowledged */
+	char acked_at[STORE_TIME_LEN + 1];
+	const char *node;		/* the node that raised it */
+};
+
 struct store;
 
 typedef int store_token_cb(void *arg, const struct store_token *row);
@@ -137,6 +158,7 @@ typedef int store_node_cb(void *arg, const struct store_node *row);
 typedef int store_change_cb(void *arg, const struct store_change *row);
 typedef int store_audit_cb(void *arg, const struct store_audit *row);
 typedef int store_apikey_cb(void *arg, const struct store_apikey *row);
+typedef int store_alarm_cb(void *arg, const struct store_alarm *row);
 
 struct store_ops {
 	const char *name;
@@ -200,6 +222,16 @@ struct store_ops {
 	int (*apikey_insert)(struct store *, const struct store_apikey *);
 	int (*apikey_foreach)(struct store *, store_apikey_cb *, void *);
 	int (*apikey_delete)(struct store *, const char *);
+	int (*alarm_raise)(struct store *, const struct store_alarm *,
+	    char id[STORE_ID_LEN + 1], bool *inserted);
+	int (*alarm_clear)(struct store *, const char *rule, const char *key,
+	    const char *when, char id[STORE_ID_LEN + 1]);
+	int (*alarm_ack)(struct store *, const char *id, const char *by,
+	    const char *when);
+	int (*alarm_get)(struct store *, const char *id, store_alarm_cb *,
+	    void *);
+	int (*alarm_foreach)(struct store *, const char *state, unsigned limit,
+	    store_alarm_cb *, void *);
 };
 
 /* What the front counts (for /metrics and the tests). */
@@ -292,6 +324,25 @@ int store_audit_insert(struct store *st, const struct store_audit *a);
 int store_apikey_insert(struct store *st, const struct store_apikey *k);
 /* STORE_NOTFOUND when there is no key with that id. */
 int store_apikey_delete(struct store *st, const char *id);
+/*
+ * Alarms (in a transaction).  raise: the active alarm of (a->rule,
+ * a->key) gets a's count, last_seen, severity and message, or, when
+ * there is none, a is inserted as active (*inserted true); its id into
+ * id either way.  clear: the active alarm of (rule, key) becomes cleared
+ * at `when` (its id into id); STORE_NOTFOUND when none is active.  ack:
+ * STORE_NOTFOUND when there is no such alarm or it was acknowledged.
+ */
+int store_alarm_raise(struct store *st, const struct store_alarm *a,
+    char id[STORE_ID_LEN + 1], bool *inserted);
+int store_alarm_clear(struct store *st, const char *rule, const char *key,
+    const char *when, char id[STORE_ID_LEN + 1]);
+int store_alarm_ack(struct store *st, const char *id, const char *by,
+    const char *when);
+/* Reads (no transaction needed). state NULL: all; newest first. */
+int store_alarm_get(struct store *st, const char *id, store_alarm_cb *cb,
+    void *arg);
+int store_alarm_foreach(struct store *st, const char *state, unsigned limit,
+    store_alarm_cb *cb, void *arg);
 
 /* Reads. */
 int store_token_get(struct store *st, const char *id, store_token_cb *cb,

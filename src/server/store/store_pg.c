@@ -81,6 +81,15 @@ static const char *const pg_migrations[] = {
 	" created text NOT NULL);",
 	/* 2: API keys can expire */
 	"ALTER TABLE api_keys ADD COLUMN expires text;",
+	/* 3: alarms (one active row per rule and key) */
+	"CREATE TABLE alarms(id text PRIMARY KEY, rule text NOT NULL,"
+	" key text NOT NULL, severity text NOT NULL, state text NOT NULL,"
+	" message text NOT NULL, count bigint NOT NULL,"
+	" first_seen text NOT NULL, last_seen text NOT NULL, cleared text,"
+	" acked_by text, acked_at text, node text NOT NULL);"
+	"CREATE UNIQUE INDEX alarms_active ON alarms(rule, key)"
+	" WHERE state = 'active';"
+	"CREATE INDEX alarms_seen ON alarms(last_seen);",
 };
 
 /* Whether the connection (still) works. */
@@ -757,4 +766,9 @@ const struct store_ops store_pg_ops = {
 	.apikey_insert = pg_apikey_insert,
 	.apikey_foreach = pg_apikey_foreach,
 	.apikey_delete = pg_apikey_delete,
+	.alarm_raise = pg_alarm_raise,
+	.alarm_clear = pg_alarm_clear,
+	.alarm_ack = pg_alarm_ack,
+	.alarm_get = pg_alarm_get,
+	.alarm_foreach = pg_alarm_foreach,
 };

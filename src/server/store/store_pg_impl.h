@@ -69,4 +69,14 @@ int pg_apikey_foreach(struct store *, store_apikey_cb *, void *);
 /* The channel NOTIFY uses for the change feed (store_pg_feed.c too). */
 #define PG_FEED_CHANNEL	"vtoken_changes"
 
+/* alarms (store_pg_alarm.c) */
+int pg_alarm_raise(struct store *, const struct store_alarm *,
+    char id[STORE_ID_LEN + 1], bool *);
+int pg_alarm_clear(struct store *, const char *, const char *, const char *,
+    char id[STORE_ID_LEN + 1]);
+int pg_alarm_ack(struct store *, const char *, const char *, const char *);
+int pg_alarm_get(struct store *, const char *, store_alarm_cb *, void *);
+int pg_alarm_foreach(struct store *, const char *, unsigned,
+    store_alarm_cb *, void *);
+
 #endif

@@ -71,6 +71,15 @@ static const char *const sq_migrations[] = {
 	"CREATE INDEX assignments_vm ON assignments(vm_id);",
 	/* 4: API keys can expire */
 	"ALTER TABLE api_keys ADD COLUMN expires TEXT;",
+	/* 5: alarms (one active row per rule and key) */
+	"CREATE TABLE alarms(id TEXT PRIMARY KEY, rule TEXT NOT NULL,"
+	" key TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,"
+	" message TEXT NOT NULL, count INTEGER NOT NULL,"
+	" first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, cleared TEXT,"
+	" acked_by TEXT, acked_at TEXT, node TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX alarms_active ON alarms(rule, key)"
+	" WHERE state = 'active';"
+	"CREATE INDEX alarms_seen ON alarms(last_seen);",
 };
 
 int
@@ -588,4 +597,9 @@ const struct store_ops store_sqlite_ops = {
 	.apikey_insert = sq_apikey_insert,
 	.apikey_foreach = sq_apikey_foreach,
 	.apikey_delete = sq_apikey_delete,
+	.alarm_raise = sq_alarm_raise,
+	.alarm_clear = sq_alarm_clear,
+	.alarm_ack = sq_alarm_ack,
+	.alarm_get = sq_alarm_get,
+	.alarm_foreach = sq_alarm_foreach,
 };

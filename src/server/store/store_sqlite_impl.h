@@ -73,4 +73,14 @@ int sq_apikey_delete(struct store *, const char *);
 int sq_apikey_insert(struct store *, const struct store_apikey *);
 int sq_apikey_foreach(struct store *, store_apikey_cb *, void *);
 
+/* alarms (store_sqlite_alarm.c) */
+int sq_alarm_raise(struct store *, const struct store_alarm *,
+    char id[STORE_ID_LEN + 1], bool *);
+int sq_alarm_clear(struct store *, const char *, const char *, const char *,
+    char id[STORE_ID_LEN + 1]);
+int sq_alarm_ack(struct store *, const char *, const char *, const char *);
+int sq_alarm_get(struct store *, const char *, store_alarm_cb *, void *);
+int sq_alarm_foreach(struct store *, const char *, unsigned,
+    store_alarm_cb *, void *);
+
 #endif
