@@ -12,10 +12,12 @@ dosfstools mtools"
 # runs the Linux kernel client (shared/e2e/guest-run), sanitizer runtimes,
 # a PostgreSQL server the tests start themselves (tests/lib/pg_fixture.sh),
 # JSON Schema validation of docs/openapi.json and the API's answers
-# (tests/openapi/).
+# (tests/openapi/), and Debian's Chromium driven through ChromeDriver by
+# Selenium for the web console's browser tests (tests/browser/).
 TEST="check usbip qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 xz-utils util-linux iproute2 clang libclang-rt-14-dev valgrind
-sqlite3 curl openssl python3 python3-jsonschema postgresql postgresql-client"
+sqlite3 curl openssl python3 python3-jsonschema postgresql postgresql-client
+chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

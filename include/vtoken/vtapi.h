@@ -18,6 +18,7 @@
 #define VTAPI_AUDIT		"/v1/audit"
 #define VTAPI_AUDIT_VERIFY	"/v1/audit/verify"
 #define VTAPI_KEYS		"/v1/keys"
+#define VTAPI_WHOAMI		"/v1/whoami"
 #define VTAPI_EVENTS		"/v1/events"	/* text/event-stream */
 #define VTAPI_ALARMS		"/v1/alarms"
 #define VTAPI_ALARM_ACK		"/ack"		/* VTAPI_ALARMS/{id}/ack */
@@ -71,6 +72,7 @@
 #define VTAPI_F_ROLE		"role"
 #define VTAPI_F_EXPIRES		"expires"
 #define VTAPI_F_EXPIRED		"expired"
+#define VTAPI_F_PERMISSIONS	"permissions"	/* VTAPI_WHOAMI */
 #define VTAPI_F_KEY		"key"
 #define VTAPI_F_KEYS		"keys"
 /* Alarms (VTAPI_ALARMS). */

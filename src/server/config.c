@@ -71,6 +71,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "api.max_body", CFG_SIZE, OFF(api.max_body), 1024, 64u << 20, "1M",
 	  false },
 	{ "api.timeout", CFG_UINT, OFF(api.timeout), 1, 3600, "30", false },
+	{ "ui.dir", CFG_STR, OFF(ui_dir), 0, 4000, "", false },
 	{ "agent.nonce_ttl", CFG_UINT, OFF(agent.nonce_ttl), 1, 3600, "30",
 	  false },
 	{ "agent.rate_per_token", CFG_UINT, OFF(agent.rate_per_token), 1,

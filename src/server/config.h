@@ -62,6 +62,7 @@ struct vtd_config {
 		unsigned max_body;		/* bytes */
 		unsigned timeout;		/* seconds per request */
 	} api;
+	char *ui_dir;				/* web console files; "" default */
 	struct {
 		unsigned nonce_ttl;		/* seconds */
 		unsigned rate_per_token;	/* per minute */

@@ -227,6 +227,28 @@ vtokend_usbip_limits(const struct vtd_config *cfg, struct usbip_limits *lim)
 	lim->max_control = cfg->usbip.max_control;
 }
 
+/*
+ * The web console's directory: ui.dir, or by default the source tree's
+ * for a vtokend run from its build tree and the installed one otherwise.
+ */
+static void
+vtokend_ui_dir(const struct vtd_config *cfg, char *buf, size_t len)
+{
+	char exe[4096];
+	ssize_t n;
+
+	if (cfg->ui_dir != NULL && cfg->ui_dir[0] != '\0') {
+		snprintf(buf, len, "%s", cfg->ui_dir);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (strncmp(exe, VT_BUILD_DIR "/", strlen(VT_BUILD_DIR "/")) == 0)
+		snprintf(buf, len, "%s", VT_UI_SOURCE_DIR);
+	else
+		snprintf(buf, len, "%s", VT_UI_INSTALL_DIR);
+}
+
 /* The REST API's share. */
 static void
 vtokend_api_params(const struct vtd_config *cfg, struct api_params *p)
@@ -240,6 +262,7 @@ vtokend_api_params(const struct vtd_config *cfg, struct api_params *p)
 	p->insecure = cfg->api.insecure;
 	p->max_body = cfg->api.max_body;
 	p->timeout = cfg->api.timeout;
+	vtokend_ui_dir(cfg, p->ui_dir, sizeof(p->ui_dir));
 }
 
 /* The controller URL written into TOKEN.JSON for the agent. */
@@ -383,6 +406,8 @@ vtokend_demo_ready(void *arg, const struct vt_error *err, const char *id)
 {
 	struct vtokend *vtd = arg;
 	struct control_token *tok;
+	const char *api = vtd->api != NULL ? vtd->api->bound :
+	    vtd->cfg->api.listen;
 	char host[64], busid[32];
 	unsigned port;
 
@@ -404,9 +429,12 @@ vtokend_demo_ready(void *arg, const struct vt_error *err, const char *id)
 	    "    build/bin/vtokenctl key create help-desk --role operator "
 	    "--expires 90d\n"
 	    "Follow attaches, revokes and every other audited event live:\n"
-	    "    build/bin/vtokenctl audit --follow\n\n",
-	    tok->name, tok->id, port, host, busid, vtd->api != NULL ?
-	    vtd->api->bound : vtd->cfg->api.listen, vtd->cfg->data_dir);
+	    "    build/bin/vtokenctl audit --follow\n"
+	    "Open the web console and sign in with a key (the admin key is "
+	    "the\ncontent of %s/admin.key):\n    %s://%s/ui/\n\n",
+	    tok->name, tok->id, port, host, busid, api, vtd->cfg->data_dir,
+	    vtd->cfg->data_dir, vtd->cfg->api.tls_cert[0] ? "https" : "http",
+	    api);
 	fflush(stdout);
 }
 

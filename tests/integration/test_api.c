@@ -587,6 +587,50 @@ START_TEST(openapi_document)
 }
 END_TEST
 
+/* GET path without a key: its status. */
+static long
+get_status(struct vtd *d, const char *method, const char *path)
+{
+	struct vt_http_resp r;
+	char url[512];
+	long st;
+
+	vt_api_url(d, path, url, sizeof(url));
+	ck_assert_int_eq(vt_http(method, url, NULL, NULL, &r), 0);
+	st = r.status;
+	vt_http_resp_free(&r);
+	return st;
+}
+
+/*
+ * The web console's files (src/ui, served by api_ui.c): no key needed,
+ * and only plain names inside ui.dir are ever looked up.  The headers
+ * and the pages themselves are the browser test's (tests/browser).
+ */
+START_TEST(console_files)
+{
+	static const char *const refused[] = {
+		"/ui/.hidden.js", "/ui/%2e%2e/README.md", "/ui/..%2fREADME.md",
+		"/ui/a/b/c.js", "/ui/index.html%00.js", "/ui/x.sh",
+		"/ui//index.html", "/ui/index.html/", "/ui/no-such-file.js",
+		"/ui/%69ndex.html",
+	};
+	struct vtd d;
+
+	fx_start(&d);
+	ck_assert_int_eq(get_status(&d, "GET", "/ui/"), 200);
+	ck_assert_int_eq(get_status(&d, "GET", "/ui/index.html"), 200);
+	ck_assert_int_eq(get_status(&d, "GET", "/"), 302);
+	ck_assert_int_eq(get_status(&d, "GET", "/ui"), 302);
+	ck_assert_int_eq(get_status(&d, "POST", "/ui/"), 405);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		ck_assert_msg(get_status(&d, "GET", refused[i]) == 404,
+		    "%s not refused", refused[i]);
+	ck_assert_int_eq(vtd_log_count(&d, "Sanitizer"), 0);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -605,6 +649,7 @@ api_suite(void)
 	tcase_add_test(tc, auth_failures_throttled);
 	tcase_add_test(tc, encoded_path_segments);
 	tcase_add_test(tc, openapi_document);
+	tcase_add_test(tc, console_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

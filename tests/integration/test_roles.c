@@ -142,6 +142,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/keys", "{\"name\": \"k-@\", \"role\": "
 	  "\"auditor\"}", R_ADM, 201, NULL },
 	{ "DELETE", "/v1/keys/kdel-@", NULL, R_ADM, 204, prep_key },
+	{ "GET", "/v1/whoami", NULL, R_ALL, 200, NULL },
 	/* Agent routes take no key: a token not assigned to the caller. */
 	{ "POST", "/v1/agent/challenge", "{\"token\": \"t0\"}", R_OPEN, 404,
 	  NULL },
@@ -270,6 +271,16 @@ START_TEST(matrix)
 	ck_assert_int_eq(vt_api(&d, "GET", "/v1/audit?limit=1000", NULL, &r),
 	    0);
 	ck_assert_ptr_nonnull(strstr(r.body, "\"actor\": \"api:operator-key/"));
+	vt_http_resp_free(&r);
+	/* A key learns its own role and what it grants, nothing more. */
+	vt_api_url(&d, "/v1/whoami", path, sizeof(path));
+	ck_assert_int_eq(vt_http("GET", path, keys[AUDITOR], NULL, &r), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "role")),
+	    "auditor");
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "name")),
+	    "auditor-key");
+	ck_assert_ptr_null(strstr(r.body, "\"tokens\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"audit\""));
 	vt_http_resp_free(&r);
 	fx_stop(&d);
 }

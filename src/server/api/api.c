@@ -75,6 +75,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET, VTAPI_KEYS, PERM_KEYS, api_keys_list },
 	{ EVHTTP_REQ_POST, VTAPI_KEYS, PERM_KEYS, api_keys_create },
 	{ EVHTTP_REQ_DELETE, VTAPI_KEYS "/*", PERM_KEYS, api_keys_delete },
+	{ EVHTTP_REQ_GET, VTAPI_WHOAMI, PERM_SELF, api_whoami },
 	/* Signature-authenticated, not by API key. */
 	{ EVHTTP_REQ_POST, VTAPI_AGENT_CHALLENGE, 0, api_agent_challenge },
 	{ EVHTTP_REQ_POST, VTAPI_AGENT_VERIFY, 0, api_agent_verify },
@@ -196,6 +197,7 @@ api_authenticate(struct api_req *r, unsigned perm)
 		snprintf(r->actor, sizeof(r->actor), "api:%s/%s", k->name,
 		    k->id);
 		r->perms = k->perms;
+		r->key = k;
 		return (k->perms & perm) == perm ? true : api_forbid(r, k);
 	}
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
@@ -220,8 +222,11 @@ api_dispatch(struct api_req *r)
 	char buf[API_MAX_PATH];
 	const char *seg[API_MAX_SEGMENTS], *arg = NULL;
 	bool path_known = false;
-	int n = api_split(path, buf, seg);
+	int n;
 
+	if (api_ui_route(r, path))
+		return;
+	n = api_split(path, buf, seg);
 	for (size_t i = 0; n >= 0 && i < sizeof(api_routes) /
 	    sizeof(api_routes[0]); i++) {
 		const struct api_route *rt = &api_routes[i];
@@ -386,6 +391,7 @@ api_server_new(struct event_base *base, const struct api_params *p,
 		return NULL;
 	}
 	api = xcalloc(1, sizeof(*api));
+	api->ui_fd = -1;
 	api->base = base;
 	api->ctl = ctl;
 	api->exp = exp;
@@ -411,6 +417,7 @@ api_server_new(struct event_base *base, const struct api_params *p,
 	}
 	log_info("api: listening on %s (%s)", api->bound, tls ? "https" :
 	    "http");
+	api_ui_open(api, p->ui_dir);	/* only warns: the API works without */
 	return api;
 fail:
 	api_server_free(api);
@@ -426,6 +433,7 @@ api_server_free(struct api_server *api)
 		evhttp_free(api->http);	/* ends the event streams */
 	api_events_free(api->events);
 	api_guard_clear(api);
+	api_ui_close(api);
 	if (api->ssl_ctx != NULL)
 		SSL_CTX_free(api->ssl_ctx);
 	free(api);

@@ -24,6 +24,7 @@ struct evhttp_bound_socket;
 struct evkeyvalq;
 struct evbuffer;
 struct api_events;
+struct control_key_entry;
 
 struct api_stats {
 	unsigned long long by_class[6];	/* requests by status / 100 */
@@ -41,6 +42,7 @@ struct api_params {
 	bool insecure;			/* non-loopback without TLS allowed */
 	unsigned max_body;		/* bytes */
 	unsigned timeout;		/* seconds per request */
+	char ui_dir[4096];		/* the web console's files; "" none */
 };
 
 struct api_server {
@@ -56,6 +58,7 @@ struct api_server {
 	struct api_stats stats;
 	char bound[64];			/* actual listen address */
 	struct api_events *events;	/* GET /v1/events streams */
+	int ui_fd;			/* ui_dir opened, or -1 */
 };
 
 /* One request being handled (lives for the handler call only). */
@@ -72,6 +75,8 @@ struct api_req {
 	bool deferred;			/* answered after the handler returned */
 	unsigned page_limit;		/* a deferred list's ?limit */
 	unsigned perms;			/* the key's (enum control_perm) */
+	/* The key that authenticated the request; NULL without one. */
+	const struct control_key_entry *key;	/* valid in the handler */
 };
 
 /*
@@ -128,6 +133,16 @@ int api_query_int(struct api_req *r, const struct evkeyvalq *q,
  */
 const char *api_body(struct api_req *r, size_t *len);
 
+/*
+ * The web console (api_ui.c).  api_ui_open opens dir (NULL or "": no
+ * console) and only warns when it cannot: the API serves without it.
+ * api_ui_route answers "/", "/ui" and "/ui/..." and returns true, or
+ * returns false for any other path.
+ */
+int api_ui_open(struct api_server *api, const char *dir);
+void api_ui_close(struct api_server *api);
+bool api_ui_route(struct api_req *r, const char *path);
+
 /* Handlers (api_*.c). */
 void api_tokens_list(struct api_req *r);
 void api_tokens_create(struct api_req *r);
@@ -154,6 +169,7 @@ void api_alarms_ack(struct api_req *r);
 void api_keys_list(struct api_req *r);
 void api_keys_create(struct api_req *r);
 void api_keys_delete(struct api_req *r);
+void api_whoami(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
 void api_openapi(struct api_req *r);	/* api_openapi.c */

@@ -1,5 +1,7 @@
 /*
- * api_keys: /v1/keys, the API keys and their roles (admin only).  The
+ * api_keys: /v1/keys, the API keys and their roles (admin only), and
+ * /v1/whoami, which any key may ask of itself (the console shows only
+ * what the key's role may do).  The
  * secret of a new key is in the create answer and nowhere else: not in
  * the log, not in the audit record, not in the list.
  */
@@ -86,4 +88,30 @@ api_keys_delete(struct api_req *r)
 		api_reply_vterr(r, &err);
 	else
 		api_defer(r);
+}
+
+/* The permission names /v1/whoami answers (docs/API.md, "Roles"). */
+static const struct {
+	unsigned perm;
+	const char *name;
+} api_perm_names[] = {
+	{ PERM_READ, "read" }, { PERM_METRICS, "metrics" },
+	{ PERM_AUDIT, "audit" }, { PERM_ALARMS, "alarms" },
+	{ PERM_ALARM_ACK, "alarm_ack" }, { PERM_TOKENS, "tokens" },
+	{ PERM_VMS, "vms" }, { PERM_ASSIGN, "assign" },
+	{ PERM_IMAGE, "image" }, { PERM_KEYS, "keys" },
+};
+
+void
+api_whoami(struct api_req *r)
+{
+	json_t *o = api_view_key(r->key, time(NULL)), *perms = json_array();
+
+	for (size_t i = 0; i < sizeof(api_perm_names) /
+	    sizeof(api_perm_names[0]); i++)
+		if ((r->perms & api_perm_names[i].perm) != 0)
+			json_array_append_new(perms,
+			    json_string(api_perm_names[i].name));
+	json_object_set_new(o, VTAPI_F_PERMISSIONS, perms);
+	api_reply_json(r, 200, o);
 }

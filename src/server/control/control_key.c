@@ -42,10 +42,11 @@ control_role_perms(const char *role)
 		{ "admin", ~0u },
 		{ "operator", PERM_READ | PERM_METRICS | PERM_AUDIT |
 		    PERM_ALARMS | PERM_ALARM_ACK | PERM_TOKENS | PERM_VMS |
-		    PERM_ASSIGN },
+		    PERM_ASSIGN | PERM_SELF },
 		{ "auditor", PERM_READ | PERM_METRICS | PERM_AUDIT |
-		    PERM_ALARMS },
-		{ "orchestrator", PERM_READ | PERM_VMS | PERM_ASSIGN },
+		    PERM_ALARMS | PERM_SELF },
+		{ "orchestrator", PERM_READ | PERM_VMS | PERM_ASSIGN |
+		    PERM_SELF },
 	};
 
 	for (size_t i = 0; role != NULL && i < sizeof(roles) /

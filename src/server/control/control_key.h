@@ -39,6 +39,7 @@ enum control_perm {
 	PERM_ASSIGN = 1u << 7,	/* assign and revoke */
 	PERM_IMAGE = 1u << 8,	/* export a token's image (its private key) */
 	PERM_KEYS = 1u << 9,	/* manage API keys */
+	PERM_SELF = 1u << 10,	/* see its own key (GET /v1/whoami) */
 };
 
 /* The permissions of role; 0 for no such role. */
