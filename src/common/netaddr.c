@@ -278,3 +278,11 @@ netaddr_cidr_match(const struct netaddr_cidr *c, const struct sockaddr *sa)
 		return false;
 	return netaddr_prefix_equal(raw, c->addr, c->prefix);
 }
+
+bool
+netaddr_cidr_overlap(const struct netaddr_cidr *a, const struct netaddr_cidr *b)
+{
+	/* Prefixes nest or are disjoint: compare the shorter one's bits. */
+	return a->family == b->family && netaddr_prefix_equal(a->addr, b->addr,
+	    a->prefix < b->prefix ? a->prefix : b->prefix);
+}

@@ -34,6 +34,9 @@ int netaddr_cidr_parse(const char *s, struct netaddr_cidr *out,
     const char **why);
 /* Canonical text form, e.g. "10.0.0.0/8"; buf of at least 64 bytes. */
 void netaddr_cidr_format(const struct netaddr_cidr *c, char *buf, size_t len);
+/* True when some address lies in both a and b (one holds the other). */
+bool netaddr_cidr_overlap(const struct netaddr_cidr *a,
+    const struct netaddr_cidr *b);
 /* True when sa (IPv4, IPv6 or v4-mapped IPv6) lies inside c. */
 bool netaddr_cidr_match(const struct netaddr_cidr *c,
     const struct sockaddr *sa);

@@ -51,6 +51,7 @@ struct ctl_args {
 	const char *role;	/* --role, or NULL */
 	const char *expires;	/* --expires, or NULL */
 	const char *state;	/* --state, or NULL */
+	const char *head;	/* --head SEQ:HASH, or NULL */
 };
 
 /*

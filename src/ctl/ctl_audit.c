@@ -376,19 +376,34 @@ ctl_audit_verify(struct ctl_ctx *ctx, const struct ctl_args *a)
 	struct ctl_http_result res;
 	const json_t *e;
 	enum ctl_status st = CTL_FAIL;
-	char num[32];
+	char num[32], path[256];
+	unsigned long long seq;
+	int end = 0;
 
-	(void)a;
-	if (ctl_http_call(ctx->http, "GET", VTAPI_AUDIT_VERIFY, NULL,
-	    &res) == 0) {
+	/* --head SEQ:HASH, a head published earlier (docs/SECURITY.md). */
+	snprintf(path, sizeof(path), "%s", VTAPI_AUDIT_VERIFY);
+	if (a->head != NULL) {
+		if (sscanf(a->head, "%llu:%n", &seq, &end) != 1 || end == 0 ||
+		    seq == 0 || strlen(a->head + end) != 64 ||
+		    strspn(a->head + end, "0123456789abcdef") != 64) {
+			ctl_output_error("--head: SEQ:HASH, the hash 64 "
+			    "lower-case hex digits");
+			return CTL_USAGE;
+		}
+		snprintf(path, sizeof(path), "%s?seq=%llu&hash=%s",
+		    VTAPI_AUDIT_VERIFY, seq, a->head + end);
+	}
+	if (ctl_http_call(ctx->http, "GET", path, NULL, &res) == 0) {
 		if (json_is_true(json_object_get(res.json, VTAPI_F_OK)))
 			st = CTL_OK;
 		if (ctx->format == CTL_OUTPUT_JSON)
 			ctl_output_json(ctx->out, res.json, false);
 		else if (st == CTL_OK)
-			ctl_output_line(ctx->out, "audit chain OK: %s records",
-			    ctl_output_int(num, sizeof(num),
-			    json_object_get(res.json, VTAPI_F_RECORDS)));
+			/* The head as --head takes it: keep it elsewhere. */
+			ctl_output_line(ctx->out, "audit chain OK: %s records, "
+			    "head %s:%s", ctl_output_int(num, sizeof(num),
+			    json_object_get(res.json, VTAPI_F_RECORDS)), num,
+			    ctl_output_str(res.json, "last_hash"));
 		else
 			ctl_output_line(ctx->out, "audit chain BROKEN: the "
 			    "server did not answer ok");

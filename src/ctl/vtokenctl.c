@@ -44,6 +44,7 @@ enum cmd_flag {
 	CMD_OPT_TOKEN = 0x80000,	/* --token ID|NAME */
 	CMD_OPT_VM = 0x100000,		/* --vm ID|NAME */
 	CMD_OPT_STATE = 0x200000,	/* --state active|cleared|all */
+	CMD_OPT_HEAD = 0x400000,	/* --head SEQ:HASH */
 };
 
 /*
@@ -99,7 +100,8 @@ static const struct cmd_entry cmd_table[] = {
 	    ctl_audit_list, "[--after SEQ] [--limit N]\n"
 	    "--follow [--after SEQ] [--type ACTION,...] "
 	    "[--token ID|NAME] [--vm ID|NAME]" },
-	{ "audit verify", 0, 0, 0, 0, NULL, ctl_audit_verify, "" },
+	{ "audit verify", 0, 0, CMD_OPT_HEAD, 0, NULL, ctl_audit_verify,
+	    "[--head SEQ:HASH]" },
 	{ "key create", 1, 1, CMD_OPT_ROLE | CMD_OPT_EXPIRES, CMD_OPT_ROLE,
 	    NULL, ctl_key_create, "NAME --role admin|operator|auditor|"
 	    "orchestrator [--expires 90d|12h|30m|YYYY-MM-DDTHH:MM:SSZ]" },
@@ -128,6 +130,7 @@ static const struct option cmd_options[] = {
 	{ "token", required_argument, NULL, CMD_OPT_TOKEN },
 	{ "vm", required_argument, NULL, CMD_OPT_VM },
 	{ "state", required_argument, NULL, CMD_OPT_STATE },
+	{ "head", required_argument, NULL, CMD_OPT_HEAD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -405,6 +408,9 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		break;
 	case CMD_OPT_STATE:
 		a->state = arg;
+		break;
+	case CMD_OPT_HEAD:
+		a->head = arg;
 		break;
 	}
 	return 0;

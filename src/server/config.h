@@ -44,6 +44,7 @@ struct vtd_config {
 		socklen_t addrlen;
 		unsigned max_sessions;
 		unsigned max_per_peer;
+		unsigned vm_reserve;		/* slots for VM addresses */
 		unsigned handshake_timeout;	/* seconds */
 		unsigned pdu_timeout;		/* seconds */
 		unsigned tx_timeout;		/* seconds */
@@ -61,6 +62,10 @@ struct vtd_config {
 		char *public_url;		/* URL written into tokens */
 		unsigned max_body;		/* bytes */
 		unsigned timeout;		/* seconds per request */
+		unsigned max_connections;	/* in all */
+		unsigned max_per_address;	/* per source address */
+		unsigned vm_reserve;		/* slots for VM addresses */
+		unsigned max_body_anon;		/* bytes, routes with no key */
 	} api;
 	char *ui_dir;				/* web console files; "" default */
 	struct {
@@ -90,6 +95,7 @@ struct vtd_config {
 		unsigned denied_count, denied_window;
 		unsigned agent_grace;		/* 0: off */
 		unsigned verify_interval;	/* 0: off */
+		unsigned disk_min_free_mib;	/* 0: off */
 		char *webhook_url;		/* "" none */
 		char *webhook_secret_file;
 		unsigned webhook_attempts;
@@ -101,6 +107,7 @@ struct vtd_config {
 	} alarms;
 	struct {
 		char *forward;			/* syslog target or "" */
+		char *key_file;			/* "": DATA_DIR/audit.key */
 	} audit;
 	struct config_image *images;
 	size_t nimages;

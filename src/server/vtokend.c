@@ -39,6 +39,7 @@ struct vtd_args {
 	bool check_only;
 	bool debug;
 	bool demo;
+	bool allow_insecure;		/* --allow-insecure-data-dir */
 	char **images;
 	size_t nimages;
 };
@@ -67,6 +68,10 @@ usage(FILE *f)
 	    "node.name)\n"
 	    "      --demo               create a demo token for a VM at "
 	    "127.0.0.1 if missing\n"
+	    "      --allow-insecure-data-dir  only warn when data_dir is "
+	    "writable by\n"
+	    "                           others or not vtokend's user's "
+	    "(development)\n"
 	    "      --serve-image PATH[:rw]  serve a raw disk image to every "
 	    "peer,\n"
 	    "                           without access control "
@@ -87,6 +92,7 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 		{ "store", required_argument, NULL, 'B' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "demo", no_argument, NULL, 'M' },
+		{ "allow-insecure-data-dir", no_argument, NULL, 'I' },
 		{ "serve-image", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -122,6 +128,9 @@ parse_args(int argc, char **argv, struct vtd_args *a)
 			break;
 		case 'M':
 			a->demo = true;
+			break;
+		case 'I':
+			a->allow_insecure = true;
 			break;
 		case 'S':
 			a->images = xreallocarray(a->images, a->nimages + 1,
@@ -213,12 +222,19 @@ build_config(const struct vtd_args *a)
 	return cfg;
 }
 
-/* The USB/IP layer's share of the configuration. */
+/*
+ * The USB/IP layer's share of the configuration; fd_cap (0: none) is its
+ * share of the descriptors (vtokend_fds.c).
+ */
 static void
-vtokend_usbip_limits(const struct vtd_config *cfg, struct usbip_limits *lim)
+vtokend_usbip_limits(const struct vtd_config *cfg, unsigned fd_cap,
+    struct usbip_limits *lim)
 {
 	lim->max_sessions = cfg->usbip.max_sessions;
+	if (fd_cap > 0 && fd_cap < lim->max_sessions)
+		lim->max_sessions = fd_cap;
 	lim->max_per_peer = cfg->usbip.max_per_peer;
+	lim->vm_reserve = cfg->usbip.vm_reserve;
 	lim->handshake_timeout = cfg->usbip.handshake_timeout;
 	lim->pdu_timeout = cfg->usbip.pdu_timeout;
 	lim->tx_timeout = cfg->usbip.tx_timeout;
@@ -249,9 +265,10 @@ vtokend_ui_dir(const struct vtd_config *cfg, char *buf, size_t len)
 		snprintf(buf, len, "%s", VT_UI_INSTALL_DIR);
 }
 
-/* The REST API's share. */
+/* The REST API's share; fd_cap as for USB/IP. */
 static void
-vtokend_api_params(const struct vtd_config *cfg, struct api_params *p)
+vtokend_api_params(const struct vtd_config *cfg, unsigned fd_cap,
+    struct api_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(&p->addr, &cfg->api.addr, sizeof(p->addr));
@@ -262,6 +279,12 @@ vtokend_api_params(const struct vtd_config *cfg, struct api_params *p)
 	p->insecure = cfg->api.insecure;
 	p->max_body = cfg->api.max_body;
 	p->timeout = cfg->api.timeout;
+	p->max_conns = cfg->api.max_connections;
+	if (fd_cap > 0 && fd_cap < p->max_conns)
+		p->max_conns = fd_cap;
+	p->max_per_address = cfg->api.max_per_address;
+	p->vm_reserve = cfg->api.vm_reserve;
+	p->max_body_anon = cfg->api.max_body_anon;
 	vtokend_ui_dir(cfg, p->ui_dir, sizeof(p->ui_dir));
 }
 
@@ -332,6 +355,9 @@ vtokend_control_open(struct vtokend *vtd)
 	p.heartbeat_s = cfg->node.heartbeat;
 	p.controller_url = vtokend_controller_url(cfg);
 	p.tls_cert = cfg->api.tls_cert;
+	p.audit_key_file = cfg->audit.key_file;
+	p.allow_insecure_data_dir = vtd->args != NULL &&
+	    vtd->args->allow_insecure;
 	p.agent.nonce_ttl = cfg->agent.nonce_ttl;
 	p.agent.per_token = cfg->agent.rate_per_token;
 	p.agent.per_address = cfg->agent.rate_per_address;
@@ -379,7 +405,7 @@ vtokend_reload(struct vtokend *vtd)
 	}
 	config_free(vtd->cfg);
 	vtd->cfg = ncfg;
-	vtokend_usbip_limits(ncfg, &lim);
+	vtokend_usbip_limits(ncfg, vtd->fd_usbip, &lim);
 	usbip_server_set_limits(vtd->usbip, &lim);
 	log_set_level(ncfg->log_level);
 	log_info("reload: configuration %s applied", vtd->config_path);
@@ -485,13 +511,14 @@ vtokend_setup(struct vtokend *vtd, bool demo)
 		return -1;
 	if (serve_image_load_all(vtd) < 0)
 		return -1;
-	vtokend_usbip_limits(cfg, &lim);
+	vtokend_fds_budget(vtd);
+	vtokend_usbip_limits(cfg, vtd->fd_usbip, &lim);
 	vtd->usbip = usbip_server_new(vtd->base, vtd->exp,
 	    (const struct sockaddr *)&cfg->usbip.addr, cfg->usbip.addrlen,
 	    cfg->usbip.listen, &lim);
 	if (vtd->usbip == NULL)
 		return -1;
-	vtokend_api_params(cfg, &ap);
+	vtokend_api_params(cfg, vtd->fd_api, &ap);
 	vtd->api = api_server_new(vtd->base, &ap, vtd->ctl, vtd->exp);
 	if (vtd->api == NULL)
 		return -1;

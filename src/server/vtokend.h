@@ -32,6 +32,8 @@ struct vtokend {
 	struct notify *webhook, *syslog, *audit_forward;	/* or NULL */
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 	bool stopping;
+	/* Descriptor shares (vtokend_fds.c); 0: caps as configured. */
+	unsigned fd_usbip, fd_api;
 };
 
 /*
@@ -41,5 +43,12 @@ struct vtokend {
  */
 int vtokend_alarms_start(struct vtokend *vtd);
 void vtokend_alarms_free(struct vtokend *vtd);
+
+/*
+ * vtokend_fds.c: raises the soft descriptor limit as far as the caps need
+ * and sets fd_usbip and fd_api, the connections each listener may hold
+ * within RLIMIT_NOFILE; logs the budget once.
+ */
+void vtokend_fds_budget(struct vtokend *vtd);
 
 #endif

@@ -134,6 +134,10 @@ vtokend_alarms_start(struct vtokend *vtd)
 	p.denied_window = cfg->alarms.denied_window;
 	p.agent_grace = cfg->alarms.agent_grace;
 	p.verify_interval = cfg->alarms.verify_interval;
+	if (strcmp(cfg->store.backend, "sqlite") == 0)
+		p.disk_path = cfg->data_dir;
+	p.disk_min_free = (unsigned long long)cfg->alarms.disk_min_free_mib <<
+	    20;
 	p.rules = rules;
 	p.nrules = cfg->alarms.nrules;
 	p.webhook = vtd->webhook;

@@ -27,5 +27,17 @@ double bench_tcp_rtt_us(unsigned n);
  * `payload`-byte commands; MiB/s, or negative on failure.
  */
 double bench_tcp_turns_mibps(uint64_t total, size_t payload);
+/*
+ * The same minimal 3-turn server, timed per command: the median
+ * microseconds of `n` commands of `payload` bytes each (the latency
+ * floor for a small READ), or negative on failure.
+ */
+double bench_tcp_turns_lat_us(unsigned n, size_t payload);
+/*
+ * With bench_pin_servers set (vtoken-bench -P), the server threads of
+ * the baselines run on CPU 1 and the caller stays where it is (CPU 0,
+ * pinned by vtoken-bench), as vtokend does.
+ */
+extern int bench_pin_servers;
 
 #endif

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,21 @@
 #include "bench.h"
 #include "../lib/vt_port.h"
 #include "common/monotime.h"
+
+int bench_pin_servers;
+
+/* A baseline's server thread runs where vtokend runs (vtoken-bench -P). */
+static void
+bench_pin_server_thread(void)
+{
+	cpu_set_t set;
+
+	if (!bench_pin_servers)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
 
 struct writer {
 	int fd;
@@ -31,6 +47,7 @@ writer_main(void *arg)
 	uint8_t *buf = malloc(w->chunk);
 	uint64_t sent = 0;
 
+	bench_pin_server_thread();
 	if (buf == NULL) {
 		w->err = 1;
 		return NULL;
@@ -147,6 +164,7 @@ turns_main(void *arg)
 	uint8_t req[TURN_HDR + TURN_CBW];
 	size_t pos = 0;
 
+	bench_pin_server_thread();
 	if (src == NULL || out == NULL) {
 		t->err = 1;
 		goto out;
@@ -217,6 +235,58 @@ cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The client's three turns of one command; 0 or -1. */
+static int
+turns_client_cmd(int fd, uint8_t *req, uint8_t *buf, size_t payload)
+{
+	if (xfer_all(fd, req, TURN_HDR + TURN_CBW, false) < 0 ||
+	    xfer_all(fd, buf, TURN_HDR, true) < 0 ||
+	    xfer_all(fd, req, TURN_HDR, false) < 0 ||
+	    xfer_all(fd, buf, TURN_HDR + payload, true) < 0 ||
+	    xfer_all(fd, req, TURN_HDR, false) < 0 ||
+	    xfer_all(fd, buf, TURN_HDR + TURN_CSW, true) < 0)
+		return -1;
+	return 0;
+}
+
+double
+bench_tcp_turns_lat_us(unsigned n, size_t payload)
+{
+	struct turns_srv t = { -1, payload, n, 0 };
+	uint8_t *buf = malloc(TURN_HDR + payload), req[TURN_HDR + TURN_CBW];
+	double *v = calloc(n ? n : 1, sizeof(*v)), med = -1;
+	pthread_t th;
+	int fd = -1;
+	unsigned i = 0;
+
+	memset(req, 0, sizeof(req));
+	if (buf == NULL || v == NULL || payload == 0 || n == 0 ||
+	    tcp_pair(&fd, &t.fd) < 0 ||
+	    pthread_create(&th, NULL, turns_main, &t) != 0) {
+		free(buf);
+		free(v);
+		return -1;
+	}
+	for (; i < n; i++) {
+		double t0 = monotime_sec();
+
+		if (turns_client_cmd(fd, req, buf, payload) < 0)
+			break;
+		v[i] = (monotime_sec() - t0) * 1e6;
+	}
+	shutdown(fd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(fd);
+	close(t.fd);
+	if (i == n && !t.err) {
+		qsort(v, n, sizeof(*v), cmp_dbl);
+		med = v[n / 2];
+	}
+	free(buf);
+	free(v);
+	return med;
+}
+
 /* Echoes 48-byte messages until the peer closes. */
 static void *
 echo_main(void *arg)
@@ -224,6 +294,7 @@ echo_main(void *arg)
 	int fd = *(int *)arg;
 	uint8_t b[TURN_HDR];
 
+	bench_pin_server_thread();
 	while (xfer_all(fd, b, sizeof(b), true) == 0 &&
 	    xfer_all(fd, b, sizeof(b), false) == 0)
 		;

@@ -8,11 +8,18 @@
  * (what Linux sends to a high-speed device) and 1 MiB transfers.  The
  * report is Markdown for docs/PERFORMANCE.md.
  *
- * The three measurements are interleaved for -r rounds and the medians
- * reported, so that load from elsewhere on the machine hits all of them.
+ * It also times single 4 KiB READ(10)s (CBW to CSW) against the same
+ * minimal server answering 4 KiB commands.
  *
- * usage: vtoken-bench [-s IMAGE_MIB] [-p PASSES] [-r ROUNDS]
+ * The measurements are interleaved for -r rounds and the medians
+ * reported, so that load from elsewhere on the machine hits all of them.
+ * With -P the client runs on CPU 0 and every server (vtokend, the
+ * baselines' server threads) on CPU 1.
+ *
+ * usage: vtoken-bench [-P] [-s IMAGE_MIB] [-p PASSES] [-r ROUNDS]
  */
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +34,14 @@
 #define SEED 0x5eed
 
 #define ROUNDS_MAX 15
+#define LAT_CMDS 2000	/* 4 KiB commands timed per round */
+#define LAT_BLOCKS 8
 
 struct bench_opts {
 	unsigned image_mib;
 	unsigned passes;
 	unsigned rounds;
+	bool pin;
 };
 
 static int
@@ -86,6 +96,43 @@ bench_usbip_read(struct usbip_client *c, uint64_t sectors, unsigned nblocks,
 	return (double)bytes / (1 << 20) / dt;
 }
 
+/* Median microseconds of LAT_CMDS 4 KiB READ(10)s, CBW to CSW. */
+static double
+bench_usbip_lat(struct usbip_client *c, uint64_t sectors, long *bad)
+{
+	static double v[LAT_CMDS];
+	uint8_t buf[LAT_BLOCKS * 512];
+
+	for (unsigned i = 0; i < LAT_CMDS; i++) {
+		uint64_t lba = (uint64_t)i * LAT_BLOCKS % (sectors -
+		    LAT_BLOCKS);
+		double t0 = monotime_sec();
+
+		if (usbip_client_read10(c, (uint32_t)lba, LAT_BLOCKS,
+		    buf) != 0) {
+			fprintf(stderr, "READ(10) at %llu: %s\n",
+			    (unsigned long long)lba, c->err);
+			return -1;
+		}
+		v[i] = (monotime_sec() - t0) * 1e6;
+		if (vtd_pattern_check(SEED, lba, buf, LAT_BLOCKS) >= 0)
+			(*bad)++;
+	}
+	return median(v, LAT_CMDS);
+}
+
+/* Moves a process (0: this thread) to one CPU; a failure is reported. */
+static void
+bench_pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
+		perror("sched_setaffinity");
+}
+
 static void
 bench_machine(void)
 {
@@ -116,8 +163,12 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 	o->image_mib = 256;
 	o->passes = 2;
 	o->rounds = 5;
-	while ((ch = getopt(argc, argv, "s:p:r:")) != -1) {
+	o->pin = false;
+	while ((ch = getopt(argc, argv, "Ps:p:r:")) != -1) {
 		switch (ch) {
+		case 'P':
+			o->pin = true;
+			break;
 		case 's':
 			o->image_mib = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -150,11 +201,12 @@ main(int argc, char **argv)
 	uint64_t sectors;
 	double raw_v[ROUNDS_MAX], v[2][ROUNDS_MAX], raw, r[2];
 	double pat_v[2][ROUNDS_MAX], pat[2], rtt;
+	double lat_v[ROUNDS_MAX], lat_pat_v[ROUNDS_MAX], lat, lat_pat;
 	long bad = 0;
 
 	if (bench_parse(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: vtoken-bench [-s IMAGE_MIB] "
-		    "[-p PASSES]\n");
+		fprintf(stderr, "usage: vtoken-bench [-P] [-s IMAGE_MIB] "
+		    "[-p PASSES] [-r ROUNDS]\n");
 		return 2;
 	}
 	sectors = (uint64_t)o.image_mib << 11;
@@ -168,6 +220,11 @@ main(int argc, char **argv)
 	if (vtd_start(&d, args) < 0) {
 		fprintf(stderr, "vtokend: %s\n", d.err);
 		return 1;
+	}
+	if (o.pin) {
+		bench_pin(0, 0);
+		bench_pin(d.pid, 1);
+		bench_pin_servers = 1;
 	}
 	usbip_client_init(&c);
 	if (usbip_client_attach(&c, d.host, d.port, &co, "1-1") < 0) {
@@ -184,9 +241,14 @@ main(int argc, char **argv)
 			pat_v[i][k] = bench_tcp_turns_mibps((uint64_t)
 			    o.image_mib * o.passes << 20, sizes[i] * 512u);
 		}
+		lat_v[k] = bench_usbip_lat(&c, sectors, &bad);
+		lat_pat_v[k] = bench_tcp_turns_lat_us(LAT_CMDS,
+		    LAT_BLOCKS * 512u);
 	}
 	rtt = bench_tcp_rtt_us(10000);
 	raw = median(raw_v, o.rounds);
+	lat = median(lat_v, o.rounds);
+	lat_pat = median(lat_pat_v, o.rounds);
 	for (int i = 0; i < 2; i++) {
 		r[i] = median(v[i], o.rounds);
 		pat[i] = median(pat_v[i], o.rounds);
@@ -197,7 +259,8 @@ main(int argc, char **argv)
 
 	bench_machine();
 	printf("Image %u MiB, read %u times per measurement; medians of %u "
-	    "interleaved rounds.\n\n", o.image_mib, o.passes, o.rounds);
+	    "interleaved rounds%s.\n\n", o.image_mib, o.passes, o.rounds,
+	    o.pin ? "; client on CPU 0, servers on CPU 1" : "");
 	printf("Loopback round trip (48 bytes, median): %.1f us.\n\n", rtt);
 	printf("| transfer | MiB/s (median) | ratio to raw TCP | ratio to "
 	    "the 3-turn ceiling |\n|---|---:|---:|---:|\n");
@@ -208,8 +271,13 @@ main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		printf("| USB/IP READ(10) %s | %.0f | %.2f | %.2f |\n",
 		    i ? "1 MiB" : "120 KiB", r[i], r[i] / raw, r[i] / pat[i]);
+	printf("\n| 4 KiB READ(10), CBW to CSW | median us | ratio to the "
+	    "3-turn ceiling |\n|---|---:|---:|\n");
+	printf("| 3-turn ceiling, 4 KiB | %.1f | 1.00 |\n", lat_pat);
+	printf("| USB/IP READ(10) 4 KiB | %.1f | %.2f |\n", lat,
+	    lat / lat_pat);
 	if (bad != 0 || raw <= 0 || r[0] <= 0 || r[1] <= 0 || pat[0] <= 0 ||
-	    pat[1] <= 0 || rtt <= 0) {
+	    pat[1] <= 0 || rtt <= 0 || lat <= 0 || lat_pat <= 0) {
 		fprintf(stderr, "vtoken-bench: %ld bad chunks or failed run\n",
 		    bad);
 		return 1;

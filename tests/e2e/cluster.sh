@@ -56,6 +56,9 @@ done
     2> "$work/a.log" &
 pid_a=$!
 e2e_wait_port "$api_a" || die "node a: no API"
+# Every node appends to the one audit chain with the same key.
+mkdir -m 0700 "$work/b"
+cp -p "$work/a/audit.key" "$work/b/audit.key" || die "node a wrote no audit.key"
 "$VT_BIN/vtokend" --data-dir "$work/b" --listen "127.0.0.1:$port_b" \
     --api-listen "127.0.0.1:$api_b" --store "postgresql:$dsn" --node b \
     2> "$work/b.log" &

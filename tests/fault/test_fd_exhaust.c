@@ -37,11 +37,20 @@
 #define MAX_ACCEPT_LOGS	8	/* in SPIN_WINDOW_MS, at one per second */
 #define RECOVER_MS	5000
 
+/*
+ * The connection caps (and the descriptor budget, which leaves them as
+ * configured under so low a limit) would refuse before the table is
+ * full: lifted, so that accept() itself runs out.
+ */
 #define CFG_LONG \
 	"usbip:\n" \
 	"  handshake_timeout: 600\n" \
+	"  max_per_peer: 4096\n" \
+	"  vm_reserve: 0\n" \
 	"api:\n" \
-	"  timeout: 600\n"
+	"  timeout: 600\n" \
+	"  max_connections_per_address: 4096\n" \
+	"  vm_reserve: 0\n"
 
 static struct vtd vtd;
 static int nofile;		/* the daemon's RLIMIT_NOFILE */

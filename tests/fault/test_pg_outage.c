@@ -39,6 +39,8 @@
 
 #define VM_ADDR		"127.0.0.9"
 #define RECOVER_MS	15000	/* store back-off tops out at 10 s */
+#define AUDIT_KEY	"00112233445566778899aabbccddeeff" \
+			"00112233445566778899aabbccddeeff"
 #define OUTAGE_MS	10000
 #define BASELINE_MS	4000
 #define READ_BLOCKS	64	/* 32 KiB per READ(10) */
@@ -425,6 +427,10 @@ START_TEST(concurrent_start)
 	ck_assert_msg(vtd_init(&node[0]) == 0, "%s", node[0].err);
 	ck_assert_msg(vtd_init(&node[1]) == 0, "%s", node[1].err);
 	memcpy(node[1].store, node[0].store, sizeof(node[1].store));
+	/* Both start at once: give them the cluster's audit key first. */
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(vtd_audit_key_write(&node[i], AUDIT_KEY) == 0,
+		    "%s", node[i].err);
 	pthread_barrier_init(&up, NULL, 3);
 	pthread_barrier_init(&down, NULL, 3);
 	for (int i = 0; i < 2; i++)

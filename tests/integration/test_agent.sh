@@ -158,6 +158,45 @@ ok "--once authenticates; audit has auth.ok"
 "$AGENT" --once --device "$W/t1.img" > "$W/once1b.out" 2> "$W/once1b.err" ||
     fail "--once t1 with TOKEN.JSON's controller: exit $?"
 ok "--once uses TOKEN.JSON's controller by default"
+
+# ---- 1b. nobody sharing the VM's address can starve its agent ----
+# A process at the VM's own address asks for challenges and sends
+# garbage answers as fast as it can; the real agent authenticates every
+# time, and the flood is on the record in rate-limited form only.
+python3 - "$API" "$T1" 6 > "$W/flood.out" 2>&1 <<'PYEOF' &
+import http.client, json, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+tok, end = sys.argv[2], time.time() + float(sys.argv[3])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+n = 0
+while time.time() < end:
+    try:
+        c.request("POST", "/v1/agent/challenge", json.dumps({"token": tok}),
+                  {"Content-Type": "application/json"})
+        nonce = json.loads(c.getresponse().read()).get("nonce", "AAAA")
+        c.request("POST", "/v1/agent/verify", json.dumps(
+            {"token": tok, "nonce": nonce, "signature": "A" * 86 + "=="}),
+            {"Content-Type": "application/json"})
+        c.getresponse().read()
+        n += 1
+    except Exception:
+        c.close()
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+print("flood pairs", n)
+PYEOF
+FLOOD=$!
+sleep 1
+for i in 1 2 3 4; do
+	"$AGENT" --once --device "$W/t1.img" --controller "$API" 	    > "$W/starve$i.out" 2> "$W/starve$i.err" ||
+	    fail "--once during a challenge flood (try $i): $(cat "$W/starve$i.err")"
+done
+wait $FLOOD
+n=$(sed -n 's/^flood pairs //p' "$W/flood.out")
+[ "${n:-0}" -gt 100 ] || fail "the flood did not run: $(cat "$W/flood.out")"
+audit_has auth.flood "$T1" || fail "no auth.flood record for the flood"
+fails=$(python3 -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["records"] if r["action"] in ("auth.fail", "auth.flood")))' "$W/audit.json")
+[ "$fails" -lt 300 ] || fail "$fails auth.fail/auth.flood records for $n flood pairs"
+ok "a challenge flood from the VM's address ($n pairs): the agent authenticated 4 of 4 times, $fails records"
 # A success the controller cannot record is not granted: another process
 # holds the database past vtokend's 1 s busy timeout.
 N_OK=$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' | wc -l)

@@ -25,6 +25,7 @@
 #include "common/monotime.h"
 
 #include "../lib/control_fixture.h"
+#include "../lib/store_fixture.h"
 #include "../lib/vt_receivers.h"
 #include "../lib/vt_wait.h"
 
@@ -219,11 +220,14 @@ END_TEST
 static double
 vm_add_ms(struct vtd *d, const char *tag, int i)
 {
-	char name[64];
-	double t0 = monotime_sec();
+	char name[64], addr[32];
+	double t0;
 
 	snprintf(name, sizeof(name), "%s-%d", tag, i);
-	fx_vm(d, name, "127.0.4.1");
+	/* VMs' addresses may not overlap: one each. */
+	snprintf(addr, sizeof(addr), "127.0.%d.%d", 4 + i / 250, 1 + i % 250);
+	t0 = monotime_sec();
+	fx_vm(d, name, addr);
 	return (monotime_sec() - t0) * 1e3;
 }
 
@@ -287,6 +291,42 @@ START_TEST(unreachable_webhook)
 }
 END_TEST
 
+/*
+ * disk_low: with a threshold no disk can meet (95 TiB) the alarm is
+ * raised within a check (10 s) and names the free space; with the
+ * threshold off it never is.
+ */
+START_TEST(disk_low)
+{
+	struct vt_http_resp r;
+	struct vtd d;
+	int64_t deadline;
+	json_t *a = NULL;
+
+	if (store_fx_is_pg())
+		return;	/* only SQLite's disk is watched: PostgreSQL's is its own */
+	start_with(&d, "alarms:\n  disk_low:\n    min_free_mib: 100000000\n");
+	deadline = monotime_ms() + 20000;
+	while (a == NULL && monotime_ms() < deadline) {
+		ck_assert_int_eq(vt_api(&d, "GET", "/v1/alarms?state=active",
+		    NULL, &r), 0);
+		if (strstr(r.body, "\"disk_low\"") != NULL)
+			a = json_incref(json_array_get(json_object_get(r.json,
+			    "alarms"), 0));
+		vt_http_resp_free(&r);
+		if (a == NULL)
+			vt_sleep_ms(200);
+	}
+	ck_assert_msg(a != NULL, "no disk_low alarm");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "severity")),
+	    "critical");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a,
+	    "message")), "MiB free for the store"));
+	json_decref(a);
+	fx_stop(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -298,6 +338,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, copied_token);
 	tcase_add_test(tc, unreachable_webhook);
+	tcase_add_test(tc, disk_low);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

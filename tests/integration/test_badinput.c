@@ -584,7 +584,8 @@ END_TEST
 #define CFG_LIMITS \
 	"usbip:\n" \
 	"  max_sessions: 4\n" \
-	"  max_per_peer: 2\n"
+	"  max_per_peer: 2\n" \
+	"  vm_reserve: 0\n"
 
 /* A connection the server must refuse at accept: one warn line. */
 static void

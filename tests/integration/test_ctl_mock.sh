@@ -666,7 +666,18 @@ name="audit verify"
 ctl audit verify
 check_rc 0
 check_req GET /v1/audit/verify
-check_line "audit chain OK: 5 records"
+checks=$((checks + 1))
+grep -qx "audit chain OK: 5 records, head 5:[0-9a-f]\{64\}" "$T/out" ||
+    fail "no 'audit chain OK: 5 records, head 5:HASH' in: $(cat "$T/out")"
+head=$(sed -n 's/^audit chain OK: 5 records, head //p' "$T/out")
+
+name="audit verify --head"
+ctl audit verify --head "$head"
+check_rc 0
+check_req GET "/v1/audit/verify?seq=5&hash=${head#5:}"
+usage_case audit verify --head 5
+usage_case audit verify --head "0:${head#5:}"
+usage_case audit verify --head "5:ABC"
 ctl -o json audit verify
 check_rc 0
 python3 "$MOCK" jsonfile "$T/out" 'd["ok"] is True and d["records"] == 5' ||

@@ -76,11 +76,13 @@ prep_token(struct vtd *d, const char *role)
 static void
 prep_vm(struct vtd *d, const char *role)
 {
-	char name[64];
+	char name[64], addr[32];
 	static unsigned n;
 
+	/* VMs' addresses may not overlap: one of its own each. */
 	snprintf(name, sizeof(name), "vmdel-%s", role);
-	fx_vm(d, name, n++ % 2 ? "127.0.3.1" : "127.0.3.2");
+	snprintf(addr, sizeof(addr), "127.0.3.%u", 1 + n++ % 250);
+	fx_vm(d, name, addr);
 }
 
 static void
@@ -120,7 +122,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/tokens/t0/image", NULL, R_ADM, 200, NULL },
 	{ "GET", "/v1/vms", NULL, R_READ, 200, NULL },
 	{ "POST", "/v1/vms", "{\"name\": \"vm-@\", \"addresses\": "
-	  "[\"127.0.2.9\"]}", R_VM, 201, NULL },
+	  "[\"127.0.2.#\"]}", R_VM, 201, NULL },
 	{ "GET", "/v1/vms/vm0", NULL, R_READ, 200, NULL },
 	{ "PATCH", "/v1/vms/vm0", "{\"addresses\": [\"127.0.0.2\"]}", R_VM,
 	  200, NULL },
@@ -192,13 +194,23 @@ call(struct vtd *d, const char *method, const char *path, const char *key,
 	return st;
 }
 
-/* tmpl with each '@' replaced by role. */
+/*
+ * tmpl with each '@' replaced by role and each '#' by a number of this
+ * call's own (VMs' addresses may not overlap).
+ */
 static void
 fill(char *dst, size_t len, const char *tmpl, const char *role)
 {
+	static unsigned calls;
 	size_t j = 0;
 
+	calls++;
 	for (const char *p = tmpl; *p != '\0' && j + 1 < len; p++) {
+		if (*p == '#') {
+			j += (size_t)snprintf(dst + j, len - j, "%u",
+			    1 + calls % 250);
+			continue;
+		}
 		if (*p != '@') {
 			dst[j++] = *p;
 			continue;

@@ -49,8 +49,11 @@ fx_node_start(struct vtd *d, const char *name, const struct vtd *first)
 	char src[512], dst[512], cmd[1200];
 
 	ck_assert_msg(vtd_init(d) == 0, "%s", d->err);
-	if (first != NULL)
+	if (first != NULL) {
 		snprintf(d->store, sizeof(d->store), "%s", first->store);
+		ck_assert_msg(vtd_audit_key_copy(d, first) == 0, "%s",
+		    d->err);
+	}
 	ck_assert_msg(vtd_start(d, args) == 0, "%s", d->err);
 	if (first == NULL)
 		return;

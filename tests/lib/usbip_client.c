@@ -100,6 +100,11 @@ usbip_client_connect(struct usbip_client *c, const char *host,
 	if (opts != NULL && opts->rcvbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opts->rcvbuf,
 		    sizeof(opts->rcvbuf));
+	if (opts != NULL && opts->reset_on_close) {
+		struct linger l = { 1, 0 };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	}
 	if (opts != NULL && opts->src_addr != NULL &&
 	    client_bind_src(c, fd, opts->src_addr) < 0)
 		goto fail;

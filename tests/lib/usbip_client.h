@@ -58,6 +58,12 @@ struct usbip_client_opts {
 	const char *src_addr;	/* local IPv4 address to bind, or NULL */
 	int timeout_ms;		/* 0: USBIP_CLIENT_TIMEOUT_MS */
 	int rcvbuf;		/* SO_RCVBUF before connect, or 0 */
+	/*
+	 * Close with a reset (SO_LINGER 0), leaving no TIME_WAIT: a client
+	 * that reconnects thousands of times a second would otherwise use
+	 * up the local ports other tests need.
+	 */
+	bool reset_on_close;
 };
 
 /* One RET_SUBMIT or RET_UNLINK as received. */

@@ -171,6 +171,41 @@ vtd_path(const struct vtd *d, const char *name, char *buf, size_t len)
 }
 
 int
+vtd_audit_key_write(struct vtd *d, const char *hex)
+{
+	char path[512];
+	int fd, ok;
+
+	if (mkdir(vtd_path(d, "var", path, sizeof(path)), 0700) < 0 &&
+	    errno != EEXIST)
+		return vtd_fail(d, "mkdir %s: %s", path, strerror(errno));
+	fd = open(vtd_path(d, "var/audit.key", path, sizeof(path)),
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok = fd >= 0 && write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) &&
+	    write(fd, "\n", 1) == 1;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : vtd_fail(d, "writing %s: %s", path, strerror(errno));
+}
+
+int
+vtd_audit_key_copy(struct vtd *d, const struct vtd *from)
+{
+	char path[512], hex[80] = "";
+	FILE *f = fopen(vtd_path(from, "var/audit.key", path, sizeof(path)),
+	    "r");
+
+	if (f == NULL || fgets(hex, sizeof(hex), f) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return vtd_fail(d, "reading %s", path);
+	}
+	fclose(f);
+	hex[strcspn(hex, "\n")] = '\0';
+	return vtd_audit_key_write(d, hex);
+}
+
+int
 vtd_write_file(const struct vtd *d, const char *name, const char *text)
 {
 	char path[512];

@@ -58,6 +58,15 @@ struct vtd {
 int vtd_init(struct vtd *d);
 /* Writes "<dir>/<name>" into buf; returns buf. */
 char *vtd_path(const struct vtd *d, const char *name, char *buf, size_t len);
+/*
+ * The audit key (docs/SECURITY.md): every node of a cluster needs the
+ * same one.  vtd_audit_key_write puts hex (64 digits) into d's
+ * var/audit.key (mode 0600, making var/ if need be) before d starts;
+ * vtd_audit_key_copy gives d the key of `from` (started already).  0 or
+ * -1 with d->err set.
+ */
+int vtd_audit_key_write(struct vtd *d, const char *hex);
+int vtd_audit_key_copy(struct vtd *d, const struct vtd *from);
 /* Creates "<dir>/<name>" with text as its content. */
 int vtd_write_file(const struct vtd *d, const char *name, const char *text);
 /*

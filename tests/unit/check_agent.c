@@ -335,12 +335,13 @@ START_TEST(test_msg_server_accepts)
 	struct token_cred *cred = token_cred_generate(NULL);
 	struct control_auth a;
 	double exp;
+	bool flood;
 
 	ck_assert_ptr_nonnull(cred);
 	ck_assert_int_eq(token_cred_public(cred, pub, NULL), 0);
 	control_auth_init(&a, &lim);
 	ck_assert_int_eq(control_auth_challenge(&a, 1.0, T_ID, "127.0.0.1", nonce,
-	    &exp), AUTH_OK);
+	    &exp, &flood), AUTH_OK);
 	ck_assert_uint_eq(vtauth_message(T_ID, nonce, sizeof(nonce), msg), VTAUTH_MSG_LEN);
 	ck_assert_int_eq(token_cred_sign(cred, msg, sizeof(msg), sig, NULL),
 	    0);

@@ -120,7 +120,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7f000001);
 	ck_assert_uint_eq(cfg->usbip.addrlen, sizeof(struct sockaddr_in));
 	ck_assert_uint_eq(cfg->usbip.max_sessions, 4096);
-	ck_assert_uint_eq(cfg->usbip.max_per_peer, 4096);
+	ck_assert_uint_eq(cfg->usbip.max_per_peer, 16);
 	ck_assert_uint_eq(cfg->usbip.handshake_timeout, 10);
 	ck_assert_uint_eq(cfg->usbip.pdu_timeout, 30);
 	ck_assert_uint_eq(cfg->usbip.tx_timeout, 30);

@@ -368,6 +368,37 @@ START_TEST(cidr_match_v6)
 }
 END_TEST
 
+/* Prefixes overlap when one holds the other; families never mix. */
+START_TEST(cidr_overlap)
+{
+	static const struct {
+		const char *a, *b;
+		bool overlap;
+	} cases[] = {
+		{ "127.0.0.2", "127.0.0.0/24", true },
+		{ "127.0.0.0/24", "127.0.0.2", true },
+		{ "127.0.0.2", "127.0.0.2/32", true },
+		{ "127.0.0.2", "127.0.0.3", false },
+		{ "10.0.0.0/8", "11.0.0.0/8", false },
+		{ "0.0.0.0/0", "192.168.1.1", true },
+		{ "10.0.0.0/9", "10.128.0.0/9", false },
+		{ "fd00::/8", "fd12::1", true },
+		{ "fd00::/8", "fe00::/8", false },
+		{ "::/0", "127.0.0.1", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct netaddr_cidr a, b;
+		const char *why;
+
+		ck_assert_int_eq(netaddr_cidr_parse(cases[i].a, &a, &why), 0);
+		ck_assert_int_eq(netaddr_cidr_parse(cases[i].b, &b, &why), 0);
+		ck_assert_msg(netaddr_cidr_overlap(&a, &b) == cases[i].overlap,
+		    "%s / %s", cases[i].a, cases[i].b);
+	}
+}
+END_TEST
+
 static Suite *
 netaddr_suite(void)
 {
@@ -391,6 +422,7 @@ netaddr_suite(void)
 	tcase_add_test(cd, cidr_match_v4_mapped);
 	tcase_add_test(cd, cidr_v4_mapped_rule);
 	tcase_add_test(cd, cidr_match_v6);
+	tcase_add_test(cd, cidr_overlap);
 	suite_add_tcase(s, cd);
 	return s;
 }

@@ -147,6 +147,36 @@ api_match(const char *pattern, const char *const *seg, int n,
 	return true;
 }
 
+bool
+api_route_perm(const char *method, const char *path, unsigned *perm)
+{
+	static const struct {
+		const char *name;
+		enum evhttp_cmd_type m;
+	} methods[] = {
+		{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
+		{ "PUT", EVHTTP_REQ_PUT }, { "PATCH", EVHTTP_REQ_PATCH },
+		{ "DELETE", EVHTTP_REQ_DELETE },
+	};
+	char buf[API_MAX_PATH];
+	const char *seg[API_MAX_SEGMENTS], *arg = NULL;
+	int n = api_split(path, buf, seg);
+
+	for (size_t j = 0; n >= 0 && j < sizeof(methods) / sizeof(methods[0]);
+	    j++) {
+		if (strcmp(method, methods[j].name) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(api_routes) /
+		    sizeof(api_routes[0]); i++)
+			if (api_routes[i].method == methods[j].m &&
+			    api_match(api_routes[i].pattern, seg, n, &arg)) {
+				*perm = api_routes[i].perm;
+				return true;
+			}
+	}
+	return false;
+}
+
 /* A key that does not grant the route: 403, logged and audited. */
 static bool
 api_forbid(struct api_req *r, const struct control_key_entry *k)

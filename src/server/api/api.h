@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "server/api/api_guard.h"
+#include "common/logrl.h"
 #include "common/vterr.h"
 
 struct control;
@@ -25,11 +26,14 @@ struct evkeyvalq;
 struct evbuffer;
 struct api_events;
 struct control_key_entry;
+struct strmap;
 
 struct api_stats {
 	unsigned long long by_class[6];	/* requests by status / 100 */
 	unsigned long long auth_failed;
 	unsigned long long forbidden;
+	unsigned long long conns_refused;	/* over a connection cap */
+	unsigned long long early_refused;	/* answered before the body */
 };
 
 /* What the API needs from the configuration (copied; not reloadable). */
@@ -42,6 +46,10 @@ struct api_params {
 	bool insecure;			/* non-loopback without TLS allowed */
 	unsigned max_body;		/* bytes */
 	unsigned timeout;		/* seconds per request */
+	unsigned max_conns;		/* connections in all */
+	unsigned max_per_address;	/* per source address */
+	unsigned vm_reserve;		/* slots only VM addresses may use */
+	unsigned max_body_anon;		/* bytes, routes that need no key */
 	char ui_dir[4096];		/* the web console's files; "" none */
 };
 
@@ -58,6 +66,10 @@ struct api_server {
 	struct api_stats stats;
 	char bound[64];			/* actual listen address */
 	struct api_events *events;	/* GET /v1/events streams */
+	/* Connection caps (api_guard.c). */
+	struct strmap *conn_peers;	/* numeric address -> unsigned */
+	unsigned nconns, nother;	/* admitted; from non-VM addresses */
+	struct logrl rl_conns, rl_gate_auth, rl_gate_size, rl_gate_bad;
 	int ui_fd;			/* ui_dir opened, or -1 */
 };
 
@@ -142,6 +154,13 @@ const char *api_body(struct api_req *r, size_t *len);
 int api_ui_open(struct api_server *api, const char *dir);
 void api_ui_close(struct api_server *api);
 bool api_ui_route(struct api_req *r, const char *path);
+
+/*
+ * The route for method ("GET", ...) and the raw path, as the router
+ * matches them: true with the permission it needs (0: no key), false when
+ * there is none.  For the checks before a body is read (api_gate.c).
+ */
+bool api_route_perm(const char *method, const char *path, unsigned *perm);
 
 /* Handlers (api_*.c). */
 void api_tokens_list(struct api_req *r);

@@ -1,5 +1,6 @@
 /*
- * api_guard: per-request deadlines on the REST API (see api_guard.h).
+ * api_guard: per-request deadlines, connection caps and the checks
+ * before a body is read on the REST API (see api_guard.h, api_gate.h).
  */
 #include "server/api/api_guard.h"
 
@@ -10,18 +11,50 @@
 #include <event2/http.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "common/netaddr.h"
+#include "common/strmap.h"
 #include "server/api/api.h"
+#include "server/api/api_gate.h"
+#include "server/export/export.h"
+
+/* How long a refused request's answer has before the socket closes. */
+#define API_GUARD_LINGER_MS	200
+
+enum api_gate_state {
+	API_GATE_HEAD,			/* reading a header block */
+	API_GATE_BODY,			/* body_left more bytes are body */
+	API_GATE_SHUT,			/* refused: the connection is ours */
+};
 
 struct api_guard {
 	struct api_server *api;
 	struct bufferevent *bev;	/* referenced; evhttp's connection */
 	struct evbuffer_cb_entry *incb;
 	struct event *deadline;
+	struct event *ev_gate;		/* admission, then the close after a
+					   refusal */
 	bool busy;			/* dispatched; the reply is going out */
+	bool admitted;			/* the caps were checked */
+	bool counted;			/* holds a slot (api->nconns) */
+	bool vm;			/* from a VM's address */
+	bool closecb;			/* evhttp's close callback is ours */
+	/* The gate: a copy of the header block being read, and the stream
+	 * position as evhttp will read it (api_gate.h). */
+	enum api_gate_state state;
+	struct evbuffer *hdr;
+	uint64_t body_left;
+	/* evhttp's callbacks while a refused connection is ours. */
+	bufferevent_data_cb saved_r, saved_w;
+	bufferevent_event_cb saved_e;
+	void *saved_arg;
+	char peer[64];			/* "addr:port", "?" before known */
+	char peer_host[48];
 	void (*onclose)(void *);	/* api_guard_on_close */
 	void *onclose_arg;
 	TAILQ_ENTRY(api_guard) entry;
@@ -39,14 +72,257 @@ api_guard_dead(const struct api_guard *g)
 	return r == NULL && w == NULL && e == NULL;
 }
 
+/* Gives back g's connection slot. */
+static void
+api_guard_uncount(struct api_guard *g)
+{
+	struct api_server *api = g->api;
+	unsigned *n;
+
+	if (!g->counted)
+		return;
+	g->counted = false;
+	api->nconns--;
+	if (!g->vm && api->nother > 0)
+		api->nother--;
+	if ((n = strmap_get(api->conn_peers, g->peer_host)) != NULL &&
+	    --*n == 0)
+		strmap_del(api->conn_peers, g->peer_host);
+}
+
 static void
 api_guard_release(struct api_guard *g)
 {
+	api_guard_uncount(g);
 	TAILQ_REMOVE(&g->api->guards, g, entry);
 	evbuffer_remove_cb_entry(bufferevent_get_input(g->bev), g->incb);
 	event_free(g->deadline);
+	event_free(g->ev_gate);
+	if (g->hdr != NULL)
+		evbuffer_free(g->hdr);
 	bufferevent_decref(g->bev);
 	free(g);
+}
+
+/*
+ * Ends g's connection now: evhttp (its callbacks back if the gate had
+ * taken them) sees the end of the stream and frees it, and the guard
+ * goes with it, unless evhttp's close callback (ours once a request was
+ * dispatched) released it already.
+ */
+static void
+api_guard_kill(struct api_guard *g)
+{
+	bool released_by_evhttp = g->closecb;
+
+	if (g->saved_e != NULL)
+		bufferevent_setcb(g->bev, g->saved_r, g->saved_w, g->saved_e,
+		    g->saved_arg);
+	g->saved_e = NULL;
+	bufferevent_trigger_event(g->bev, BEV_EVENT_EOF | BEV_EVENT_READING,
+	    0);
+	if (!released_by_evhttp && api_guard_dead(g))
+		api_guard_release(g);
+}
+
+/* The peer's address from the socket (evhttp sets it after bevcb). */
+static bool
+api_guard_peer(struct api_guard *g, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	evutil_socket_t fd = bufferevent_getfd(g->bev);
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)ss, &len) < 0)
+		return false;
+	netaddr_format((struct sockaddr *)ss, g->peer, sizeof(g->peer));
+	netaddr_format_host((struct sockaddr *)ss, g->peer_host,
+	    sizeof(g->peer_host));
+	return true;
+}
+
+/*
+ * The connection caps, checked on the loop turn of the accept (before
+ * anything is read): api.max_connections in all, of which non-VM
+ * addresses may hold all but api.vm_reserve (at most half), and
+ * api.max_connections_per_address per address (plus one per token for a
+ * VM's address).  Over a cap the connection is closed at once.
+ */
+static void
+api_guard_admit(struct api_guard *g)
+{
+	struct api_server *api = g->api;
+	const struct api_params *p = &api->params;
+	unsigned reserve = p->vm_reserve < p->max_conns / 2 ? p->vm_reserve :
+	    p->max_conns / 2, cap = p->max_per_address, *n;
+	struct sockaddr_storage ss;
+	const char *why = NULL;
+	int tokens;
+
+	g->admitted = true;
+	if (!api_guard_peer(g, &ss))
+		return;		/* evhttp has failed it already */
+	tokens = export_peer_tokens(api->exp, (struct sockaddr *)&ss);
+	g->vm = tokens >= 0;
+	if (tokens > 0)
+		cap += (unsigned)tokens < 1000000 ? (unsigned)tokens : 1000000;
+	n = strmap_get(api->conn_peers, g->peer_host);
+	if (api->nconns >= p->max_conns)
+		why = "all connections in use";
+	else if (n != NULL && *n >= cap)
+		why = "per-address cap";
+	else if (!g->vm && api->nother >= p->max_conns - reserve)
+		why = "the rest is reserved for VM addresses";
+	if (why != NULL) {
+		api->stats.conns_refused++;
+		logrl_warnx(&api->rl_conns, "api %s: refused: connection limit "
+		    "reached (%u total, %u per address): %s (%u kept for VM "
+		    "addresses)", g->peer, p->max_conns, p->max_per_address,
+		    why, reserve);
+		api_guard_kill(g);
+		return;
+	}
+	if (n == NULL) {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL || strmap_put(api->conn_peers, g->peer_host,
+		    n) < 0) {
+			free(n);
+			api_guard_kill(g);
+			return;
+		}
+	}
+	(*n)++;
+	api->nconns++;
+	if (!g->vm)
+		api->nother++;
+	g->counted = true;
+}
+
+static void
+api_guard_gatecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_guard *g = arg;
+
+	(void)fd;
+	(void)what;
+	if (!g->admitted)
+		api_guard_admit(g);
+	else if (g->state == API_GATE_SHUT)
+		api_guard_kill(g);
+}
+
+/* A refused connection, ours now: its answer is out; close shortly. */
+static void
+api_guard_hj_write(struct bufferevent *bev, void *arg)
+{
+	struct api_guard *g = arg;
+	struct timeval tv = { 0, API_GUARD_LINGER_MS * 1000 };
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (evtimer_pending(g->ev_gate, NULL))
+		return;
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_WR);
+	evtimer_add(g->ev_gate, &tv);
+}
+
+static void
+api_guard_hj_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)arg;	/* reading is off; nothing of it is used */
+}
+
+static void
+api_guard_hj_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct api_guard *g = arg;
+
+	(void)bev;
+	(void)what;
+	event_active(g->ev_gate, EV_TIMEOUT, 1);	/* not from here */
+}
+
+/*
+ * Answers a request the gate refused.  The connection is taken from
+ * evhttp (its callbacks saved): it never sees the rest of the header
+ * block nor the body, and gets the connection back only to free it
+ * (api_guard_kill).
+ */
+static void
+api_guard_refuse(struct api_guard *g, int status, const char *why)
+{
+	g->state = API_GATE_SHUT;
+	g->api->stats.early_refused++;
+	g->api->stats.by_class[status / 100]++;
+	if (status != 401 && status != 413)
+		logrl_warnx(&g->api->rl_gate_bad, "api %s: %d: %s; closing",
+		    g->peer, status, why);
+	bufferevent_getcb(g->bev, &g->saved_r, &g->saved_w, &g->saved_e,
+	    &g->saved_arg);
+	bufferevent_setcb(g->bev, api_guard_hj_read, api_guard_hj_write,
+	    api_guard_hj_event, g);
+	bufferevent_disable(g->bev, EV_READ);
+	evtimer_del(g->deadline);
+	api_gate_response(bufferevent_get_output(g->bev), status, why);
+	bufferevent_enable(g->bev, EV_WRITE);
+}
+
+/*
+ * Follows the stream as evhttp will read it, from the bytes just added
+ * to the input (at off, n of them), before evhttp's read callback sees
+ * them: header blocks are copied and checked when complete, bodies
+ * counted.
+ */
+static void
+api_guard_feed(struct api_guard *g, struct evbuffer *in, size_t off,
+    size_t n)
+{
+	struct api_gate_head h;
+	struct evbuffer_ptr p;
+	const char *why = NULL;
+	char chunk[4096];
+	size_t had, take;
+	int status;
+
+	while (n > 0 && g->state != API_GATE_SHUT) {
+		if (g->state == API_GATE_BODY) {
+			take = n < g->body_left ? n : (size_t)g->body_left;
+			g->body_left -= take;
+			off += take;
+			n -= take;
+			if (g->body_left == 0)
+				g->state = API_GATE_HEAD;
+			continue;
+		}
+		if (g->hdr == NULL && (g->hdr = evbuffer_new()) == NULL)
+			return;
+		had = evbuffer_get_length(g->hdr);
+		take = n < sizeof(chunk) ? n : sizeof(chunk);
+		if (evbuffer_ptr_set(in, &p, off, EVBUFFER_PTR_SET) < 0 ||
+		    evbuffer_copyout_from(in, &p, chunk, take) !=
+		    (ev_ssize_t)take)
+			return;
+		evbuffer_add(g->hdr, chunk, take);
+		if (api_gate_parse(g->hdr, &h) == 0) {
+			off += take;
+			n -= take;
+			continue;
+		}
+		status = api_gate_check(g->api, &h, g->peer_host, g->peer,
+		    &why);
+		if (status != 0) {
+			api_guard_refuse(g, status, why);
+			return;
+		}
+		/* The block ends inside this chunk: the rest is body. */
+		off += h.len - had;
+		n -= h.len - had;
+		evbuffer_drain(g->hdr, evbuffer_get_length(g->hdr));
+		if (h.content_length > 0) {
+			g->state = API_GATE_BODY;
+			g->body_left = h.content_length;
+		}
+	}
 }
 
 static void
@@ -61,6 +337,8 @@ api_guard_expired(evutil_socket_t fd, short what, void *arg)
 		api_guard_release(g);
 		return;
 	}
+	if (g->state == API_GATE_SHUT)
+		return;		/* refused; closing already */
 	/* Nothing of a request yet: an idle (kept-alive) connection. */
 	if (evbuffer_get_length(bufferevent_get_input(g->bev)) == 0)
 		log_debug("api: connection idle for %u s; closing",
@@ -86,14 +364,28 @@ api_guard_arm(struct api_guard *g)
 	evtimer_add(g->deadline, &tv);
 }
 
-/* Bytes arrived: the first byte of a request starts its deadline. */
+/*
+ * Bytes arrived: the first byte of a request starts its deadline, and
+ * the gate reads them before evhttp does (evbuffer callbacks run as the
+ * bytes are added, before the bufferevent's read callback).
+ */
 static void
 api_guard_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	(void)buf;
-	if (info->n_added > 0)
-		api_guard_arm(arg);
+	struct api_guard *g = arg;
+
+	if (info->n_added == 0 || g->state == API_GATE_SHUT)
+		return;
+	api_guard_arm(g);
+	if (g->peer[0] == '\0') {
+		struct sockaddr_storage ss;
+
+		if (!api_guard_peer(g, &ss))
+			snprintf(g->peer, sizeof(g->peer), "?");
+	}
+	api_guard_feed(g, buf, evbuffer_get_length(buf) - info->n_added,
+	    info->n_added);
 }
 
 static void
@@ -117,6 +409,7 @@ api_guard_init(struct api_server *api)
 	struct timeval tv = { 1, 0 };
 
 	TAILQ_INIT(&api->guards);
+	api->conn_peers = strmap_new(SIZE_MAX, free);
 	api->ev_sweep = event_new(api->base, -1, EV_PERSIST,
 	    api_guard_sweep, api);
 	if (api->ev_sweep == NULL || event_add(api->ev_sweep, &tv) < 0)
@@ -134,6 +427,8 @@ api_guard_clear(struct api_server *api)
 	if (api->ev_sweep != NULL)
 		event_free(api->ev_sweep);
 	api->ev_sweep = NULL;
+	strmap_free(api->conn_peers);
+	api->conn_peers = NULL;
 }
 
 struct bufferevent *
@@ -154,10 +449,13 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	g = calloc(1, sizeof(*g));
 	if (bev == NULL || g == NULL ||
 	    (g->deadline = evtimer_new(base, api_guard_expired, g)) == NULL ||
+	    (g->ev_gate = evtimer_new(base, api_guard_gatecb, g)) == NULL ||
 	    (g->incb = evbuffer_add_cb(bufferevent_get_input(bev),
 	    api_guard_input, g)) == NULL) {
 		if (g != NULL && g->deadline != NULL)
 			event_free(g->deadline);
+		if (g != NULL && g->ev_gate != NULL)
+			event_free(g->ev_gate);
 		free(g);
 		return bev;	/* serve unguarded rather than not at all */
 	}
@@ -165,6 +463,8 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	g->bev = bev;
 	bufferevent_incref(bev);
 	TAILQ_INSERT_TAIL(&api->guards, g, entry);
+	/* The caps on this loop turn, once evhttp has given it its socket. */
+	event_active(g->ev_gate, EV_TIMEOUT, 1);
 	/*
 	 * From the accept on: the input buffer sees decrypted bytes only, so
 	 * a TLS handshake or record trickled a byte at a time would never
@@ -228,6 +528,7 @@ api_guard_dispatched(struct api_server *api, struct evhttp_request *req)
 		g->busy = true;
 		evhttp_request_set_on_complete_cb(req, api_guard_replied, g);
 		evhttp_connection_set_closecb(c, api_guard_closed, g);
+		g->closecb = true;
 		return;
 	}
 }

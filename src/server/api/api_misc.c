@@ -123,6 +123,14 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 	metric(m, "vtoken_api_auth_failed_total", "counter",
 	    "API requests with a missing, wrong or expired key.",
 	    as->auth_failed);
+	metric(m, "vtoken_api_connections", "gauge",
+	    "API connections open now (admitted).", r->api->nconns);
+	metric(m, "vtoken_api_connections_refused_total", "counter",
+	    "API connections closed at accept (connection caps).",
+	    as->conns_refused);
+	metric(m, "vtoken_api_refused_before_body_total", "counter",
+	    "API requests answered before their body was read (no key, "
+	    "too large, no plain Content-Length).", as->early_refused);
 	api_metrics_alarms(r, m);
 	metric(m, "vtoken_event_streams", "gauge",
 	    "Open GET /v1/events streams.", api_events_streams(

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,6 +25,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "common/xmalloc.h"
+#include "server/control/control_audit.h"
 #include "server/control/control_impl.h"
 #include "server/export/export.h"
 
@@ -149,14 +151,82 @@ control_cert_pin(struct control *ctl, const char *cert_file)
 	return rc;
 }
 
+/*
+ * Whether dir (which exists) is safe to keep state in: owned by this
+ * user and writable by nobody else.  Whoever can write it can replace
+ * the database or the key files.  0, or -1 after logging why (only a
+ * warning, and 0, with allow_insecure).
+ */
 static int
-control_mkdir(const char *dir)
+control_dir_safe(const char *what, const char *dir, bool allow_insecure)
 {
+	struct stat st;
+	const char *why = NULL;
+
+	if (stat(dir, &st) < 0) {
+		log_warn("%s %s", what, dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (st.st_uid != geteuid())
+		why = "not owned by vtokend's user";
+	else if ((st.st_mode & 022) != 0)
+		why = "writable by group or others (chmod go-w)";
+	if (why == NULL)
+		return 0;
+	if (!S_ISDIR(st.st_mode) || !allow_insecure) {
+		log_error("%s %s: %s; refusing to keep state there "
+		    "(--allow-insecure-data-dir to go on anyway)", what, dir,
+		    why);
+		return -1;
+	}
+	log_warnx("%s %s: %s (allowed by --allow-insecure-data-dir)", what,
+	    dir, why);
+	return 0;
+}
+
+/* Makes the data directory if need be, and checks it and tokens/. */
+static int
+control_mkdir(const char *dir, bool allow_insecure)
+{
+	char *tokens;
+	struct stat st;
+	int r;
+
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("data_dir %s", dir);
 		return -1;
 	}
-	return 0;
+	if (control_dir_safe("data_dir", dir, allow_insecure) < 0)
+		return -1;
+	tokens = xasprintf("%s/tokens", dir);	/* images before schema 3 */
+	r = lstat(tokens, &st) == 0 ? control_dir_safe("data_dir", tokens,
+	    allow_insecure) : 0;
+	free(tokens);
+	return r;
+}
+
+/* SQLite makes its files by the umask: none of them is for others. */
+static void
+control_db_private(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char *f;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		f = xasprintf("%s%s", path, suffix[i]);
+		if (lstat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) != 0) {
+			if (chmod(f, 0600) < 0)
+				log_warn("chmod 0600 %s", f);
+			else
+				log_info("%s: mode %03o made 0600", f,
+				    (unsigned)(st.st_mode & 0777));
+		}
+		free(f);
+	}
 }
 
 /* Opens the store named by p (creating or migrating it). */
@@ -173,9 +243,48 @@ control_store_open(const struct control_params *p)
 	if (st == NULL) {
 		log_error("%s", cause);
 		free(cause);
+	} else if (!pg) {
+		control_db_private(path);
 	}
 	free(path);
 	return st;
+}
+
+/*
+ * Gives the store the audit key and seals the chain with it if need be
+ * (control_audit.h): 1 when sealed now, 0 when it was, -1 after logging.
+ */
+static int
+control_audit_start(struct control *ctl, struct store *st,
+    const struct control_params *p)
+{
+	char *path, why[320];
+	uint8_t key[CONTROL_AUDIT_KEY_LEN];
+	bool created;
+	int r;
+
+	path = p->audit_key_file != NULL && p->audit_key_file[0] != '\0' ?
+	    xstrdup(p->audit_key_file) : xasprintf("%s/audit.key",
+	    p->data_dir);
+	r = control_audit_key_load(path, key, &created);
+	if (r == 0) {
+		store_set_audit_key(st, key);
+		control_auth_set_key(&ctl->auth, key);
+		r = control_audit_seal(st, p->node, why, sizeof(why));
+		if (r == -2)
+			log_error("audit: %s%s%s", why, created ? "; " : "",
+			    created ? "the audit key file was created just now:"
+			    " give this node the cluster's (audit.key_file)" : "");
+		else if (r < 0)
+			log_error("audit: sealing the chain: %s",
+			    store_error(st));
+		else if (r == 1)
+			log_info("audit: the chain is sealed with the audit key "
+			    "from %s", path);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	free(path);
+	return r < 0 ? -1 : r;
 }
 
 /* Everything that reads the store before the store thread starts. */
@@ -185,10 +294,13 @@ control_start(struct control *ctl, struct store *st,
 {
 	char *cause = NULL;
 
-	if (control_load(ctl, st) < 0)
+	int sealed;
+
+	if ((sealed = control_audit_start(ctl, st, p)) < 0 ||
+	    control_load(ctl, st) < 0)
 		return -1;
 	(void)control_load_legacy_images(ctl, st, p->data_dir);
-	if (control_key_load(ctl, st, p->data_dir) < 0 ||
+	if (control_key_load(ctl, st, p->data_dir, sealed == 1) < 0 ||
 	    control_node_start(ctl, st, p) < 0)
 		return -1;
 	ctl->worker = store_worker_new(ctl->base, st, &cause);
@@ -235,7 +347,7 @@ control_open(struct event_base *base, const struct control_params *p,
 	ratelimit_init(&ctl->refusal_rate, CONTROL_REFUSAL_BUCKETS);
 	/* The store thread encodes JSON too: seed jansson's hash first. */
 	json_object_seed(0);
-	if (control_mkdir(p->data_dir) < 0 ||
+	if (control_mkdir(p->data_dir, p->allow_insecure_data_dir) < 0 ||
 	    control_cert_pin(ctl, p->tls_cert) < 0 ||
 	    (st = control_store_open(p)) == NULL) {
 		control_close(ctl);

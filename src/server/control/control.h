@@ -91,12 +91,18 @@ struct control_token {
 	char session_vm[ENCODE_ID_LEN + 1];	/* the VM it was attached for */
 	struct export_device *dev;	/* owned; attached */
 	struct control_flush *flush;	/* writes being made durable */
+	/* Churn (control_churn.c): sessions not yet recorded one by one. */
+	bool session_quiet;		/* this session's attach unrecorded */
+	unsigned churn_pending;
+	time_t churn_first, churn_last;
+	double churn_level;		/* recorded sessions' bucket */
+	time_t churn_at;		/* its level's time; 0: full */
 };
 
 struct control_stats {
 	unsigned long long attaches, detaches;
 	unsigned long long store_errors;
-	unsigned long long auth_ok, auth_fail;
+	unsigned long long auth_ok, auth_fail, auth_flood;
 	unsigned long long audit_suppressed;	/* see control_audit_refusal */
 	unsigned long long changes_applied;	/* from the feed */
 	unsigned long long kicks;		/* sessions cut by a change */
@@ -113,6 +119,8 @@ struct control_params {
 	const char *api_addr;
 	const char *controller_url;	/* written into new tokens */
 	const char *tls_cert;		/* the API's certificate, or "" */
+	const char *audit_key_file;	/* NULL or "": DATA_DIR/audit.key */
+	bool allow_insecure_data_dir;	/* warn instead of refusing */
 	struct control_auth_limits agent;
 	unsigned lease_s;		/* a node's claims expire after this */
 	unsigned heartbeat_s;		/* how often a node renews it */
@@ -141,6 +149,7 @@ struct control {
 	struct control_stats stats;
 	struct control_auth auth;	/* agent challenge-response state */
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
+	unsigned churning;		/* tokens with churn_pending > 0 */
 	struct control_key_set keys;	/* REST API keys */
 	struct control_release *release_retry;	/* control_session.c */
 	struct control_alarm *alarm;	/* control_alarm.c, or NULL */
@@ -345,11 +354,14 @@ void control_audit_list(struct control *ctl, int64_t after, unsigned limit,
  */
 void control_audit_watch(struct control *ctl, void (*fn)(void *),
     void *arg);
-/* Walks the whole chain (see control_audit_verify). */
+/*
+ * Walks the whole chain (see control_audit_verify), checking it against
+ * a head known from elsewhere when head_seq > 0.
+ */
 typedef void control_verify_fn(void *arg, const struct vt_error *err,
     const struct control_audit_result *res);
-void control_audit_check(struct control *ctl, control_verify_fn *done,
-    void *arg);
+void control_audit_check(struct control *ctl, int64_t head_seq,
+    const char *head_hash, control_verify_fn *done, void *arg);
 
 /*
  * Rows of the cluster-wide tables, as JSON arrays: sessions (claims,

@@ -2,8 +2,8 @@
  * control_agent: the controller's part of agent authentication: only
  * the token's VM gets nonces for it, and a good signature counts only
  * from an address of the VM the token is assigned to.  Outcomes are
- * audited (auth.ok, auth.fail with the reason); nonces and signatures
- * never are.
+ * audited (auth.ok, auth.fail with the reason; floods as auth.flood, in
+ * rate-limited form); nonces and signatures never are.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -23,6 +23,24 @@ control_agent_placement(const struct control_token *tok,
 	if (!control_token_visible(tok, sa))
 		return AUTH_WRONG_ADDRESS;
 	return AUTH_OK;
+}
+
+/*
+ * Records a burst of challenges, or of failed verifies beyond their
+ * bucket, as "auth.flood": through control_audit_refusal, so at most a
+ * few records a minute per address, the rest counted.
+ */
+static void
+control_agent_flood(struct control *ctl, const struct control_token *tok,
+    const char *peer, const char *step)
+{
+	char actor[96], subject[64];
+
+	ctl->stats.auth_flood++;
+	snprintf(actor, sizeof(actor), "agent:%s", peer);
+	snprintf(subject, sizeof(subject), "token:%s", tok->id);
+	control_audit_refusal(ctl, peer, actor, "auth.flood", subject,
+	    json_pack("{s:s}", "step", step));
 }
 
 /* An outcome being recorded before it is answered. */
@@ -80,12 +98,15 @@ control_agent_verify(struct control *ctl, struct control_token *tok,
 	struct control_verify *v;
 	enum control_auth_result r;
 
-	r = control_auth_verify(&ctl->auth, monotime_sec(), tok->id, peer,
+	r = control_auth_verify(&ctl->auth, (double)time(NULL), tok->id, peer,
 	    tok->public_key, nonce, nonce_len, sig, sig_len);
 	if (r == AUTH_OK)
 		r = control_agent_placement(tok, sa);
-	if (r == AUTH_RATE_LIMITED)
-		return r;	/* not audited: a flood would fill it */
+	if (r == AUTH_RATE_LIMITED) {
+		/* Each one not audited (a flood would fill the log): rarely. */
+		control_agent_flood(ctl, tok, peer, "verify");
+		return r;
+	}
 	v = xcalloc(1, sizeof(*v));
 	v->ctl = ctl;
 	v->node = ctl->node_name;
@@ -114,13 +135,14 @@ control_agent_challenge(struct control *ctl, struct control_token *tok,
     uint8_t nonce[VTAUTH_NONCE_LEN], time_t *expires)
 {
 	char actor[96], subject[64];
-	double mono_expires;
+	double when;
+	bool flood;
 	enum control_auth_result r;
 
 	/*
-	 * Only the token's VM gets nonces for it: nobody else can churn the
-	 * token's nonces (retiring its agent's) or fill the table with them.
-	 * The refusal is an auth.fail like the same answer at verify.
+	 * Only the token's VM gets nonces for it (they would be useless to
+	 * anyone else).  The refusal is an auth.fail like the same answer at
+	 * verify.
 	 */
 	if ((r = control_agent_placement(tok, sa)) != AUTH_OK) {
 		if (!control_auth_rate_address(&ctl->auth, monotime_sec(),
@@ -134,8 +156,10 @@ control_agent_challenge(struct control *ctl, struct control_token *tok,
 		    control_auth_result_reason(r), "step", "challenge"));
 		return r;
 	}
-	r = control_auth_challenge(&ctl->auth, monotime_sec(), tok->id, peer,
-	    nonce, &mono_expires);
-	*expires = time(NULL) + (time_t)ctl->auth.lim.nonce_ttl;
+	r = control_auth_challenge(&ctl->auth, (double)time(NULL), tok->id,
+	    peer, nonce, &when, &flood);
+	*expires = (time_t)when;
+	if (flood)
+		control_agent_flood(ctl, tok, peer, "challenge");
 	return r;
 }

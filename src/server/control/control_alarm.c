@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -86,6 +87,10 @@ alarm_verify_done(void *arg, const struct vt_error *err,
 	if (err != NULL || s == NULL)
 		return;
 	if (res->bad_seq == 0) {
+		a->head_seq = res->records;
+		snprintf(a->head_hash, sizeof(a->head_hash), "%s",
+		    res->last_hash);
+		alarm_publish_head(a, res->records, res->last_hash);
 		if (s->active) {
 			s->active = false;
 			alarm_job_clear(a, s);
@@ -120,6 +125,46 @@ alarm_watch_store(struct control_alarm *a)
 	alarm_store_episode(a, s, down);
 }
 
+/*
+ * The SQLite store's disk: an alarm while less than disk_min_free is
+ * left, before a full disk makes every audited action fail.  (A
+ * PostgreSQL server's disk is its own monitoring's.)
+ */
+static void
+alarm_watch_disk(struct control_alarm *a, time_t now)
+{
+	struct alarm_state *s;
+	struct statvfs v;
+	unsigned long long avail;
+	char msg[256];
+
+	if (a->disk_path == NULL || now < a->next_disk)
+		return;
+	a->next_disk = now + ALARM_DISK_EVERY_S;
+	if (statvfs(a->disk_path, &v) < 0 ||
+	    (s = alarm_state_get(a, ALARM_R_DISK, a->ctl->node_name)) == NULL)
+		return;
+	avail = (unsigned long long)v.f_bavail * v.f_frsize;
+	if ((avail < a->disk_min_free) == s->active) {
+		if (s->active)
+			s->last = now;
+		return;
+	}
+	if (s->active) {
+		s->active = false;
+		alarm_job_clear(a, s);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "node %s: %llu MiB free for the store in "
+	    "%s (alarm below %llu MiB): audited actions fail when it is full",
+	    a->ctl->node_name, avail >> 20, a->disk_path,
+	    a->disk_min_free >> 20);
+	s->first = s->last = now;
+	s->total = 1;
+	s->active = true;
+	alarm_job_raise(a, s, msg);
+}
+
 static void
 alarm_tickcb(evutil_socket_t fd, short what, void *arg)
 {
@@ -130,11 +175,13 @@ alarm_tickcb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	alarm_eval_tick(a, now);
 	alarm_watch_store(a);
+	alarm_watch_disk(a, now);
 	if (a->verify_interval > 0 && now >= a->next_verify &&
 	    !a->verifying) {
 		a->verifying = true;
 		a->next_verify = now + (time_t)a->verify_interval;
-		control_audit_check(a->ctl, alarm_verify_done, a);
+		control_audit_check(a->ctl, a->head_seq, a->head_hash,
+		    alarm_verify_done, a);
 	}
 	alarm_job_count(a);
 	alarm_read(a);		/* a bell lost is a tick late at most */
@@ -198,6 +245,10 @@ control_alarm_start(struct control *ctl, const struct control_alarm_params *p)
 	alarm_special(&a->special[0], "agent_silent", "warning");
 	alarm_special(&a->special[1], "audit_verify", "critical");
 	alarm_special(&a->special[2], "store_unavailable", "critical");
+	alarm_special(&a->special[3], "disk_low", "critical");
+	if (p->builtin && p->disk_path != NULL && p->disk_min_free > 0)
+		a->disk_path = xstrdup(p->disk_path);
+	a->disk_min_free = p->disk_min_free;
 	a->agent_grace = p->builtin ? p->agent_grace : 0;
 	a->verify_interval = p->builtin ? p->verify_interval : 0;
 	a->next_verify = time(NULL) + (time_t)a->verify_interval;
@@ -237,6 +288,7 @@ control_alarm_free(struct control_alarm *a)
 	control_alarm_stop(a);
 	strmap_free(a->states);
 	strmap_free(a->agents);
+	free(a->disk_path);
 	free(a->rules);
 	free(a);
 }

@@ -56,6 +56,9 @@ struct control_alarm_params {
 	unsigned denied_count, denied_window;
 	unsigned agent_grace;		/* seconds; 0: off */
 	unsigned verify_interval;	/* seconds; 0: off */
+	/* The disk of the SQLite store: below this, disk_low (0: off). */
+	const char *disk_path;		/* NULL: none watched (PostgreSQL) */
+	unsigned long long disk_min_free;	/* bytes */
 	const struct control_alarm_rule *rules;	/* borrowed during start */
 	size_t nrules;
 	struct notify *webhook;		/* NULL: none; borrowed */

@@ -12,9 +12,11 @@
 
 #include "common/strmap.h"
 #include "server/control/control_alarm.h"
+#include "server/store/store.h"
 
 #define ALARM_MAX_STATES	10000	/* groups counted at once */
 #define ALARM_TICK_S		2
+#define ALARM_DISK_EVERY_S	10	/* free space looked at */
 #define ALARM_NOTIFY_UPDATE_S	60	/* "updated" news at most this often */
 #define ALARM_READ_BATCH	500
 
@@ -23,6 +25,7 @@ enum alarm_special {
 	ALARM_R_AGENT = -1,
 	ALARM_R_VERIFY = -2,
 	ALARM_R_STORE = -3,
+	ALARM_R_DISK = -4,
 };
 
 /* One group a rule counts: its recent record times and whether it fired. */
@@ -48,7 +51,10 @@ struct control_alarm {
 	struct control *ctl;
 	struct control_alarm_rule *rules;	/* owned */
 	size_t nrules;
-	struct control_alarm_rule special[3];	/* agent, verify, store */
+	struct control_alarm_rule special[4];	/* agent, verify, store, disk */
+	char *disk_path;		/* NULL: not watched */
+	unsigned long long disk_min_free;
+	time_t next_disk;
 	unsigned agent_grace, verify_interval;
 	struct notify *webhook, *syslog, *audit_forward;	/* borrowed */
 	struct strmap *states;		/* "RULE\x1fKEY" -> alarm_state */
@@ -57,6 +63,9 @@ struct control_alarm {
 	bool reading, reread, counting, verifying;
 	struct event *ev_tick;
 	time_t next_verify;
+	/* The head the last good verify saw (and published), checked next. */
+	int64_t head_seq;
+	char head_hash[STORE_HASH_HEX + 1];
 	unsigned firing[3];		/* critical, warning, info */
 };
 
@@ -85,6 +94,13 @@ void alarm_store_episode(struct control_alarm *a, struct alarm_state *s,
 void alarm_job_count(struct control_alarm *a);
 /* Sends a record written by this node to the audit destination. */
 void alarm_forward_record(struct control_alarm *a, const json_t *rec);
+/*
+ * Publishes a verified head (record seq has hash): a log line, and to
+ * audit.forward's syslog (else alarms.syslog) so that a copy lives
+ * outside the database for a later "verify against a known head".
+ */
+void alarm_publish_head(struct control_alarm *a, int64_t seq,
+    const char *hash);
 /* Delivers news of alarm (a JSON alarm object) as event. */
 void alarm_deliver(struct control_alarm *a, const json_t *alarm,
     const char *event, bool webhook, bool syslog);

@@ -295,6 +295,23 @@ alarm_job_count(struct control_alarm *a)
 /* ---- audit forwarding ---- */
 
 void
+alarm_publish_head(struct control_alarm *a, int64_t seq, const char *hash)
+{
+	struct notify *to = a->audit_forward != NULL ? a->audit_forward :
+	    a->syslog;
+	char sd[256], body[160];
+
+	log_info("audit head: record %lld, hash %s", (long long)seq, hash);
+	if (to == NULL)
+		return;
+	snprintf(sd, sizeof(sd), "[" AUDIT_SD_ID " seq=\"%lld\" hash=\"%s\"]",
+	    (long long)seq, hash);
+	snprintf(body, sizeof(body), "audit head: record %lld verified",
+	    (long long)seq);
+	(void)notify_post(to, 6, "audit-head", sd, body);
+}
+
+void
 alarm_forward_record(struct control_alarm *a, const json_t *rec)
 {
 	static const char *const f[] = { "action", "actor", "subject", "node",

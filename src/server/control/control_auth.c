@@ -5,6 +5,8 @@
 #include "server/control/control_auth.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,36 +19,41 @@
 #include "token/token_cred.h"
 
 #define AUTH_NONCE_KEY_LEN	44	/* base64 of VTAUTH_NONCE_LEN bytes */
-
-struct control_auth_nonce {
-	char token_id[ENCODE_ID_LEN + 1];
-	double expires;
-	bool used;
-};
-
-/* A token's newest nonces, oldest at next once the ring has gone round. */
-struct control_auth_ring {
-	char key[AUTH_NONCES_PER_TOKEN][AUTH_NONCE_KEY_LEN + 1];
-	unsigned next;
-};
-
+#define AUTH_ISSUED_LEN		4	/* seconds, big-endian */
+#define AUTH_RANDOM_LEN		12
+#define AUTH_TAG_LEN		16	/* truncated HMAC-SHA256 */
+#define AUTH_SKEW		5	/* seconds a nonce may come from the future */
 
 void
 control_auth_init(struct control_auth *a, const struct control_auth_limits *lim)
 {
+	memset(a->key, 0, sizeof(a->key));
 	a->lim = *lim;
-	a->nonces = strmap_new(lim->max_nonces, free);
-	a->rings = strmap_new(lim->max_nonces, free);
+	a->used = strmap_new(lim->max_nonces, free);
 	ratelimit_init(&a->rate, AUTH_BUCKETS_MAX);
+	/* Until control_auth_set_key: a key of this process's own. */
+	if (RAND_bytes(a->key, sizeof(a->key)) != 1)
+		abort();
+}
+
+void
+control_auth_set_key(struct control_auth *a, const uint8_t audit_key[32])
+{
+	static const char label[] = "vtoken-challenge-v1";
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), audit_key, 32, (const uint8_t *)label,
+	    sizeof(label) - 1, a->key, &n) == NULL || n != 32)
+		abort();
 }
 
 void
 control_auth_clear(struct control_auth *a)
 {
-	strmap_free(a->nonces);
-	strmap_free(a->rings);
+	strmap_free(a->used);
 	ratelimit_clear(&a->rate);
-	a->nonces = a->rings = NULL;
+	a->used = NULL;
+	OPENSSL_cleanse(a->key, sizeof(a->key));
 }
 
 const char *
@@ -79,20 +86,20 @@ control_auth_result_reason(enum control_auth_result r)
 	return "?";
 }
 
-/* Drops used or expired nonces once they cannot matter any more. */
+/* Drops remembered nonces that have expired: they fail on time now. */
 static bool
 control_auth_nonce_stale(void *value, void *arg)
 {
-	const struct control_auth_nonce *n = value;
+	const double *expires = value;
 	double now = *(const double *)arg;
 
-	return now > n->expires;
+	return now > *expires;
 }
 
 /* Takes one request from the bucket kind:id; false when it is empty. */
 static bool
-control_auth_take(struct control_auth *a, const char *kind, const char *id, unsigned per_min,
-    double now)
+control_auth_take(struct control_auth *a, const char *kind, const char *id,
+    unsigned per_min, double now)
 {
 	char key[160];
 
@@ -100,99 +107,94 @@ control_auth_take(struct control_auth *a, const char *kind, const char *id, unsi
 	return ratelimit_take(&a->rate, now, key, per_min, NULL);
 }
 
-/*
- * The token bucket is per (token, address): a flood of requests for a
- * token from other addresses must not starve its real agent into the
- * policy (it would be a remote lock-out).
- */
-static bool
-control_auth_rate_ok(struct control_auth *a, double now, const char *token_id,
-    const char *peer_addr)
-{
-	char pair[128];
-
-	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
-	return control_auth_take(a, "a", peer_addr, a->lim.per_address, now) &&
-	    control_auth_take(a, "t", pair, a->lim.per_token, now);
-}
-
 bool
-control_auth_rate_address(struct control_auth *a, double now, const char *peer_addr)
+control_auth_rate_address(struct control_auth *a, double now,
+    const char *peer_addr)
 {
 	return control_auth_take(a, "a", peer_addr, a->lim.per_address, now);
 }
 
-struct control_auth_ring_ctx {
-	const struct control_auth *a;
-	double now;
-};
-
-/* A ring none of whose nonces is still live can go. */
-static bool
-control_auth_ring_dead(void *value, void *arg)
+/* The tag of nonce's first bytes for token_id into tag. */
+static void
+control_auth_tag(const struct control_auth *a, const char *token_id,
+    const uint8_t *nonce, uint8_t tag[AUTH_TAG_LEN])
 {
-	const struct control_auth_ring *r = value;
-	const struct control_auth_ring_ctx *x = arg;
-	const struct control_auth_nonce *n;
+	uint8_t md[32], buf[ENCODE_ID_LEN + 1 + AUTH_ISSUED_LEN +
+	    AUTH_RANDOM_LEN];
+	size_t idlen = strlen(token_id) > ENCODE_ID_LEN ? ENCODE_ID_LEN :
+	    strlen(token_id);
+	unsigned int n = 0;
 
-	for (unsigned i = 0; i < AUTH_NONCES_PER_TOKEN; i++)
-		if (r->key[i][0] != '\0' &&
-		    (n = strmap_get(x->a->nonces, r->key[i])) != NULL &&
-		    x->now <= n->expires)
-			return false;
-	return true;
-}
-
-/* The token's ring, made if need be; NULL when the table is full. */
-static struct control_auth_ring *
-control_auth_ring_get(struct control_auth *a, const char *token_id, double now)
-{
-	struct control_auth_ring *r = strmap_get(a->rings, token_id);
-	struct control_auth_ring_ctx x = { a, now };
-
-	if (r != NULL)
-		return r;
-	r = xcalloc(1, sizeof(*r));
-	if (strmap_put(a->rings, token_id, r) < 0) {
-		strmap_prune(a->rings, control_auth_ring_dead, &x);
-		if (strmap_put(a->rings, token_id, r) < 0) {
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
+	memcpy(buf, token_id, idlen);
+	buf[idlen] = '\0';
+	memcpy(buf + idlen + 1, nonce, AUTH_ISSUED_LEN + AUTH_RANDOM_LEN);
+	if (HMAC(EVP_sha256(), a->key, sizeof(a->key), buf, idlen + 1 +
+	    AUTH_ISSUED_LEN + AUTH_RANDOM_LEN, md, &n) == NULL)
+		memset(md, 0, sizeof(md));	/* never matches a real tag */
+	memcpy(tag, md, AUTH_TAG_LEN);
 }
 
 enum control_auth_result
 control_auth_challenge(struct control_auth *a, double now, const char *token_id,
-    const char *peer_addr, uint8_t nonce[VTAUTH_NONCE_LEN], double *expires)
+    const char *peer_addr, uint8_t nonce[VTAUTH_NONCE_LEN], double *expires,
+    bool *flood)
 {
-	struct control_auth_nonce *n;
-	struct control_auth_ring *ring;
-	char *key;
+	char pair[128];
+	uint32_t issued = now > 0 ? (uint32_t)now : 0;
 
-	if (!control_auth_rate_ok(a, now, token_id, peer_addr))
+	/* Counted, never refused: refusing would let a neighbour starve. */
+	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
+	*flood = !control_auth_take(a, "c", pair, a->lim.per_token, now);
+	nonce[0] = (uint8_t)(issued >> 24);
+	nonce[1] = (uint8_t)(issued >> 16);
+	nonce[2] = (uint8_t)(issued >> 8);
+	nonce[3] = (uint8_t)issued;
+	if (RAND_bytes(nonce + AUTH_ISSUED_LEN, AUTH_RANDOM_LEN) != 1)
 		return AUTH_RATE_LIMITED;
-	if (strmap_count(a->nonces) >= a->lim.max_nonces)
-		strmap_prune(a->nonces, control_auth_nonce_stale, &now);
-	if ((ring = control_auth_ring_get(a, token_id, now)) == NULL ||
-	    RAND_bytes(nonce, VTAUTH_NONCE_LEN) != 1)
-		return AUTH_RATE_LIMITED;
-	if (ring->key[ring->next][0] != '\0')
-		(void)strmap_del(a->nonces, ring->key[ring->next]);
-	n = xcalloc(1, sizeof(*n));
-	snprintf(n->token_id, sizeof(n->token_id), "%s", token_id);
-	n->expires = now + a->lim.nonce_ttl;
-	key = encode_base64(nonce, VTAUTH_NONCE_LEN);
-	if (strmap_put(a->nonces, key, n) < 0) {
-		free(n);
+	control_auth_tag(a, token_id, nonce, nonce + AUTH_ISSUED_LEN +
+	    AUTH_RANDOM_LEN);
+	*expires = (double)issued + a->lim.nonce_ttl;
+	return AUTH_OK;
+}
+
+/* Checks the nonce alone: ours, for this token, in time, unused. */
+static enum control_auth_result
+control_auth_nonce_check(struct control_auth *a, double now,
+    const char *token_id, const uint8_t *nonce, size_t nonce_len)
+{
+	uint8_t tag[AUTH_TAG_LEN];
+	double issued, *expires;
+	char *key;
+	int r;
+
+	if (nonce_len != VTAUTH_NONCE_LEN)
+		return AUTH_UNKNOWN_NONCE;
+	control_auth_tag(a, token_id, nonce, tag);
+	if (CRYPTO_memcmp(tag, nonce + AUTH_ISSUED_LEN + AUTH_RANDOM_LEN,
+	    AUTH_TAG_LEN) != 0)
+		return AUTH_UNKNOWN_NONCE;
+	issued = (double)((uint32_t)nonce[0] << 24 | (uint32_t)nonce[1] << 16 |
+	    (uint32_t)nonce[2] << 8 | nonce[3]);
+	if (issued > now + AUTH_SKEW)
+		return AUTH_UNKNOWN_NONCE;
+	if (now > issued + a->lim.nonce_ttl)
+		return AUTH_EXPIRED_NONCE;
+	/* Remembered only until it expires; only genuine ones get here. */
+	key = encode_base64(nonce, nonce_len);
+	if (strmap_get(a->used, key) != NULL) {
 		free(key);
-		return AUTH_RATE_LIMITED;
+		return AUTH_REPLAYED_NONCE;
 	}
-	snprintf(ring->key[ring->next], sizeof(ring->key[0]), "%s", key);
-	ring->next = (ring->next + 1) % AUTH_NONCES_PER_TOKEN;
+	expires = xmalloc(sizeof(*expires));
+	*expires = issued + a->lim.nonce_ttl;
+	if (strmap_count(a->used) >= a->lim.max_nonces)
+		strmap_prune(a->used, control_auth_nonce_stale, &now);
+	r = strmap_put(a->used, key, expires);
 	free(key);
-	*expires = n->expires;
+	if (r < 0) {
+		free(expires);
+		return AUTH_RATE_LIMITED;	/* cannot tell a replay */
+	}
 	return AUTH_OK;
 }
 
@@ -203,27 +205,25 @@ control_auth_verify(struct control_auth *a, double now, const char *token_id,
     size_t sig_len)
 {
 	uint8_t msg[VTAUTH_MSG_LEN];
-	struct control_auth_nonce *n;
+	enum control_auth_result r;
+	char pair[128];
 	size_t mlen;
-	char *key;
 
-	if (!control_auth_rate_ok(a, now, token_id, peer_addr))
-		return AUTH_RATE_LIMITED;
-	if (nonce_len != VTAUTH_NONCE_LEN)
-		return AUTH_UNKNOWN_NONCE;
-	key = encode_base64(nonce, nonce_len);
-	n = strmap_get(a->nonces, key);
-	free(key);
-	if (n == NULL || strcmp(n->token_id, token_id) != 0)
-		return AUTH_UNKNOWN_NONCE;
-	if (n->used)
-		return AUTH_REPLAYED_NONCE;
-	n->used = true;		/* single use, whatever follows */
-	if (now > n->expires)
-		return AUTH_EXPIRED_NONCE;
-	mlen = vtauth_message(token_id, nonce, nonce_len, msg);
-	if (mlen == 0 || !token_cred_verify(public_key, msg, mlen, sig,
-	    sig_len))
-		return AUTH_BAD_SIGNATURE;
-	return AUTH_OK;
+	r = control_auth_nonce_check(a, now, token_id, nonce, nonce_len);
+	if (r == AUTH_OK) {
+		mlen = vtauth_message(token_id, nonce, nonce_len, msg);
+		if (mlen == 0 || !token_cred_verify(public_key, msg, mlen, sig,
+		    sig_len))
+			r = AUTH_BAD_SIGNATURE;
+	}
+	if (r == AUTH_OK || r == AUTH_RATE_LIMITED)
+		return r;
+	/*
+	 * Failures take from a bucket of their own; a full one turns them
+	 * into unrecorded 429s.  A good answer never needs a token from it,
+	 * so nobody sharing the address can starve the agent.
+	 */
+	snprintf(pair, sizeof(pair), "%s@%s", token_id, peer_addr);
+	return control_auth_take(a, "f", pair, a->lim.per_token, now) ? r :
+	    AUTH_RATE_LIMITED;
 }

@@ -3,13 +3,26 @@
  * of token possession (include/vtoken/vtauth.h; docs/PROTOCOL.md, "Agent
  * authentication").
  *
- * challenge: a fresh 32-byte nonce bound to one token, valid for ttl
- * seconds, usable once.  verify: the agent's Ed25519 signature over the
- * vtauth_message() bytes must check against the token's public key.  Per-token and per-address token buckets limit both calls.
- * Whether the token is assigned and the peer is its VM is the caller's
- * (controller's) part.  Times are monotonic seconds passed in, so tests
- * control the clock.  Nothing here logs; nonces and signatures never
- * leave this module except to the agent.
+ * challenge: a 32-byte nonce that carries its own proof, so issuing one
+ * costs no state: the time it was issued (4 bytes), 12 random bytes, and
+ * a 16-byte HMAC-SHA256 tag over the token id and those 16 bytes under a
+ * key derived from the audit key (every node of a cluster has it, so a
+ * nonce from one node verifies on another).  verify: the tag, the time
+ * (at most ttl seconds old), single use (a used nonce is remembered
+ * until it expires; only genuine nonces are), then the agent's Ed25519
+ * signature over the vtauth_message() bytes against the token's public
+ * key.
+ *
+ * Nothing a neighbour can do starves the agent: challenges are never
+ * refused (a burst beyond per_token a minute from one (token, address)
+ * is reported as a flood, to be audited in rate-limited form), and
+ * failed verifies take from a (token, address) bucket of their own,
+ * beyond which they are answered 429 and not recorded; a good answer
+ * needs nothing from any bucket.  Whether the token is assigned and the
+ * peer is its VM is the caller's (controller's) part.  Times are seconds
+ * since the epoch, passed in so tests control the clock.  Nothing here
+ * logs; nonces and signatures never leave this module except to the
+ * agent.
  */
 #ifndef VTOKEN_CONTROL_AUTH_H
 #define VTOKEN_CONTROL_AUTH_H
@@ -21,7 +34,6 @@
 #include "common/ratelimit.h"
 #include "vtoken/vtauth.h"
 
-#define AUTH_NONCES_PER_TOKEN	32
 #define AUTH_BUCKETS_MAX	200000
 
 struct strmap;
@@ -30,7 +42,7 @@ struct control_auth_limits {
 	unsigned nonce_ttl;		/* seconds */
 	unsigned per_token;		/* per minute per token and address */
 	unsigned per_address;		/* requests per minute per address */
-	unsigned max_nonces;		/* outstanding nonces, all tokens */
+	unsigned max_nonces;		/* used nonces remembered, all tokens */
 };
 
 /*
@@ -41,9 +53,9 @@ struct control_auth_limits {
  */
 struct control_auth {
 	struct control_auth_limits lim;
-	struct strmap *nonces;		/* base64 nonce -> struct control_auth_nonce */
-	struct strmap *rings;		/* token id -> its newest nonces */
-	struct ratelimit rate;		/* "t:ID@ADDR" and "a:ADDR" */
+	uint8_t key[32];		/* the nonce tags' */
+	struct strmap *used;		/* base64 nonce -> double expiry */
+	struct ratelimit rate;		/* "c:", "f:" ID@ADDR, "a:ADDR" */
 };
 
 enum control_auth_result {
@@ -60,25 +72,27 @@ enum control_auth_result {
 	AUTH_STORE_ERROR,	/* the outcome could not be audited */
 };
 
+/* Sets up a with a random tag key of this process's own. */
 void control_auth_init(struct control_auth *a, const struct control_auth_limits *lim);
+/* Derives the tag key from the cluster's audit key (all nodes alike). */
+void control_auth_set_key(struct control_auth *a, const uint8_t audit_key[32]);
 void control_auth_clear(struct control_auth *a);
 /* Audit/log text of a result ("bad signature", ...). */
 const char *control_auth_result_reason(enum control_auth_result r);
 
 /*
- * Issues a nonce for token_id to a peer.  Returns AUTH_OK (nonce and its
- * monotonic expiry filled) or AUTH_RATE_LIMITED (also when the nonce
- * table is full).  A token keeps at most AUTH_NONCES_PER_TOKEN live
- * nonces; a new one retires its oldest, so nobody who knows one token id
- * can fill the table that every token shares.
+ * Issues a nonce for token_id to a peer: AUTH_OK with nonce and its
+ * expiry (epoch seconds) filled; *flood is set when this (token,
+ * address) asked more than per_token times in the last minute.
  */
 enum control_auth_result control_auth_challenge(struct control_auth *a, double now,
     const char *token_id, const char *peer_addr,
-    uint8_t nonce[VTAUTH_NONCE_LEN], double *expires);
+    uint8_t nonce[VTAUTH_NONCE_LEN], double *expires, bool *flood);
 
 /*
- * Checks one answer: rate, nonce (known, for this token, fresh, unused;
- * it is consumed whatever the outcome) and signature.
+ * Checks one answer: the nonce (ours, for this token, fresh, unused; it
+ * is consumed whatever follows) and the signature.  A failure beyond the
+ * (token, address) failure bucket is AUTH_RATE_LIMITED.
  */
 enum control_auth_result control_auth_verify(struct control_auth *a, double now, const char *token_id,
     const char *peer_addr, const uint8_t public_key[32],

@@ -186,6 +186,27 @@ void control_alarm_free(struct control_alarm *a);
 /* An alarm row as the API shows it. */
 json_t *control_alarm_to_json(const struct store_alarm *r);
 
+/* ---- churn (control_churn.c) ---- */
+
+/* True when tok's next session goes unrecorded (over its rate). */
+bool control_churn_quiet(const struct control_token *tok, time_t now);
+/*
+ * A session of tok was recorded (with the count of those before it):
+ * takes one from its rate and forgets the count.
+ */
+void control_churn_recorded(struct control *ctl, struct control_token *tok,
+    time_t now);
+/* An unrecorded session of tok ended: counted for a later record. */
+void control_churn_detached(struct control *ctl, struct control_token *tok,
+    time_t now);
+/*
+ * The count of tok's unrecorded sessions as {"sessions", "first",
+ * "last"}, or NULL when there are none.
+ */
+json_t *control_churn_count(const struct control_token *tok);
+/* Records the counts of bursts that have ended (every heartbeat). */
+void control_churn_flush(struct control *ctl, time_t now);
+
 /* ---- API keys (control_key.c, control_key_admin.c) ---- */
 
 /* A fresh secret "vtk_..." into out; 0 or -1. */
@@ -222,8 +243,13 @@ void control_node_poll(struct control *ctl);
 
 /* ---- API keys (control_key.c) ---- */
 
-/* Loads the keys, making the first admin key if none; 0 or -1. */
+/*
+ * Loads the keys whose rows are sealed with the audit key, making the
+ * first admin key if there are no rows at all; with adopt (the chain was
+ * sealed at this start) rows from before the audit key are sealed first.
+ * 0 or -1.
+ */
 int control_key_load(struct control *ctl, struct store *st,
-    const char *data_dir);
+    const char *data_dir, bool adopt);
 
 #endif

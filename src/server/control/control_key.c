@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +72,59 @@ control_key_time(const char *s)
 }
 
 int
+control_key_mac(const uint8_t audit_key[32], const struct store_apikey *row,
+    char out[65])
+{
+	static const char label[] = "vtoken-apikey-v1";
+	uint8_t sub[32], md[32];
+	unsigned int n = 0, m = 0;
+	char hash[65], *text;
+	bool ok;
+
+	/* A key of its own: an API key MAC never passes as an audit MAC. */
+	if (HMAC(EVP_sha256(), audit_key, 32, (const uint8_t *)label,
+	    sizeof(label) - 1, sub, &n) == NULL || n != 32)
+		return -1;
+	encode_hex(row->key_hash, sizeof(row->key_hash), hash, false);
+	text = xasprintf("%s\n%s\n%s\n%s\n%s\n%s", row->id, row->name,
+	    row->role != NULL ? row->role : "", hash, row->created,
+	    row->expires);
+	ok = HMAC(EVP_sha256(), sub, sizeof(sub), (const uint8_t *)text,
+	    strlen(text), md, &m) != NULL && m == 32;
+	OPENSSL_cleanse(sub, sizeof(sub));
+	free(text);
+	if (!ok)
+		return -1;
+	encode_hex(md, sizeof(md), out, false);
+	return 0;
+}
+
+/* True when row's MAC verifies under set->mac_key (or there is none). */
+static bool
+control_key_row_ok(struct control_key_set *set, const struct store_apikey *row)
+{
+	char want[65];
+
+	if (set->mac_key == NULL)
+		return true;
+	if (control_key_mac(set->mac_key, row, want) == 0 &&
+	    CRYPTO_memcmp(want, row->mac, sizeof(want)) == 0)
+		return true;
+	set->rejected++;
+	log_warnx("API key %s (\"%.64s\"): its row is not sealed with the "
+	    "audit key (written into the database by hand?): refused",
+	    row->id, row->name);
+	return false;
+}
+
+int
 control_key_set_add(void *arg, const struct store_apikey *row)
 {
 	struct control_key_set *set = arg;
 	struct control_key_entry *e;
+
+	if (!control_key_row_ok(set, row))
+		return 0;
 
 	e = xreallocarray(set->keys, set->n + 1, sizeof(*e));
 	set->keys = e;
@@ -169,6 +219,9 @@ control_key_bootstrap(struct control_key_set *set, struct store *st,
 	row.role = "admin";
 	encode_time(time(NULL), row.created);
 	control_key_hash(key, strlen(key), row.key_hash);
+	if (st->audit_keyed && control_key_mac(st->audit_key, &row,
+	    row.mac) < 0)
+		return -1;
 	path = xasprintf("%s/admin.key", data_dir);
 	(void)unlink(path);	/* a stale file from a lost database */
 	r = store_begin(st);
@@ -198,18 +251,61 @@ control_key_bootstrap(struct control_key_set *set, struct store *st,
 	return r;
 }
 
+/*
+ * The chain was sealed at this start: the rows of keys made before the
+ * audit key existed get their MAC now (they were trusted until now).
+ */
+static int
+control_key_adopt(struct store *st)
+{
+	struct control_key_set all;
+	struct store_apikey row;
+	unsigned n = 0;
+	int r = 0;
+
+	memset(&all, 0, sizeof(all));
+	if ((r = store_apikey_foreach(st, control_key_set_add, &all)) != 0)
+		return r < 0 ? r : -1;
+	for (size_t i = 0; r == 0 && i < all.n; i++) {
+		const struct control_key_entry *e = &all.keys[i];
+
+		memset(&row, 0, sizeof(row));
+		snprintf(row.id, sizeof(row.id), "%s", e->id);
+		snprintf(row.name, sizeof(row.name), "%s", e->name);
+		row.role = e->role;
+		memcpy(row.key_hash, e->hash, sizeof(row.key_hash));
+		snprintf(row.created, sizeof(row.created), "%s", e->created);
+		snprintf(row.expires, sizeof(row.expires), "%s", e->expires);
+		if (control_key_mac(st->audit_key, &row, row.mac) < 0)
+			r = -1;
+		else if ((r = store_apikey_set_mac(st, row.id, row.mac)) == 0)
+			n++;
+	}
+	control_key_clear(&all);
+	if (n > 0)
+		log_info("audit key: sealed the %u API key(s) made before it",
+		    n);
+	return r;
+}
+
 int
-control_key_load(struct control *ctl, struct store *st, const char *data_dir)
+control_key_load(struct control *ctl, struct store *st, const char *data_dir,
+    bool adopt)
 {
 	struct control_key_set *set = &ctl->keys;
 	int r;
 
 	memset(set, 0, sizeof(*set));
+	if (adopt && control_key_adopt(st) != 0) {
+		log_error("sealing the API keys: %s", store_error(st));
+		return -1;
+	}
+	set->mac_key = st->audit_keyed ? st->audit_key : NULL;
 	if (store_apikey_foreach(st, control_key_set_add, set) != 0) {
 		log_error("loading API keys: %s", store_error(st));
 		return -1;
 	}
-	if (set->n > 0)
+	if (set->n > 0 || set->rejected > 0)
 		return 0;
 	r = control_key_bootstrap(set, st, data_dir, ctl->node_name);
 	if (r == STORE_CONFLICT) {

@@ -60,7 +60,22 @@ struct control_key_entry {
 struct control_key_set {
 	struct control_key_entry *keys;
 	size_t n;
+	/*
+	 * The audit key (borrowed from the store) that every row's MAC must
+	 * verify under; NULL accepts rows as they are.  Rows that fail are
+	 * left out and counted: a row written into the database by hand
+	 * grants nothing.
+	 */
+	const uint8_t *mac_key;
+	unsigned rejected;
 };
+
+/*
+ * The MAC of a key row (HMAC-SHA256 under a key derived from the audit
+ * key, over every field but the MAC) as 64 hex digits; 0 or -1.
+ */
+int control_key_mac(const uint8_t audit_key[32], const struct store_apikey *row,
+    char out[65]);
 
 /* store_apikey_cb: adds row to the set (arg); 0. */
 int control_key_set_add(void *set, const struct store_apikey *row);

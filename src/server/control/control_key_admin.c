@@ -47,7 +47,9 @@ control_keyop_body(struct store *st, void *arg)
 		detail = json_pack("{s:s, s:s}", "id", k->row.id, "role",
 		    k->role);
 	} else {
-		r = store_apikey_insert(st, &k->row);
+		r = st->audit_keyed && control_key_mac(st->audit_key,
+		    &k->row, k->row.mac) < 0 ? -1 :
+		    store_apikey_insert(st, &k->row);
 		detail = json_pack("{s:s, s:s, s:s?}", "id", k->row.id, "role",
 		    k->role, "expires", k->row.expires[0] ? k->row.expires :
 		    NULL);
@@ -203,6 +205,7 @@ control_key_delete(struct control *ctl, const char *actor,
 int
 control_key_reload_run(struct store *st, struct control_key_set *into)
 {
+	into->mac_key = st->audit_keyed ? st->audit_key : NULL;
 	return store_apikey_foreach(st, control_key_set_add, into);
 }
 

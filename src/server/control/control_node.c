@@ -602,6 +602,7 @@ node_beatcb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	node_fence(ctl);
+	control_churn_flush(ctl, time(NULL));
 	if (ctl->node->beating)
 		return;		/* the store is slow: one at a time */
 	ctl->node->beating = true;

@@ -116,10 +116,15 @@ control_read_verify_finish(struct control_read *x, const struct vt_error *e)
 }
 
 void
-control_audit_check(struct control *ctl, control_verify_fn *done, void *arg)
+control_audit_check(struct control *ctl, int64_t head_seq,
+    const char *head_hash, control_verify_fn *done, void *arg)
 {
 	struct control_read *x = control_read_new(ctl, arg);
 
+	x->res.head_seq = head_seq;
+	if (head_hash != NULL)
+		snprintf(x->res.head_hash, sizeof(x->res.head_hash), "%s",
+		    head_hash);
 	x->cb.verify = done;
 	x->finish = control_read_verify_finish;
 	control_post(ctl, control_read_verify_run, control_read_done, x);

@@ -83,6 +83,8 @@ struct control_claim {
 	char busid[EXPORT_BUSID_SIZE];
 	unsigned lease_s;
 	uint64_t size;
+	bool quiet;			/* no attach record (churn) */
+	json_t *coalesced;		/* sessions before it, or NULL */
 	size_t n, cap;			/* the blocks read */
 	uint32_t *idx;
 	uint8_t *data;			/* n x STORE_BLOCK_SIZE */
@@ -116,9 +118,11 @@ control_claim_body(struct store *st, void *arg)
 	r = store_session_claim(st, &c->row, c->lease_s);
 	snprintf(actor, sizeof(actor), "usbip:%s", c->peer);
 	snprintf(subject, sizeof(subject), "token:%s", c->row.token_id);
-	if (r == 0) {
+	if (r == 0 && !c->quiet) {
 		json_t *detail = json_pack("{s:s}", "vm", c->row.vm_id);
 
+		if (c->coalesced != NULL)
+			json_object_set(detail, "coalesced", c->coalesced);
 		r = control_tx_audit_run(st, c->node, actor, "attach", subject,
 		    detail);
 		json_decref(detail);
@@ -143,6 +147,7 @@ control_claim_free(struct control_claim *c)
 {
 	if (c->data != NULL)
 		explicit_bzero(c->data, c->n * STORE_BLOCK_SIZE);
+	json_decref(c->coalesced);
 	free(c->data);
 	free(c->idx);
 	free(c);
@@ -316,6 +321,8 @@ control_claim_done(void *arg, int result, const char *err)
 		return;
 	}
 	(void)control_op_result(ctl, 0, NULL, NULL, &e);
+	if (tok != NULL && !c->quiet)	/* the attach record is made */
+		control_churn_recorded(ctl, tok, time(NULL));
 	if (tok == NULL || !control_token_visible(tok,
 	    (const struct sockaddr *)&c->s->peer) || tok->dev != NULL ||
 	    (tok->dev = control_claim_device(ctl, tok, c)) == NULL) {
@@ -330,6 +337,7 @@ control_claim_done(void *arg, int result, const char *err)
 	if (tok->writable)
 		control_flush_attach(ctl, tok);
 	memcpy(tok->session_vm, c->row.vm_id, sizeof(tok->session_vm));
+	tok->session_quiet = c->quiet;
 	ctl->stats.attaches++;
 	export_import_done(c->imp, EXPORT_OK, tok->dev, NULL);
 	control_claim_free(c);
@@ -375,6 +383,13 @@ control_session_import(void *arg, struct export_import *imp,
 	c->row.node = ctl->node_name;
 	c->row.peer = c->peer;
 	encode_time(s->since, c->row.since);
+	/*
+	 * Recorded, it carries the count of the unrecorded sessions before
+	 * it, which is forgotten only when the record is made.
+	 */
+	c->quiet = control_churn_quiet(tok, time(NULL));
+	if (!c->quiet)
+		c->coalesced = control_churn_count(tok);
 	tok->importing = true;
 	control_post(ctl, control_claim_run, control_claim_done, c);
 }
@@ -390,6 +405,14 @@ control_session_detached(void *arg, const struct export_session *s)
 	if (tok == NULL || tok->dev != s->dev)
 		return;		/* not ours: cannot happen */
 	control_flush_detach(ctl, tok);
+	if (tok->session_quiet) {
+		/* Counted, recorded with its burst (control_churn.c). */
+		control_churn_detached(ctl, tok, time(NULL));
+		control_release_post(ctl, tok->id, s->peer_str, NULL);
+		export_device_free(tok->dev);
+		tok->dev = NULL;
+		return;
+	}
 	control_release_post(ctl, tok->id, s->peer_str, json_pack(
 	    "{s:s, s:I, s:I, s:I, s:I}", "vm", tok->session_vm,
 	    "bytes_in", (json_int_t)s->bytes_in,
@@ -408,9 +431,34 @@ control_session_refused(void *arg, const struct export_session *s,
 	control_session_denied(arg, s, busid, reason);
 }
 
+static void
+control_session_count_vm(void *arg, struct control_vm *vm)
+{
+	int *n = arg;
+
+	*n = (*n < 0 ? 0 : *n) + (int)(vm->ntokens < 1000000 ? vm->ntokens :
+	    1000000);
+}
+
+/*
+ * The tokens of the VMs at sa, or -1 when sa is no VM's: the USB/IP
+ * listener keeps connection slots for VM addresses (one per assigned
+ * token, on top of its per-address cap), from the replica's address index.
+ */
+static int
+control_session_peer_tokens(void *arg, const struct sockaddr *sa)
+{
+	struct control *ctl = arg;
+	int n = -1;
+
+	control_index_vms_of_peer(ctl->ix, sa, control_session_count_vm, &n);
+	return n;
+}
+
 const struct export_hooks control_export_hooks = {
 	.devlist = control_session_devlist,
 	.import = control_session_import,
 	.detached = control_session_detached,
 	.refused = control_session_refused,
+	.peer_tokens = control_session_peer_tokens,
 };

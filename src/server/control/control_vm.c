@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/xmalloc.h"
 #include "server/control/control_audit.h"
 #include "server/control/control_impl.h"
@@ -212,15 +213,64 @@ control_vmop_new(struct control *ctl, const char *actor, const char *action,
 	return v;
 }
 
-/* Parses addrs into v->addresses (canonical text); 0 or -1 + *err. */
+/*
+ * Refuses addresses that overlap another VM's (self excepted): a peer in
+ * both would see both VMs' tokens, which is never what an operator means
+ * (docs/API.md).  The check runs on this node's replica: two nodes
+ * adding overlapping VMs within the change feed's delay both succeed.
+ */
+static int
+control_vm_overlap(struct control *ctl, const struct control_acl *acl,
+    const struct control_vm *self, struct vt_error *err)
+{
+	struct control_vm *vms[256];
+	char after[STORE_NAME_MAX + 1] = "", mine[64], theirs[64];
+	bool more = true;
+
+	while (more) {
+		size_t got = control_index_vms_page(ctl->ix, after[0] ? after :
+		    NULL, vms, 256, &more);
+
+		for (size_t i = 0; i < got; i++) {
+			const struct control_acl *o = vms[i]->acl;
+
+			for (size_t a = 0; vms[i] != self && a < acl->n; a++)
+				for (size_t b = 0; o != NULL && b < o->n; b++) {
+					if (!netaddr_cidr_overlap(&acl->cidr[a],
+					    &o->cidr[b]))
+						continue;
+					netaddr_cidr_format(&acl->cidr[a], mine,
+					    sizeof(mine));
+					netaddr_cidr_format(&o->cidr[b], theirs,
+					    sizeof(theirs));
+					return vt_fail(err, VT_ECONFLICT,
+					    "address %s overlaps VM %s's %s",
+					    mine, vms[i]->name, theirs);
+				}
+		}
+		if (got == 0)
+			break;
+		snprintf(after, sizeof(after), "%s", vms[got - 1]->name);
+	}
+	return 0;
+}
+
+/*
+ * Parses addrs into v->addresses (canonical text), refusing overlaps with
+ * VMs other than self; 0 or -1 + *err.
+ */
 static int
 control_vmop_addresses(struct control_vmop *v, const char *const *addrs,
-    size_t n, struct vt_error *err)
+    size_t n, const struct control_vm *self, struct vt_error *err)
 {
 	struct control_acl *acl = control_acl_parse(addrs, n, err);
 
 	if (acl == NULL)
 		return -1;
+	if (control_vm_overlap(v->op.ctl, acl, self, err) < 0) {
+		free(acl);
+		return -1;
+	}
 	v->addresses = control_acl_text(acl);
 	v->row.addresses = v->addresses;
 	free(acl);
@@ -240,7 +290,7 @@ control_vm_add(struct control *ctl, const char *actor, const char *name,
 		return vt_fail(err, VT_ECONFLICT, "a VM named %s exists",
 		    name);
 	v = control_vmop_new(ctl, actor, "vm.add", done, arg);
-	if (control_vmop_addresses(v, addrs, n, err) < 0) {
+	if (control_vmop_addresses(v, addrs, n, NULL, err) < 0) {
 		control_vmop_free(v);
 		return -1;
 	}
@@ -279,7 +329,7 @@ control_vm_set_addresses(struct control *ctl, const char *actor,
 	struct control_vmop *v = control_vmop_of(ctl, actor, "vm.update", vm,
 	    done, arg);
 
-	if (control_vmop_addresses(v, addrs, n, err) < 0) {
+	if (control_vmop_addresses(v, addrs, n, vm, err) < 0) {
 		control_vmop_free(v);
 		return -1;
 	}

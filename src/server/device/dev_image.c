@@ -157,9 +157,12 @@ dev_image_load_file(const char *path, bool writable, char **cause)
 	struct stat st;
 	int fd;
 
-	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* Never through a link: it could point anywhere the daemon reads. */
+	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+	    O_NOFOLLOW);
 	if (fd < 0) {
-		cause_set(cause, "%s: %s", path, strerror(errno));
+		cause_set(cause, "%s: %s", path, errno == ELOOP ? "a symbolic "
+		    "link is refused" : strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

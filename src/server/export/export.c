@@ -180,6 +180,14 @@ export_devlist(struct export *exp, const struct sockaddr *sa,
 	}
 }
 
+int
+export_peer_tokens(struct export *exp, const struct sockaddr *sa)
+{
+	if (exp->hooks == NULL || exp->hooks->peer_tokens == NULL)
+		return -1;
+	return exp->hooks->peer_tokens(exp->hooks_arg, sa);
+}
+
 struct export_session *
 export_session_new(struct export *exp, const struct sockaddr *sa,
     socklen_t salen, void (*kick)(void *, const char *), void *kick_arg)

@@ -104,6 +104,10 @@ typedef void export_emit_cb(void *arg, const struct export_devinfo *info);
  *  detached: s (its counters final) no longer holds its owned device.
  *  refused: an import the transport refused before asking (a malformed
  *           busid, shown printable); for the record.
+ *  peer_tokens: the number of tokens assigned to the VMs the address sa
+ *           belongs to, or -1 when it is no VM's.  The transport keeps
+ *           connection slots for VM addresses with it (usbip_server.h);
+ *           called on every accept, so it must be cheap.
  */
 struct export_hooks {
 	void (*devlist)(void *arg, const struct sockaddr *sa,
@@ -113,6 +117,7 @@ struct export_hooks {
 	void (*detached)(void *arg, const struct export_session *s);
 	void (*refused)(void *arg, const struct export_session *s,
 	    const char *busid, const char *reason);
+	int (*peer_tokens)(void *arg, const struct sockaddr *sa);
 };
 
 /* Counters the transport keeps here so that the API can show them. */
@@ -170,6 +175,12 @@ void export_device_info(const struct export_device *dev,
 /* Emits every device the peer at sa may list: the policy's, then open. */
 void export_devlist(struct export *exp, const struct sockaddr *sa,
     export_emit_cb *emit, void *emit_arg);
+
+/*
+ * The tokens assigned to the VMs of the address sa (the policy's
+ * peer_tokens), or -1 when it is no VM's, or no policy is installed.
+ */
+int export_peer_tokens(struct export *exp, const struct sockaddr *sa);
 
 /*
  * A session for the peer at sa, not yet attached; kick ends it from

@@ -53,7 +53,15 @@ store_close(struct store *st)
 	if (st->in_tx)
 		st->ops->rollback(st);
 	st->ops->close(st);
+	explicit_bzero(st->audit_key, sizeof(st->audit_key));
 	free(st);
+}
+
+void
+store_set_audit_key(struct store *st, const uint8_t key[32])
+{
+	memcpy(st->audit_key, key, sizeof(st->audit_key));
+	st->audit_keyed = true;
 }
 
 const char *
@@ -282,6 +290,12 @@ int
 store_apikey_delete(struct store *st, const char *id)
 {
 	STORE_WRITE(apikey_delete, id);
+}
+
+int
+store_apikey_set_mac(struct store *st, const char *id, const char *mac)
+{
+	STORE_WRITE(apikey_set_mac, id, mac);
 }
 
 int

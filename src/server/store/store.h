@@ -124,6 +124,7 @@ struct store_apikey {
 	const char *role;
 	char created[STORE_TIME_LEN + 1];
 	char expires[STORE_TIME_LEN + 1];	/* "" for never */
+	char mac[STORE_HASH_HEX + 1];	/* under the audit key; "" none */
 };
 
 /*
@@ -222,6 +223,7 @@ struct store_ops {
 	int (*apikey_insert)(struct store *, const struct store_apikey *);
 	int (*apikey_foreach)(struct store *, store_apikey_cb *, void *);
 	int (*apikey_delete)(struct store *, const char *);
+	int (*apikey_set_mac)(struct store *, const char *, const char *);
 	int (*alarm_raise)(struct store *, const struct store_alarm *,
 	    char id[STORE_ID_LEN + 1], bool *inserted);
 	int (*alarm_clear)(struct store *, const char *rule, const char *key,
@@ -250,6 +252,13 @@ struct store {
 	unsigned tx_audits;		/* audit records in the open one */
 	struct store_stats stats;
 	char err[256];			/* last error text */
+	/*
+	 * The audit MAC key (server/control/control_audit.h), held here
+	 * because every audit append runs on the store's thread.  In memory
+	 * only: never written to the database.  Wiped by store_close.
+	 */
+	uint8_t audit_key[32];
+	bool audit_keyed;
 };
 
 /*
@@ -263,6 +272,8 @@ struct store {
 struct store *store_open(const char *backend, const char *location,
     const char *password, char **cause);
 void store_close(struct store *st);
+/* Sets the audit MAC key (32 bytes; before the store's worker starts). */
+void store_set_audit_key(struct store *st, const uint8_t key[32]);
 /* The text of the last failure. */
 const char *store_error(const struct store *st);
 /* Whether the database can be reached now (reconnecting if need be). */
@@ -324,6 +335,8 @@ int store_audit_insert(struct store *st, const struct store_audit *a);
 int store_apikey_insert(struct store *st, const struct store_apikey *k);
 /* STORE_NOTFOUND when there is no key with that id. */
 int store_apikey_delete(struct store *st, const char *id);
+/* Sets the MAC of key id (control_key.c); STORE_NOTFOUND if none. */
+int store_apikey_set_mac(struct store *st, const char *id, const char *mac);
 /*
  * Alarms (in a transaction).  raise: the active alarm of (a->rule,
  * a->key) gets a's count, last_seen, severity and message, or, when

@@ -90,6 +90,8 @@ static const char *const pg_migrations[] = {
 	"CREATE UNIQUE INDEX alarms_active ON alarms(rule, key)"
 	" WHERE state = 'active';"
 	"CREATE INDEX alarms_seen ON alarms(last_seen);",
+	/* 4: API key rows carry a MAC under the audit key (control_key.c) */
+	"ALTER TABLE api_keys ADD COLUMN mac text;",
 };
 
 /* Whether the connection (still) works. */
@@ -766,6 +768,7 @@ const struct store_ops store_pg_ops = {
 	.apikey_insert = pg_apikey_insert,
 	.apikey_foreach = pg_apikey_foreach,
 	.apikey_delete = pg_apikey_delete,
+	.apikey_set_mac = pg_apikey_set_mac,
 	.alarm_raise = pg_alarm_raise,
 	.alarm_clear = pg_alarm_clear,
 	.alarm_ack = pg_alarm_ack,

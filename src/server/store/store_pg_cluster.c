@@ -346,9 +346,17 @@ int
 pg_apikey_insert(struct store *st, const struct store_apikey *k)
 {
 	return pg_write(st, false, "INSERT INTO api_keys(id, name, key_hash,"
-	    " role, created, expires) VALUES($1, $2, $3, $4, $5, $6)",
-	    "ssbsss", k->id, k->name, k->key_hash, (int)sizeof(k->key_hash),
-	    k->role, k->created, k->expires[0] ? k->expires : NULL);
+	    " role, created, expires, mac) VALUES($1, $2, $3, $4, $5, $6, $7)",
+	    "ssbssss", k->id, k->name, k->key_hash, (int)sizeof(k->key_hash),
+	    k->role, k->created, k->expires[0] ? k->expires : NULL,
+	    k->mac[0] ? k->mac : NULL);
+}
+
+int
+pg_apikey_set_mac(struct store *st, const char *id, const char *mac)
+{
+	return pg_write(st, true, "UPDATE api_keys SET mac = $1 WHERE id = $2",
+	    "ss", mac, id);
 }
 
 int
@@ -370,6 +378,7 @@ pg_apikey_row(PGresult *res, int i, void *cb, void *arg)
 	k.role = pg_ctext(res, i, 3);
 	pg_text(res, i, 4, k.created, sizeof(k.created));
 	pg_text(res, i, 5, k.expires, sizeof(k.expires));
+	pg_text(res, i, 6, k.mac, sizeof(k.mac));
 	return ((store_apikey_cb *)cb)(arg, &k);
 }
 
@@ -380,6 +389,6 @@ pg_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
 	int r;
 
 	res = pg_query(st, &r, "SELECT id, name, key_hash, role, created,"
-	    " expires FROM api_keys ORDER BY name", "");
+	    " expires, mac FROM api_keys ORDER BY name", "");
 	return res == NULL ? r : pg_rows(res, pg_apikey_row, (void *)cb, arg);
 }

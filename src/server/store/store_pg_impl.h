@@ -65,6 +65,7 @@ int pg_audit_foreach(struct store *, int64_t, unsigned, store_audit_cb *,
 int pg_apikey_delete(struct store *, const char *);
 int pg_apikey_insert(struct store *, const struct store_apikey *);
 int pg_apikey_foreach(struct store *, store_apikey_cb *, void *);
+int pg_apikey_set_mac(struct store *, const char *, const char *);
 
 /* The channel NOTIFY uses for the change feed (store_pg_feed.c too). */
 #define PG_FEED_CHANNEL	"vtoken_changes"

@@ -80,6 +80,8 @@ static const char *const sq_migrations[] = {
 	"CREATE UNIQUE INDEX alarms_active ON alarms(rule, key)"
 	" WHERE state = 'active';"
 	"CREATE INDEX alarms_seen ON alarms(last_seen);",
+	/* 6: API key rows carry a MAC under the audit key (control_key.c) */
+	"ALTER TABLE api_keys ADD COLUMN mac TEXT;",
 };
 
 int
@@ -597,6 +599,7 @@ const struct store_ops store_sqlite_ops = {
 	.apikey_insert = sq_apikey_insert,
 	.apikey_foreach = sq_apikey_foreach,
 	.apikey_delete = sq_apikey_delete,
+	.apikey_set_mac = sq_apikey_set_mac,
 	.alarm_raise = sq_alarm_raise,
 	.alarm_clear = sq_alarm_clear,
 	.alarm_ack = sq_alarm_ack,

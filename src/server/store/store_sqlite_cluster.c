@@ -310,9 +310,17 @@ int
 sq_apikey_insert(struct store *st, const struct store_apikey *k)
 {
 	return sq_write(st, false, "INSERT INTO api_keys(id, name, key_hash,"
-	    " role, created, expires) VALUES(?,?,?,?,?,?)", "ssbsss", k->id,
-	    k->name, k->key_hash, (int)sizeof(k->key_hash), k->role,
-	    k->created, k->expires[0] ? k->expires : NULL);
+	    " role, created, expires, mac) VALUES(?,?,?,?,?,?,?)", "ssbssss",
+	    k->id, k->name, k->key_hash, (int)sizeof(k->key_hash), k->role,
+	    k->created, k->expires[0] ? k->expires : NULL,
+	    k->mac[0] ? k->mac : NULL);
+}
+
+int
+sq_apikey_set_mac(struct store *st, const char *id, const char *mac)
+{
+	return sq_write(st, true, "UPDATE api_keys SET mac = ? WHERE id = ?",
+	    "ss", mac, id);
 }
 
 int
@@ -336,6 +344,7 @@ sq_apikey_row(sqlite3_stmt *s, void *cb, void *arg)
 	k.role = sq_ctext(s, 3);
 	sq_text(s, 4, k.created, sizeof(k.created));
 	sq_text(s, 5, k.expires, sizeof(k.expires));
+	sq_text(s, 6, k.mac, sizeof(k.mac));
 	return ((store_apikey_cb *)cb)(arg, &k);
 }
 
@@ -343,6 +352,7 @@ int
 sq_apikey_foreach(struct store *st, store_apikey_cb *cb, void *arg)
 {
 	return sq_foreach(st, sq_stmt(st, "SELECT id, name, key_hash, role,"
-	    " created, expires FROM api_keys ORDER BY name", ""), sq_apikey_row,
+	    " created, expires, mac FROM api_keys ORDER BY name", ""),
+	    sq_apikey_row,
 	    (void *)cb, arg);
 }

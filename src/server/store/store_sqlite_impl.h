@@ -72,6 +72,7 @@ int sq_audit_foreach(struct store *, int64_t, unsigned, store_audit_cb *,
 int sq_apikey_delete(struct store *, const char *);
 int sq_apikey_insert(struct store *, const struct store_apikey *);
 int sq_apikey_foreach(struct store *, store_apikey_cb *, void *);
+int sq_apikey_set_mac(struct store *, const char *, const char *);
 
 /* alarms (store_sqlite_alarm.c) */
 int sq_alarm_raise(struct store *, const struct store_alarm *,

@@ -113,6 +113,7 @@ usbip_conn_new(struct usbip_server *srv, int fd, const struct sockaddr *sa,
 	evtimer_add(c->ev_timer, &tv);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
+	usbip_server_peer_add(srv, c);
 	usbip_server_conns_changed(srv);
 	c->linked = true;
 	log_debug("usbip %s: connected", c->peer_str);
@@ -130,6 +131,7 @@ usbip_conn_free(struct usbip_conn *c)
 	if (c->linked) {
 		TAILQ_REMOVE(&c->srv->conns, c, entry);
 		c->srv->nconns--;
+		usbip_server_peer_del(c->srv, c);
 		usbip_server_conns_changed(c->srv);
 	}
 	if (c->bev != NULL)

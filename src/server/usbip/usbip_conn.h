@@ -54,6 +54,7 @@ struct usbip_conn {
 	struct timespec partial_since;
 	bool paused;			/* reading paused: tx backlog */
 	bool linked;			/* in srv->conns */
+	bool vm_peer;			/* a VM's address when accepted */
 	TAILQ_ENTRY(usbip_conn) entry;
 };
 

@@ -1,5 +1,6 @@
 /*
- * usbip_server: listener, connection limits and accept back-off.
+ * usbip_server: listener, connection limits (fair shares) and accept
+ * back-off (see usbip_server.h).
  */
 #include "server/usbip/usbip_server.h"
 
@@ -7,43 +8,70 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/strmap.h"
 #include "common/xmalloc.h"
 #include "server/export/export.h"
 #include "server/usbip/usbip_conn.h"
-
-static bool
-same_host(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)(const void *)a)
-		    ->sin_addr, &((const struct sockaddr_in *)(const void *)b)
-		    ->sin_addr, sizeof(struct in_addr)) == 0;
-	if (a->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)
-		    ->sin6_addr, &((const struct sockaddr_in6 *)(const void *)
-		    b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-	return false;
-}
 
 unsigned
 usbip_server_count_peer(const struct usbip_server *srv,
     const struct sockaddr *sa)
 {
-	const struct usbip_conn *c;
-	unsigned n = 0;
+	char host[EXPORT_PEER_MAX];
+	const unsigned *n;
 
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (same_host((const struct sockaddr *)&c->peer, sa))
-			n++;
-	return n;
+	netaddr_format_host(sa, host, sizeof(host));
+	n = strmap_get(srv->peers, host);
+	return n != NULL ? *n : 0;
+}
+
+void
+usbip_server_peer_add(struct usbip_server *srv, struct usbip_conn *c)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
+	char host[EXPORT_PEER_MAX];
+	unsigned *n;
+
+	c->vm_peer = export_peer_tokens(srv->exp, sa) >= 0;
+	if (!c->vm_peer)
+		srv->nother++;
+	netaddr_format_host(sa, host, sizeof(host));
+	if ((n = strmap_get(srv->peers, host)) == NULL) {
+		n = xcalloc(1, sizeof(*n));
+		if (strmap_put(srv->peers, host, n) < 0) {
+			free(n);	/* the map holds every connection's */
+			return;
+		}
+	}
+	(*n)++;
+}
+
+void
+usbip_server_peer_del(struct usbip_server *srv, struct usbip_conn *c)
+{
+	char host[EXPORT_PEER_MAX];
+	unsigned *n;
+
+	if (!c->vm_peer && srv->nother > 0)
+		srv->nother--;
+	netaddr_format_host((const struct sockaddr *)&c->peer, host,
+	    sizeof(host));
+	if ((n = strmap_get(srv->peers, host)) != NULL && --*n == 0)
+		strmap_del(srv->peers, host);
+}
+
+unsigned
+usbip_server_reserve(const struct usbip_limits *lim)
+{
+	return lim->vm_reserve < lim->max_sessions / 2 ? lim->vm_reserve :
+	    lim->max_sessions / 2;
 }
 
 /* Connections gone since the high-water mark that make a trim worth it. */
@@ -92,16 +120,34 @@ usbip_server_acceptcb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct usbip_server *srv = arg;
+	const struct usbip_limits *lim = &srv->lim;
+	int tokens = export_peer_tokens(srv->exp, sa);
+	unsigned cap = lim->max_per_peer, reserve = usbip_server_reserve(lim);
+	struct logrl *rl = NULL;
+	const char *why = NULL;
 	char peer[64];
 
 	(void)l;
 	srv->exp->stats.accepted++;
-	if (srv->nconns >= srv->lim.max_sessions ||
-	    usbip_server_count_peer(srv, sa) >= srv->lim.max_per_peer) {
+	if (tokens > 0)
+		cap += (unsigned)tokens < 1000000 - cap ? (unsigned)tokens :
+		    1000000 - cap;
+	if (srv->nconns >= lim->max_sessions) {
+		rl = &srv->rl_total;
+		why = "all connections in use";
+	} else if (usbip_server_count_peer(srv, sa) >= cap) {
+		rl = &srv->rl_peer;
+		why = tokens >= 0 ? "per-address cap of a VM's address" :
+		    "per-address cap";
+	} else if (tokens < 0 && srv->nother >= lim->max_sessions - reserve) {
+		rl = &srv->rl_other;
+		why = "the rest is reserved for VM addresses";
+	}
+	if (rl != NULL) {
 		netaddr_format(sa, peer, sizeof(peer));
-		log_warnx("usbip %s: refused: connection limit reached "
-		    "(%u total, %u per peer)", peer, srv->lim.max_sessions,
-		    srv->lim.max_per_peer);
+		logrl_warnx(rl, "usbip %s: refused: connection limit reached "
+		    "(%u total, %u per peer): %s (%u kept for VM addresses)",
+		    peer, lim->max_sessions, lim->max_per_peer, why, reserve);
 		srv->exp->stats.refused++;
 		close(fd);
 		return;
@@ -133,13 +179,13 @@ usbip_server_errorcb(struct evconnlistener *l, void *arg)
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
-		log_warnx("usbip: accept: %s; pausing new connections for 1 s",
-		    strerror(err));
+		logrl_warnx(&srv->rl_accept, "usbip: accept: %s; pausing new "
+		    "connections for 1 s", strerror(err));
 		evconnlistener_disable(l);
 		evtimer_add(srv->ev_resume, &tv);
 		return;
 	}
-	log_warnx("usbip: accept: %s", strerror(err));
+	logrl_warnx(&srv->rl_accept, "usbip: accept: %s", strerror(err));
 }
 
 struct usbip_server *
@@ -155,6 +201,7 @@ usbip_server_new(struct event_base *base, struct export *exp,
 	srv->exp = exp;
 	srv->lim = *lim;
 	TAILQ_INIT(&srv->conns);
+	srv->peers = strmap_new(SIZE_MAX, free);
 	srv->ev_resume = evtimer_new(base, usbip_server_resumecb, srv);
 	srv->ev_trim = evtimer_new(base, usbip_server_trimcb, srv);
 	if (srv->ev_resume == NULL || srv->ev_trim == NULL) {
@@ -202,5 +249,6 @@ usbip_server_free(struct usbip_server *srv)
 		event_free(srv->ev_resume);
 	if (srv->ev_trim != NULL)
 		event_free(srv->ev_trim);
+	strmap_free(srv->peers);
 	free(srv);
 }

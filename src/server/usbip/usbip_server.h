@@ -1,27 +1,41 @@
 /*
  * usbip_server: the USB/IP listener and the set of live connections.
- * Enforces the global and per-peer connection limits at accept, and backs
- * off (listener paused for a second) when the process runs out of file
- * descriptors instead of spinning.  Devices, sessions and the decisions
+ * Enforces the connection caps at accept, and backs off (listener paused
+ * for a second) when the process runs out of file descriptors instead of
+ * spinning.
+ *
+ * Fair shares: an address that is no VM's (export_peer_tokens() < 0)
+ * may hold max_per_peer connections, and all such addresses together at
+ * most max_sessions - vm_reserve (the reserve is clamped to half of
+ * max_sessions), so no number of them can lock a VM out.  A VM's address
+ * may hold max_per_peer plus one per token assigned to it (each attached
+ * token is one connection).  Refusals are logged at most once a second
+ * per cause, with the count of the lines left out.  Devices, sessions and the decisions
  * about them are the export layer's (server/export/export.h); this layer
  * is the wire.
  */
 #ifndef VTOKEN_USBIP_SERVER_H
 #define VTOKEN_USBIP_SERVER_H
 
+#include <stdbool.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+#include "common/logrl.h"
 
 struct event_base;
 struct export;
 struct usbip_conn;
+struct strmap;
 
 TAILQ_HEAD(usbip_conn_list, usbip_conn);
 
 /* Limits and deadlines; all reloadable (usbip_server_set_limits). */
 struct usbip_limits {
 	unsigned max_sessions;		/* connections in all */
-	unsigned max_per_peer;		/* connections per source address */
+	unsigned max_per_peer;		/* per source address (+ its tokens
+					   for a VM's address) */
+	unsigned vm_reserve;		/* slots only VM addresses may use */
 	unsigned handshake_timeout;	/* seconds to the op request */
 	unsigned pdu_timeout;		/* seconds a message may stay partial */
 	unsigned tx_timeout;		/* seconds a peer may not read */
@@ -41,6 +55,9 @@ struct usbip_server {
 	struct event *ev_trim;		/* returns freed heap after a burst */
 	unsigned trim_hwm;		/* most connections since last trim */
 	struct sockaddr_storage bound;	/* actual address (port 0 resolved) */
+	struct strmap *peers;		/* numeric address -> unsigned count */
+	unsigned nother;		/* connections from non-VM addresses */
+	struct logrl rl_total, rl_peer, rl_other, rl_accept;
 };
 
 /*
@@ -64,5 +81,13 @@ void usbip_server_conns_changed(struct usbip_server *srv);
 /* Number of live connections from the same address as sa. */
 unsigned usbip_server_count_peer(const struct usbip_server *srv,
     const struct sockaddr *sa);
+/*
+ * Accounts c (usbip_conn_new) and forgets it (usbip_conn_free): the
+ * per-address counts and the non-VM total.
+ */
+void usbip_server_peer_add(struct usbip_server *srv, struct usbip_conn *c);
+void usbip_server_peer_del(struct usbip_server *srv, struct usbip_conn *c);
+/* The reserve in effect: vm_reserve, at most half of max_sessions. */
+unsigned usbip_server_reserve(const struct usbip_limits *lim);
 
 #endif
