@@ -7,7 +7,9 @@
  * as a daemon, keeps doing so every `interval', running the policy when
  * it has not been authenticated for `grace' seconds (agent_daemon,
  * agent_state, agent_policy).  --once authenticates a single time
- * (agent_once).  One thread; everything hangs off struct agent.
+ * (agent_once).  One thread; everything hangs off struct agent.  The
+ * HTTPS connection to the controller and its TLS session are kept from
+ * one round to the next (agent_http.h).
  */
 #ifndef VTOKEN_AGENT_H
 #define VTOKEN_AGENT_H
@@ -15,6 +17,7 @@
 #include <stdbool.h>
 
 struct agent_config;
+struct agent_http;
 struct agent_token;
 struct agent_udev;
 
@@ -23,6 +26,7 @@ struct agent {
 	bool fixed;			/* cfg->device set: no discovery */
 	struct agent_udev *udev;	/* discovery/monitor, or NULL */
 	struct agent_token *tok;	/* the current token, or NULL */
+	struct agent_http *http;	/* kept between rounds, or NULL */
 };
 
 /* What agent_source_events saw (a bit mask). */

@@ -128,7 +128,8 @@ agent_auth_verify(struct agent_http *h, const char *base,
 
 int
 agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
-    const struct agent_auth_cancel *cancel, char **vm, char **reason)
+    const struct agent_auth_cancel *cancel, struct agent_http **http,
+    char **vm, char **reason)
 {
 	struct agent_http_opts o = { .timeout = cfg->timeout };
 	uint8_t nonce[VTAUTH_NONCE_LEN];
@@ -153,15 +154,19 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
 	    strncasecmp(base, "https://", 8) != 0)
 		return cause_set(reason, "ca_sha256 is set but the controller "
 		    "URL is not https");
-	if ((h = agent_http_new(&o, &why)) == NULL) {
+	if (*http != NULL && !agent_http_is_same(*http, &o)) {
+		agent_http_free(*http);
+		*http = NULL;
+	}
+	if (*http == NULL && (*http = agent_http_new(&o, &why)) == NULL) {
 		cause_set(reason, "HTTP set-up: %s", why);
 		free(why);
 		return -1;
 	}
+	h = *http;
 	rv = agent_auth_challenge(h, base, t->info.token_id, nonce, reason);
 	if (rv == 0)
 		rv = agent_auth_verify(h, base, t, nonce, vm, reason);
 	explicit_bzero(nonce, sizeof(nonce));
-	agent_http_free(h);
 	return rv;
 }

@@ -8,7 +8,9 @@
  *
  * BASE is the configured controller, else TOKEN.JSON's.  The TLS pin is
  * the configured ca_sha256, else TOKEN.JSON's; a pinned token is only
- * ever sent over https.  The nonce, the signature and the bodies that
+ * ever sent over https.  The HTTP handle (agent_http.h) is the caller's
+ * and outlives the round, so that the connection and the TLS session are
+ * reused by the next round.  The nonce, the signature and the bodies that
  * hold them are wiped after use and never logged.  Nothing here logs.
  */
 #ifndef VTOKEN_AGENT_AUTH_H
@@ -17,6 +19,7 @@
 #include <stdbool.h>
 
 struct agent_config;
+struct agent_http;
 struct agent_token;
 
 /* Polled during requests; true aborts the round. */
@@ -30,10 +33,15 @@ struct agent_auth_cancel {
  * VM name the controller reports), or -1 with *reason (allocated: the
  * controller's reason such as "revoked" or "wrong address", or
  * "controller unreachable: ...").  cancel may be NULL.
+ *
+ * *http is the handle kept between rounds (NULL at first): it is used
+ * when it was made for the same TLS settings (pin, CA file, timeout,
+ * cancel) and replaced otherwise; the caller frees it at the end with
+ * agent_http_free.
  */
 int agent_auth_run(const struct agent_config *cfg,
     const struct agent_token *t, const struct agent_auth_cancel *cancel,
-    char **vm, char **reason);
+    struct agent_http **http, char **vm, char **reason);
 
 /* The controller base URL used for t (borrowed from cfg or t). */
 const char *agent_auth_base(const struct agent_config *cfg,

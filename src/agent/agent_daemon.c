@@ -25,6 +25,7 @@
 
 #include "agent/agent_auth.h"
 #include "agent/agent_config.h"
+#include "agent/agent_http.h"
 #include "agent/agent_policy.h"
 #include "agent/agent_state.h"
 #include "agent/agent_token.h"
@@ -54,6 +55,7 @@ static void daemon_logstate(const struct agent_daemon *d, enum agent_st old,
 static void daemon_gone(struct agent_daemon *d);
 static void daemon_fail(struct agent_daemon *d, const char *reason);
 static bool daemon_load(struct agent_daemon *d);
+static void daemon_log_http(const struct agent_daemon *d);
 static void daemon_authenticate(struct agent_daemon *d);
 static void daemon_policy(struct agent_daemon *d);
 static void daemon_reap(struct agent_daemon *d);
@@ -155,6 +157,19 @@ daemon_load(struct agent_daemon *d)
 	return true;
 }
 
+/* How the connection to the controller was used so far. */
+static void
+daemon_log_http(const struct agent_daemon *d)
+{
+	struct agent_http_stats st;
+
+	if (d->a->http == NULL)
+		return;
+	agent_http_stats(d->a->http, &st);
+	log_debug("controller: %lu requests, %lu connections (%lu resumed "
+	    "TLS sessions)", st.requests, st.connects, st.resumed);
+}
+
 /* One round: re-check the device, load it, authenticate. */
 static void
 daemon_authenticate(struct agent_daemon *d)
@@ -170,7 +185,8 @@ daemon_authenticate(struct agent_daemon *d)
 	}
 	if (!daemon_load(d))
 		return;
-	if (agent_auth_run(a->cfg, a->tok, &cancel, &vm, &reason) == 0) {
+	if (agent_auth_run(a->cfg, a->tok, &cancel, &a->http, &vm,
+	    &reason) == 0) {
 		old = d->st.st;
 		if (agent_state_auth_ok(&d->st)) {
 			log_info("token %s authenticated for VM %s",
@@ -180,6 +196,7 @@ daemon_authenticate(struct agent_daemon *d)
 			log_debug("token %s authenticated", d->token_id);
 	} else if (!daemon_cancel(NULL))
 		daemon_fail(d, reason);
+	daemon_log_http(d);
 	free(vm);
 	free(reason);
 }
@@ -346,6 +363,8 @@ agent_daemon_run(struct agent *a)
 		if (!d.stop)
 			daemon_wait(&d);
 	}
+	agent_http_free(a->http);
+	a->http = NULL;
 	agent_source_close(a);
 	daemon_signals_close(&d);
 	return 0;

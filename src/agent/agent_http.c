@@ -22,25 +22,33 @@
 #define HTTP_PIN_LEN		32	/* SHA-256 */
 
 struct agent_http {
-	CURL *curl;
+	CURLSH *share;			/* the TLS session cache */
+	CURL *curl;			/* its connection cache */
 	struct curl_slist *hdrs;
 	char *ca_file;			/* or NULL */
 	bool has_pin;
 	uint8_t pin[HTTP_PIN_LEN];
-	bool pin_mismatch;		/* set by the verify callback */
+	const char *tls_fail;		/* why a pin check refused, or NULL */
+	bool resumed;			/* the last request's TLS session */
 	unsigned timeout;
 	bool (*cancel)(void *);
 	void *cancel_arg;
+	struct agent_http_stats stats;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 static int http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow);
+static bool http_pin_matches(const struct agent_http *h, X509 *leaf);
 static int http_verify_cert(X509_STORE_CTX *xs, void *arg);
 static CURLcode http_ssl_ctx(CURL *curl, void *sslctx, void *arg);
+static int http_prereq(void *arg, char *primary_ip, char *local_ip,
+    int primary_port, int local_port);
 static bool http_ssl_is_openssl(void);
 static int http_setup_tls(struct agent_http *h, char **cause);
 static int http_setup(struct agent_http *h, char **cause);
+static bool http_is_stale(CURLcode rc);
+static CURLcode http_perform(struct agent_http *h, struct capbuf *s);
 
 int
 agent_http_global_init(void)
@@ -67,24 +75,33 @@ http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return h->cancel != NULL && h->cancel(h->cancel_arg) ? 1 : 0;
 }
 
+/* The certificate hashes (SHA-256 of its DER) to the pin. */
+static bool
+http_pin_matches(const struct agent_http *h, X509 *leaf)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	return leaf != NULL && X509_digest(leaf, EVP_sha256(), md,
+	    &mdlen) == 1 && mdlen == HTTP_PIN_LEN &&
+	    CRYPTO_memcmp(md, h->pin, HTTP_PIN_LEN) == 0;
+}
+
 /*
  * OpenSSL's whole-chain verification, replaced: the leaf certificate
- * must hash to the pin; with a CA file the chain must verify too.
+ * must hash to the pin; with a CA file the chain must verify too.  Runs
+ * in full handshakes only.
  */
 static int
 http_verify_cert(X509_STORE_CTX *xs, void *arg)
 {
 	struct agent_http *h = arg;
-	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 
 	if (h->ca_file != NULL && X509_verify_cert(xs) <= 0)
 		return 0;
-	if (leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &mdlen) != 1 ||
-	    mdlen != HTTP_PIN_LEN ||
-	    CRYPTO_memcmp(md, h->pin, HTTP_PIN_LEN) != 0) {
-		h->pin_mismatch = true;
+	if (!http_pin_matches(h, X509_STORE_CTX_get0_cert(xs))) {
+		h->tls_fail = "server certificate does not match the pinned "
+		    "ca_sha256";
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
@@ -98,6 +115,47 @@ http_ssl_ctx(CURL *curl, void *sslctx, void *arg)
 	(void)curl;
 	SSL_CTX_set_cert_verify_callback(sslctx, http_verify_cert, arg);
 	return CURLE_OK;
+}
+
+/*
+ * Called once the connection (new, resumed or reused) is ready and
+ * before the request goes out: notes whether its TLS session was
+ * resumed and, with a pin, checks the certificate the session holds.
+ * That is the server's own for a full handshake and the one of the
+ * session's first handshake (checked then, under this handle's pin) for
+ * a resumed one.  No OpenSSL session or no certificate: refused.
+ */
+static int
+http_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct agent_http *h = arg;
+	struct curl_tlssessioninfo *ti = NULL;
+	SSL *ssl = NULL;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	h->resumed = false;
+	if (curl_easy_getinfo(h->curl, CURLINFO_TLS_SSL_PTR, &ti) ==
+	    CURLE_OK && ti != NULL && ti->backend == CURLSSLBACKEND_OPENSSL)
+		ssl = ti->internals;
+	if (ssl != NULL)
+		h->resumed = SSL_session_reused(ssl) == 1;
+	if (!h->has_pin)
+		return CURL_PREREQFUNC_OK;
+	if (ssl == NULL) {
+		h->tls_fail = "no TLS session to check the pinned ca_sha256 "
+		    "against";
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (!http_pin_matches(h, SSL_get0_peer_certificate(ssl))) {
+		h->tls_fail = "server certificate does not match the pinned "
+		    "ca_sha256";
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
 }
 
 /* The SSL_CTX libcurl hands us is only ours to touch under OpenSSL. */
@@ -115,9 +173,16 @@ http_setup_tls(struct agent_http *h, char **cause)
 {
 	CURL *c = h->curl;
 
+	if (curl_easy_setopt(c, CURLOPT_SHARE, h->share) != CURLE_OK)
+		return cause_set(cause, "libcurl cannot share TLS sessions");
 	if (h->ca_file != NULL &&
 	    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK)
 		return cause_set(cause, "libcurl refused the CA file option");
+	if (curl_easy_setopt(c, CURLOPT_PREREQDATA, h) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, http_prereq) !=
+	    CURLE_OK)
+		return cause_set(cause, "libcurl cannot install the "
+		    "per-request check");
 	if (!h->has_pin)
 		return 0;
 	if (!http_ssl_is_openssl())
@@ -129,7 +194,6 @@ http_setup_tls(struct agent_http *h, char **cause)
 		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx) !=
 	    CURLE_OK)
@@ -138,16 +202,13 @@ http_setup_tls(struct agent_http *h, char **cause)
 	return 0;
 }
 
+/* Options of the easy handle (made again by agent_http_disconnect). */
 static int
 http_setup(struct agent_http *h, char **cause)
 {
 	CURL *c = h->curl;
 	long t = (long)h->timeout;
 
-	h->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
-	if (h->hdrs == NULL)
-		return cause_set(cause, "out of memory");
 	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK)
 		return cause_set(cause, "libcurl cannot limit protocols");
@@ -188,7 +249,12 @@ agent_http_new(const struct agent_http_opts *o, char **cause)
 		}
 		h->has_pin = true;
 	}
-	if ((h->curl = curl_easy_init()) == NULL) {
+	h->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
+	if ((h->share = curl_share_init()) == NULL ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    (h->curl = curl_easy_init()) == NULL || h->hdrs == NULL) {
 		cause_set(cause, "libcurl initialisation failed");
 		agent_http_free(h);
 		return NULL;
@@ -207,10 +273,90 @@ agent_http_free(struct agent_http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	if (h->share != NULL)
+		curl_share_cleanup(h->share);
 	curl_slist_free_all(h->hdrs);
 	free(h->ca_file);
 	explicit_bzero(h, sizeof(*h));
 	free(h);
+}
+
+bool
+agent_http_is_same(const struct agent_http *h,
+    const struct agent_http_opts *o)
+{
+	uint8_t pin[HTTP_PIN_LEN];
+	bool has_pin = o->pin != NULL && o->pin[0] != '\0';
+	bool has_ca = o->ca_file != NULL && o->ca_file[0] != '\0';
+
+	if (h->timeout != o->timeout || h->cancel != o->cancel ||
+	    h->cancel_arg != o->cancel_arg || h->has_pin != has_pin ||
+	    (h->ca_file != NULL) != has_ca ||
+	    (has_ca && strcmp(h->ca_file, o->ca_file) != 0))
+		return false;
+	if (!has_pin)
+		return true;
+	return decode_hex(o->pin, pin, sizeof(pin)) == 0 &&
+	    CRYPTO_memcmp(pin, h->pin, sizeof(pin)) == 0;
+}
+
+int
+agent_http_disconnect(struct agent_http *h, char **cause)
+{
+	curl_easy_cleanup(h->curl);	/* detaches from the share */
+	if ((h->curl = curl_easy_init()) == NULL)
+		return cause_set(cause, "libcurl initialisation failed");
+	return http_setup(h, cause);
+}
+
+void
+agent_http_stats(const struct agent_http *h, struct agent_http_stats *st)
+{
+	*st = h->stats;
+}
+
+/* Failures of a reused connection the controller may have closed. */
+static bool
+http_is_stale(CURLcode rc)
+{
+	return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_GOT_NOTHING;
+}
+
+/*
+ * One transfer into s, and once more on a fresh connection when a reused
+ * one failed before any answer came (libcurl retries some of these
+ * itself; this covers the rest, e.g. a close_notify as the request went
+ * out).  s is reset for the retry.
+ */
+static CURLcode
+http_perform(struct agent_http *h, struct capbuf *s)
+{
+	CURLcode rc;
+	long nconn = 0;
+
+	for (int attempt = 0;; attempt++) {
+		h->errbuf[0] = '\0';
+		h->tls_fail = NULL;
+		rc = curl_easy_perform(h->curl);
+		if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS,
+		    &nconn) != CURLE_OK)
+			nconn = 1;
+		if (rc == CURLE_OK || attempt > 0 || nconn > 0 ||
+		    h->tls_fail != NULL || s->len > 0 || !http_is_stale(rc))
+			break;
+		curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, 1L);
+	}
+	curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, 0L);
+	if (rc == CURLE_OK) {
+		h->stats.requests++;
+		if (nconn > 0) {
+			h->stats.connects++;
+			if (h->resumed)
+				h->stats.resumed++;
+		}
+	}
+	return rc;
 }
 
 int
@@ -222,18 +368,15 @@ agent_http_post(struct agent_http *h, const char *url, const char *body,
 
 	memset(rep, 0, sizeof(*rep));
 	capbuf_init(&s, AGENT_HTTP_MAX_BODY, true);
-	h->errbuf[0] = '\0';
-	h->pin_mismatch = false;
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
-	rc = curl_easy_perform(h->curl);
+	rc = http_perform(h, &s);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != CURLE_OK) {
-		if (h->pin_mismatch)
-			cause_set(cause, "server certificate does not match "
-			    "the pinned ca_sha256");
+		if (h->tls_fail != NULL)
+			cause_set(cause, "%s", h->tls_fail);
 		else if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			cause_set(cause, "answer larger than %d bytes",
 			    AGENT_HTTP_MAX_BODY);

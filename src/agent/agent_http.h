@@ -1,11 +1,20 @@
 /*
- * agent_http: JSON POSTs to the controller with libcurl, for one
- * authentication round (a fresh handle per round, so a connection made
- * under one token's TLS pin is never reused under another's).
+ * agent_http: JSON POSTs to the controller with libcurl.  One handle
+ * lives as long as its settings (ca_file, pin, timeout) stay the same:
+ * the agent keeps it across rounds, so challenge and verify, and the
+ * rounds of later intervals, go over one kept-alive connection while the
+ * controller keeps it open, and a new connection resumes the TLS session
+ * (libcurl's session cache, held in a CURLSH share of the handle's own so
+ * that agent_http_disconnect keeps it).  A handle serves one pin only: a
+ * connection or session made under one token's pin is never used under
+ * another's (the caller makes a new handle when the settings change).
  *
  * HTTP and HTTPS only, no redirects, no proxies (the controller checks
  * the request's source address, which a proxy would replace), connect
  * and total timeouts, and answers capped at AGENT_HTTP_MAX_BODY bytes.
+ * A request that fails on a reused connection before any answer (the
+ * controller closed it while it was idle) is retried once on a fresh
+ * connection.
  *
  * TLS: with ca_file the server is checked against that bundle, else
  * against the system store.  With a pin (TOKEN.JSON "ca_sha256", the
@@ -17,6 +26,11 @@
  * key (SPKI), not of the certificate.  Since the pinned certificate
  * itself is what is trusted, host names are not checked in pin-only
  * mode; a self-signed vtokend certificate works for an IP address URL.
+ * A resumed session sends no certificate, so that callback does not run
+ * for it: the pin is checked again before every request is sent
+ * (CURLOPT_PREREQFUNCTION), on the certificate the TLS session holds,
+ * whether the connection is new, resumed or reused; no TLS session or no
+ * certificate fails closed.
  *
  * Bodies are neither logged nor quoted in errors; answers are wiped
  * when released.  Nothing here logs.
@@ -44,6 +58,13 @@ struct agent_http_reply {
 	size_t len;
 };
 
+/* What a handle did so far (for the debug log, tests and benchmarks). */
+struct agent_http_stats {
+	unsigned long requests;	/* answered requests */
+	unsigned long connects;	/* new connections among them */
+	unsigned long resumed;	/* new connections on a resumed session */
+};
+
 struct agent_http;
 
 /*
@@ -53,11 +74,22 @@ struct agent_http;
 int agent_http_global_init(void);
 void agent_http_global_cleanup(void);
 
-/* A handle for one round; opts is copied.  NULL with *cause. */
+/* A handle; opts is copied.  NULL with *cause. */
 struct agent_http *agent_http_new(const struct agent_http_opts *opts,
     char **cause);
-/* Frees the handle and its connections; NULL is a no-op. */
+/* Frees the handle, its connections and sessions; NULL is a no-op. */
 void agent_http_free(struct agent_http *h);
+/* True when h was made with the same settings as opts. */
+bool agent_http_is_same(const struct agent_http *h,
+    const struct agent_http_opts *opts);
+/*
+ * Closes h's connections but keeps its TLS sessions: the next request
+ * connects again and resumes.  0, or -1 with *cause (h is then unusable
+ * and must be freed).
+ */
+int agent_http_disconnect(struct agent_http *h, char **cause);
+void agent_http_stats(const struct agent_http *h,
+    struct agent_http_stats *st);
 
 /*
  * POSTs the JSON text body (len bytes, borrowed) to url and fills *rep

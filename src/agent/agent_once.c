@@ -12,6 +12,7 @@
 
 #include "agent/agent_auth.h"
 #include "agent/agent_config.h"
+#include "agent/agent_http.h"
 #include "agent/agent_token.h"
 #include "agent/agent_udev.h"
 #include "common/log.h"
@@ -74,7 +75,8 @@ agent_once_run(struct agent *a)
 	log_debug("token %s read from %s; controller %s",
 	    a->tok->info.token_id, a->tok->path, agent_auth_base(a->cfg,
 	    a->tok));
-	if (agent_auth_run(a->cfg, a->tok, NULL, &vm, &reason) < 0) {
+	if (agent_auth_run(a->cfg, a->tok, NULL, &a->http, &vm,
+	    &reason) < 0) {
 		fprintf(stderr, "vtoken-agent: token %s: authentication "
 		    "failed: %s\n", a->tok->info.token_id, reason);
 		goto out;
@@ -85,6 +87,8 @@ agent_once_run(struct agent *a)
 out:
 	free(vm);
 	free(reason);
+	agent_http_free(a->http);
+	a->http = NULL;
 	agent_source_close(a);
 	return rc;
 }

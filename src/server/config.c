@@ -88,6 +88,8 @@ static const struct cfg_key cfg_keys[] = {
 	  100000, "30", false },
 	{ "agent.rate_per_address", CFG_UINT, OFF(agent.rate_per_address), 1,
 	  1000000, "120", false },
+	{ "agent.record_every", CFG_UINT, OFF(agent.record_every), 0, 86400,
+	  "150", false },
 	{ "agent.max_nonces", CFG_UINT, OFF(agent.max_nonces), 16, 10000000,
 	  "100000", false },
 	{ "usb.vendor_id", CFG_UINT, OFF(usb.vendor_id), 0, 0xffff, "0x1209",
@@ -489,6 +491,12 @@ cfg_check(const struct vtd_config *cfg, struct yamlconf_errs *e)
 		yamlconf_err(e, NULL, "node.heartbeat: at most half of "
 		    "node.lease, so that one late heartbeat loses nothing");
 	cfg_check_delivery(cfg, e);
+	if (cfg->alarms.builtin && cfg->alarms.agent_grace > 0 &&
+	    cfg->agent.record_every >= cfg->alarms.agent_grace)
+		yamlconf_err(e, NULL, "agent.record_every (%u) must be less "
+		    "than alarms.agent_silent.grace (%u): other nodes learn "
+		    "that an agent is alive from its records",
+		    cfg->agent.record_every, cfg->alarms.agent_grace);
 }
 
 struct vtd_config *

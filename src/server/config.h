@@ -73,6 +73,7 @@ struct vtd_config {
 		unsigned rate_per_token;	/* per minute */
 		unsigned rate_per_address;	/* per minute */
 		unsigned max_nonces;
+		unsigned record_every;		/* seconds; 0: every success */
 	} agent;
 	struct {
 		unsigned vendor_id, product_id;

@@ -362,6 +362,7 @@ vtokend_control_open(struct vtokend *vtd)
 	p.agent.per_token = cfg->agent.rate_per_token;
 	p.agent.per_address = cfg->agent.rate_per_address;
 	p.agent.max_nonces = cfg->agent.max_nonces;
+	p.auth_record_every = cfg->agent.record_every;
 	ctl = control_open(vtd->base, &p, vtd->exp);
 	free((char *)(uintptr_t)p.controller_url);
 	if (password != NULL) {

@@ -111,7 +111,8 @@ def n(action, subj, reason=None):
                r["subject"] == subj and
                (reason is None or (r.get("detail") or {}).get("reason") == reason))
 checks = {
-    "auth.ok T1 (--once and daemon)": n("auth.ok", t1) >= 2,
+    # The daemon's unchanged successes after --once leave no record.
+    "auth.ok T1 (--once and daemon)": n("auth.ok", t1) >= 1,
     "attach T1": n("attach", t1) >= 1,
     "revoke T1": n("revoke", t1) == 1,
     "auth.fail T2 wrong address": n("auth.fail", t2, "wrong address") == 1,

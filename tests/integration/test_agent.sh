@@ -1,6 +1,9 @@
 #!/bin/sh
 # integration.agent: vtoken-agent against a real vtokend over loopback.
-#  1. --once with the token's image file: exit 0, audit auth.ok;
+#  1. --once with the token's image file: exit 0, audit auth.ok; 1b. a
+#     flood from the VM's address does not starve it; 1c. unchanged
+#     successes leave no record, a failure and the recovery after it do,
+#     and a success that must be recorded but cannot is refused;
 #  2. a token assigned to a VM at 127.0.0.2: exit 1 "wrong address";
 #  3. usage and configuration errors exit 2 (FILE:LINE:COL), an
 #     unreachable controller exits 1;
@@ -197,9 +200,53 @@ audit_has auth.flood "$T1" || fail "no auth.flood record for the flood"
 fails=$(python3 -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["records"] if r["action"] in ("auth.fail", "auth.flood")))' "$W/audit.json")
 [ "$fails" -lt 300 ] || fail "$fails auth.fail/auth.flood records for $n flood pairs"
 ok "a challenge flood from the VM's address ($n pairs): the agent authenticated 4 of 4 times, $fails records"
-# A success the controller cannot record is not granted: another process
-# holds the database past vtokend's 1 s busy timeout.
-N_OK=$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' | wc -l)
+# ---- 1c. what is recorded is what changes ----
+# count_t1 ACTION: records of ACTION for T1.
+count_t1() {
+	api GET '/v1/audit?after=0&limit=1000' | python3 -c 'import json,sys
+print(sum(1 for r in json.load(sys.stdin)["records"]
+    if r["action"] == sys.argv[1] and r["subject"] == "token:" + sys.argv[2]))' "$1" "$T1"
+}
+# bad_verify: a genuine nonce, a wrong signature (recorded as auth.fail).
+bad_verify() {
+	python3 - "$API" "$T1" <<'PYEOF'
+import json, sys, urllib.request
+def post(path, body):
+    req = urllib.request.Request(sys.argv[1] + path, json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+    try:
+        return urllib.request.urlopen(req, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+req = urllib.request.Request(sys.argv[1] + "/v1/agent/challenge",
+    json.dumps({"token": sys.argv[2]}).encode(),
+    {"Content-Type": "application/json"})
+nonce = json.load(urllib.request.urlopen(req, timeout=5))["nonce"]
+sys.exit(0 if post("/v1/agent/verify", {"token": sys.argv[2], "nonce": nonce,
+    "signature": "A" * 86 + "=="}) == 403 else 1)
+PYEOF
+}
+sleep 2	# the flood's last failures are recorded by now
+"$AGENT" --once --device "$W/t1.img" --controller "$API" >/dev/null 2>&1 ||
+    fail "--once after the flood"
+N_OK=$(count_t1 auth.ok)
+for i in 1 2 3; do
+	"$AGENT" --once --device "$W/t1.img" --controller "$API" 	    > "$W/quiet$i.out" 2>&1 || fail "--once (quiet $i): $(cat "$W/quiet$i.out")"
+done
+[ "$(count_t1 auth.ok)" -eq "$N_OK" ] ||
+    fail "unchanged successes were recorded: $(count_t1 auth.ok) auth.ok, was $N_OK"
+api GET "/v1/tokens/$T1" | python3 -c 'import json,sys
+a = json.load(sys.stdin)["agent"]
+sys.exit(0 if a and a["peer"] == "127.0.0.1" and not a["failing"] else 1)' ||
+    fail "GET /v1/tokens/T1 does not show its agent's last success"
+ok "three unchanged successes: no record; the token shows the last one"
+N_FAIL=$(count_t1 auth.fail)
+bad_verify || fail "a bad verify was not refused"
+[ "$(count_t1 auth.fail)" -eq $((N_FAIL + 1)) ] || fail "the failure was not recorded"
+
+# A success the controller cannot record is not granted (after a
+# failure, the next success must be recorded): another process holds the
+# database past vtokend's 1 s busy timeout.
 lock_store plain 4 &
 LOCK=$!
 sleep 0.5
@@ -209,9 +256,13 @@ rc=0
 wait $LOCK || fail "sqlite3 lock holder failed"
 [ $rc -eq 1 ] || fail "--once with the store locked: exit $rc, want 1"
 grep -q "authenticated" "$W/locked.out" && fail "locked: authenticated"
-[ "$(api GET '/v1/audit?after=0&limit=1000' | grep -o '"auth.ok"' |
-    wc -l)" -eq "$N_OK" ] || fail "locked: an auth.ok was recorded"
+[ "$(count_t1 auth.ok)" -eq "$N_OK" ] || fail "locked: an auth.ok was recorded"
 ok "an authentication that cannot be audited is refused"
+"$AGENT" --once --device "$W/t1.img" --controller "$API" >/dev/null 2>&1 ||
+    fail "--once after the lock"
+[ "$(count_t1 auth.ok)" -eq $((N_OK + 1)) ] ||
+    fail "the recovery after a failure was not recorded"
+ok "a failure and the recovery after it are recorded"
 
 # ---- 2. wrong address ----
 setup_token t2 vm2 127.0.0.2
@@ -326,8 +377,13 @@ api:
   tls:
     cert: $W/tls.crt
     key: $W/tls.key
+  timeout: 2
+log_level: debug
 EOF
+# debug: the handshake lines 6b counts; timeout 2: idle connections close
+# after 2 s, which 6b uses to see sessions resumed.
 start_vtokend tls "$W/tls.yaml"
+TLS_PID=$!
 API=https://127.0.0.1:$P_TLS
 CURL_TLS="--cacert $W/tls.crt"
 wait_for 10 curl -sf $CURL_TLS "$API/healthz" || fail "TLS API not up"
@@ -373,6 +429,77 @@ rc=0
 [ $rc -eq 1 ] && grep -q "ca_sha256 is set but the controller URL is not" \
     "$W/pinhttp.err" || fail "pin over http: exit $rc"
 ok "https: pin ok, token's own pin ok (not with another URL), wrong pin refused, untrusted refused, ca_file ok"
+
+# ---- 6b. kept-alive connection, resumed TLS sessions, pin on each ----
+# handshakes KIND: vtokend's "TLS handshake KIND" debug lines so far.
+handshakes() { grep -c "api: TLS handshake $1" "$W/tls.log" || true; }
+# stats_at_least REQ CONN RESUMED FILE: the agent's last "controller:"
+# line in FILE has at least REQ requests, exactly CONN connections and at
+# least RESUMED resumed sessions.
+stats_at_least() {
+	grep "controller: " "$W/$4" | tail -n 1 | python3 -c '
+import re, sys
+m = re.search(r"controller: (\d+) requests, (\d+) connections \((\d+) resumed", sys.stdin.read())
+req, conn, res = map(int, sys.argv[1:4])
+sys.exit(0 if m and int(m.group(1)) >= req and int(m.group(2)) == conn and
+    int(m.group(3)) >= res else 1)' "$1" "$2" "$3"
+}
+# Interval 1 s, under the controller's 2 s idle timeout: every round uses
+# the first connection (challenge and verify included): one handshake.
+full0=$(handshakes full)
+printf 'ca_sha256: %s\ninterval: 1\ntimeout: 2\n' "$PIN" > "$W/keep.yaml"
+"$AGENT" -c "$W/keep.yaml" -d --device "$W/t3.img" 2> "$W/keep.err" &
+KEEP_PID=$!
+PIDS="$PIDS $KEEP_PID"
+wait_for 15 stats_at_least 8 1 0 keep.err ||
+    fail "keep-alive: not 4 rounds over one connection"
+kill -TERM "$KEEP_PID"; wait "$KEEP_PID" || fail "keep-alive agent exit"
+[ "$(handshakes full)" -eq $((full0 + 1)) ] ||
+    fail "keep-alive: $(($(handshakes full) - full0)) full handshakes, want 1"
+ok "4 rounds (8 requests) over one kept-alive connection, one handshake"
+# Interval 3 s, over the idle timeout: the controller closes the idle
+# connection (no round fails for it), the next round connects again and
+# resumes the TLS session: still one full handshake.
+full0=$(handshakes full)
+res0=$(handshakes resumed)
+printf 'ca_sha256: %s\ninterval: 3\ntimeout: 2\n' "$PIN" > "$W/resume.yaml"
+"$AGENT" -c "$W/resume.yaml" -d --device "$W/t3.img" 2> "$W/resume.err" &
+RES_PID=$!
+PIDS="$PIDS $RES_PID"
+wait_for 20 stats_at_least 6 3 2 resume.err ||
+    fail "resumption: not 3 rounds on 3 connections, 2 resumed"
+[ "$(handshakes full)" -eq $((full0 + 1)) ] ||
+    fail "resumption: $(($(handshakes full) - full0)) full handshakes"
+[ "$(handshakes resumed)" -ge $((res0 + 2)) ] ||
+    fail "resumption: vtokend saw no resumed handshakes"
+grep -q "FAILING" "$W/resume.err" && fail "resumption: a round failed"
+ok "over the idle timeout: a new connection per round, TLS session resumed"
+# The same agent, holding a session for this address: another server
+# there with another certificate is refused, resumption or not.
+kill -TERM "$TLS_PID"; wait "$TLS_PID" || fail "vtokend (tls) exit"
+VTD_PIDS=$(echo " $VTD_PIDS " | sed "s/ $TLS_PID / /")
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$W/other.key" -out "$W/other.crt" 2>> "$W/openssl.err" ||
+    fail "openssl req (other)"
+openssl s_server -quiet -accept "127.0.0.1:$P_TLS" -cert "$W/other.crt" \
+    -key "$W/other.key" -www > /dev/null 2> "$W/s_server.err" &
+IMP_PID=$!
+PIDS="$PIDS $IMP_PID"
+wait_for 20 grep -q "FAILING (controller unreachable: server certificate does not match the pinned ca_sha256)" "$W/resume.err" ||
+    fail "an impostor with another certificate was not refused"
+kill -TERM "$IMP_PID"; wait "$IMP_PID" 2>/dev/null || true
+# The real controller again, on the same store (start_vtokend would make
+# a new PostgreSQL database).
+set --
+[ -f "$W/tls.dsn" ] && set -- --store "postgresql:$(cat "$W/tls.dsn")"
+"$VT_BIN/vtokend" -c "$W/tls.yaml" "$@" 2>> "$W/tls.log" &
+PIDS="$PIDS $!"
+VTD_PIDS="$VTD_PIDS $!"
+wait_for 20 grep -q "FAILING -> AUTHENTICATED" "$W/resume.err" ||
+    fail "no recovery once the real controller is back"
+kill -TERM "$RES_PID"; wait "$RES_PID" || fail "resumption agent exit"
+ok "another certificate at the controller's address is refused; the real one is accepted again"
 
 # ---- 7. no secrets anywhere ----
 api GET '/v1/audit?after=0&limit=1000' > "$W/audit-tls.json"

@@ -4,10 +4,14 @@
  * state and the audit log untouched (401s add exactly their own
  * api.auth_failed record).
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../lib/control_fixture.h"
@@ -631,6 +635,81 @@ START_TEST(console_files)
 }
 END_TEST
 
+/*
+ * Sends req as it is to d's API and returns the status of the answer
+ * (0: none within 5 s, or the connection closed without one).
+ */
+static int
+raw_status(struct vtd *d, const char *req)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct pollfd p;
+	char buf[512];
+	size_t got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), st = 0;
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_port = htons(d->api_port);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL),
+	    (ssize_t)strlen(req));
+	p.fd = fd;
+	p.events = POLLIN;
+	while (got < sizeof(buf) - 1 && poll(&p, 1, 5000) == 1) {
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memmem(buf, got, "\r\n", 2) != NULL)
+			break;
+	}
+	buf[got] = '\0';
+	close(fd);
+	if (sscanf(buf, "HTTP/1.%*d %d", &st) != 1)
+		st = 0;
+	return st;
+}
+
+#define BODY	"{\"token\":\"0123456789ABCDEF\"}"	/* 28 bytes */
+
+/*
+ * HTTP strictness: what a proxy and vtokend could read differently
+ * (request smuggling) is refused with 400 before any body is read.
+ */
+START_TEST(http_strict)
+{
+	static const char *const bad[] = {
+		"POST /v1/agent/challenge HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: 28\r\nContent-Length: 28\r\n\r\n" BODY,
+		"POST /v1/agent/challenge HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: 28x\r\n\r\n" BODY,
+		"POST /v1/agent/challenge HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: +28\r\n\r\n" BODY,
+		"POST /v1/agent/challenge HTTP/1.1\r\nHost: x\r\n"
+		"X-A: 1\r\n folded\r\nContent-Length: 28\r\n\r\n" BODY,
+	};
+	struct snap s;
+	struct vtd d;
+
+	fx_start(&d);
+	snap_take(&d, &s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(raw_status(&d, bad[i]) == 400, "request %zu "
+		    "not refused", i);
+	/* The same request, well formed: read, and the token unknown. */
+	ck_assert_int_eq(raw_status(&d, "POST /v1/agent/challenge HTTP/1.1"
+	    "\r\nHost: x\r\nContent-Length: 28\r\n\r\n" BODY), 404);
+	ck_assert_int_eq(raw_status(&d, "GET /healthz HTTP/1.1\r\nHost: x"
+	    "\r\n\r\n"), 200);
+	snap_same(&d, &s, 0);
+	free(s.tokens);
+	free(s.vms);
+	fx_stop(&d);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -650,6 +729,7 @@ api_suite(void)
 	tcase_add_test(tc, encoded_path_segments);
 	tcase_add_test(tc, openapi_document);
 	tcase_add_test(tc, console_files);
+	tcase_add_test(tc, http_strict);
 	suite_add_tcase(s, tc);
 	return s;
 }

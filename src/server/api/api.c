@@ -26,6 +26,7 @@
 #include "server/control/control_audit.h"
 #include "server/control/control.h"
 #include "server/api/api_events.h"
+#include "server/api/api_tls.h"
 #include "server/export/export.h"
 #include "vtoken/vtapi.h"
 
@@ -339,7 +340,7 @@ api_tls_setup(struct api_server *api, const struct api_params *p)
 		return -1;
 	}
 	api->ssl_ctx = ctx;
-	return 0;
+	return api_tls_tickets(ctx);
 }
 
 static void

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
@@ -161,6 +163,13 @@ api_guard_admit(struct api_guard *g)
 	g->admitted = true;
 	if (!api_guard_peer(g, &ss))
 		return;		/* evhttp has failed it already */
+	/*
+	 * An answer leaves as several writes (TLS records, headers and
+	 * body): with Nagle the last one waits for the client's delayed ACK,
+	 * some 40 ms a request.
+	 */
+	(void)setsockopt(bufferevent_getfd(g->bev), IPPROTO_TCP, TCP_NODELAY,
+	    &(int){ 1 }, sizeof(int));
 	tokens = export_peer_tokens(api->exp, (struct sockaddr *)&ss);
 	g->vm = tokens >= 0;
 	if (tokens > 0)

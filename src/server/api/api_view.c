@@ -21,6 +21,23 @@ api_view_session(const struct export_session *s)
 	    (json_int_t)s->bytes_out, "urbs", (json_int_t)s->urbs);
 }
 
+/*
+ * Its agent as this node knows it (control_agent.c): the last success,
+ * from where, and whether the last recorded outcome was a failure; null
+ * before any success through this node.
+ */
+static json_t *
+api_view_agent(const struct control_token *tok)
+{
+	char when[ENCODE_TIME_LEN + 1];
+
+	if (tok->auth_ok_at == 0)
+		return json_null();
+	encode_time(tok->auth_ok_at, when);
+	return json_pack("{s:s, s:s, s:b}", "last_ok", when, "peer",
+	    tok->auth_peer, "failing", tok->auth_failing);
+}
+
 json_t *
 api_view_token(const struct control_token *tok)
 {
@@ -30,13 +47,13 @@ api_view_token(const struct control_token *tok)
 
 	control_token_busid(tok, busid);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:o, s:o,"
-	    " s:o}", "id", tok->id, "name", tok->name, "busid", busid, "size",
+	    " s:o, s:o}", "id", tok->id, "name", tok->name, "busid", busid, "size",
 	    (json_int_t)tok->size, "writable", tok->writable, "revoked",
 	    tok->revoked, "created", tok->created, "public_key", pk,
 	    "vm", tok->vm ? json_string(tok->vm->id) : json_null(),
 	    "vm_name", tok->vm ? json_string(tok->vm->name) : json_null(),
 	    "session", api_view_session(tok->dev ? tok->dev->session :
-	    NULL));
+	    NULL), "agent", api_view_agent(tok));
 	free(pk);
 	return o;
 }

@@ -343,6 +343,7 @@ control_open(struct event_base *base, const struct control_params *p,
 	ctl->node_name = xstrdup(p->node);
 	ctl->controller_url = xstrdup(p->controller_url);
 	ctl->lease_s = p->lease_s;
+	ctl->auth_record_every = p->auth_record_every;
 	control_auth_init(&ctl->auth, &p->agent);
 	ratelimit_init(&ctl->refusal_rate, CONTROL_REFUSAL_BUCKETS);
 	/* The store thread encodes JSON too: seed jansson's hash first. */

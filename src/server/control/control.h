@@ -97,12 +97,20 @@ struct control_token {
 	time_t churn_first, churn_last;
 	double churn_level;		/* recorded sessions' bucket */
 	time_t churn_at;		/* its level's time; 0: full */
+	/* Its agent, as this node saw it (control_agent.c). */
+	uint32_t attach_gen;		/* sessions begun through this node */
+	uint32_t auth_gen;		/* attach_gen at the last auth.ok */
+	time_t auth_ok_at;		/* the last success, 0: none */
+	time_t auth_recorded_at;	/* the last auth.ok record */
+	bool auth_failing;		/* the last outcome recorded a failure */
+	char auth_peer[48];		/* where the last success came from */
 };
 
 struct control_stats {
 	unsigned long long attaches, detaches;
 	unsigned long long store_errors;
 	unsigned long long auth_ok, auth_fail, auth_flood;
+	unsigned long long auth_quiet;	/* successes with no record */
 	unsigned long long audit_suppressed;	/* see control_audit_refusal */
 	unsigned long long changes_applied;	/* from the feed */
 	unsigned long long kicks;		/* sessions cut by a change */
@@ -121,6 +129,11 @@ struct control_params {
 	const char *tls_cert;		/* the API's certificate, or "" */
 	const char *audit_key_file;	/* NULL or "": DATA_DIR/audit.key */
 	bool allow_insecure_data_dir;	/* warn instead of refusing */
+	/*
+	 * An agent's unchanged success is recorded again only after this
+	 * many seconds (agent.record_every; 0: every success).
+	 */
+	unsigned auth_record_every;
 	struct control_auth_limits agent;
 	unsigned lease_s;		/* a node's claims expire after this */
 	unsigned heartbeat_s;		/* how often a node renews it */
@@ -150,6 +163,7 @@ struct control {
 	struct control_auth auth;	/* agent challenge-response state */
 	struct ratelimit refusal_rate;	/* see control_audit_refusal */
 	unsigned churning;		/* tokens with churn_pending > 0 */
+	unsigned auth_record_every;	/* see control_params */
 	struct control_key_set keys;	/* REST API keys */
 	struct control_release *release_retry;	/* control_session.c */
 	struct control_alarm *alarm;	/* control_alarm.c, or NULL */

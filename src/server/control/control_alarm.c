@@ -73,6 +73,13 @@ control_alarm_ring(struct control *ctl)
 		alarm_read(ctl->alarm);
 }
 
+void
+control_alarm_agent_ok(struct control *ctl, const char *token_id, time_t t)
+{
+	if (ctl->alarm != NULL)
+		alarm_agent_ok(ctl->alarm, token_id, t);
+}
+
 /* ---- conditions ---- */
 
 static void

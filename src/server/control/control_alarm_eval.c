@@ -221,9 +221,9 @@ count_record(struct control_alarm *a, int rule, const char *key, time_t t,
 
 /* agent_silent: what attach, detach and auth.ok say about a token. */
 static void
-watch_agent(struct control_alarm *a, const json_t *rec, time_t t)
+watch_agent_event(struct control_alarm *a, const char *tok,
+    const char *action, time_t t)
 {
-	const char *action = rec_str(rec, "action"), *tok = rec_token(rec);
 	struct alarm_agent *g;
 	struct alarm_state *s;
 
@@ -239,7 +239,8 @@ watch_agent(struct control_alarm *a, const json_t *rec, time_t t)
 				return;
 			}
 		}
-		g->last_auth = t;
+		if (t > g->last_auth)
+			g->last_auth = t;
 	} else if (strcmp(action, "attach") == 0 && g != NULL)
 		g->attached = t;
 	else if (strcmp(action, "detach") == 0 && g != NULL)
@@ -252,6 +253,18 @@ watch_agent(struct control_alarm *a, const json_t *rec, time_t t)
 		g->active = false;
 		alarm_job_clear(a, s);
 	}
+}
+
+static void
+watch_agent(struct control_alarm *a, const json_t *rec, time_t t)
+{
+	watch_agent_event(a, rec_token(rec), rec_str(rec, "action"), t);
+}
+
+void
+alarm_agent_ok(struct control_alarm *a, const char *token_id, time_t t)
+{
+	watch_agent_event(a, token_id, "auth.ok", t);
 }
 
 void

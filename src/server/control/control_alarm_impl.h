@@ -94,6 +94,8 @@ void alarm_store_episode(struct control_alarm *a, struct alarm_state *s,
 void alarm_job_count(struct control_alarm *a);
 /* Sends a record written by this node to the audit destination. */
 void alarm_forward_record(struct control_alarm *a, const json_t *rec);
+/* A success of token_id's agent that left no record (control_agent.c). */
+void alarm_agent_ok(struct control_alarm *a, const char *token_id, time_t t);
 /*
  * Publishes a verified head (record seq has hash): a log line, and to
  * audit.forward's syslog (else alarms.syslog) so that a copy lives

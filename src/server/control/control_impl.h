@@ -181,6 +181,12 @@ void control_flush_detach(struct control *ctl, struct control_token *tok);
 void control_audit_ring(void *arg);
 /* The alarm engine (control_alarm*.c): read what the audit log has new. */
 void control_alarm_ring(struct control *ctl);
+/*
+ * A success of token_id's agent that left no audit record: the alarm
+ * engine counts it as an auth.ok (agent_silent).
+ */
+void control_alarm_agent_ok(struct control *ctl, const char *token_id,
+    time_t t);
 void control_alarm_stop(struct control_alarm *a);	/* no new jobs */
 void control_alarm_free(struct control_alarm *a);
 /* An alarm row as the API shows it. */

@@ -338,6 +338,7 @@ control_claim_done(void *arg, int result, const char *err)
 		control_flush_attach(ctl, tok);
 	memcpy(tok->session_vm, c->row.vm_id, sizeof(tok->session_vm));
 	tok->session_quiet = c->quiet;
+	tok->attach_gen++;	/* its agent's next success is recorded */
 	ctl->stats.attaches++;
 	export_import_done(c->imp, EXPORT_OK, tok->dev, NULL);
 	control_claim_free(c);
