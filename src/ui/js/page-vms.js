@@ -54,8 +54,9 @@ function addForm(reload) {
 }
 
 // The latest auth.ok / auth.fail per token among the newest AGENT_SCAN
-// records, and the tokens with a firing agent_silent alarm.  The API has no
-// per-VM agent state, so it is read from the audit log and the alarms.
+// records, brought up to date by each token's "agent" member (the last
+// success the answering node saw: unchanged successes leave no record),
+// and the tokens with a firing agent_silent alarm.
 async function agentState(ctx) {
   const last = new Map();
   const silent = new Set();
@@ -75,6 +76,15 @@ async function agentState(ctx) {
       below = page.records[0].seq;
     }
   }
+  const toks = await api.all('/v1/tokens', 'tokens', 20000);
+  for (const t of toks.items) {
+    if (!t.agent) continue;
+    const cur = last.get(t.id);
+    if (!cur || Date.parse(cur.time) <= Date.parse(t.agent.last_ok)) {
+      last.set(t.id, t.agent.failing && cur ? cur
+        : { action: 'auth.ok', time: t.agent.last_ok, seq: cur ? cur.seq : 0 });
+    }
+  }
   if (ctx.can('alarms')) {
     const a = await api.get('/v1/alarms?state=active');
     for (const al of a.alarms) if (al.rule === 'agent_silent') silent.add(al.key);
@@ -87,7 +97,7 @@ function agentCell(vm, agents) {
   let rec = null;
   for (const id of vm.tokens) {
     const r = agents.last.get(id);
-    if (r && (!rec || r.seq > rec.seq)) rec = r;
+    if (r && (!rec || Date.parse(r.time) > Date.parse(rec.time))) rec = r;
   }
   const silent = vm.tokens.some((id) => agents.silent.has(id));
   return h('span', {},
