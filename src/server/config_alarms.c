@@ -101,7 +101,7 @@ rule_field(struct config_alarm_rule *r, yaml_document_t *doc, const char *k,
 	unsigned long u;
 
 	if (strcmp(k, "actions") == 0 || strcmp(k, "deliver") == 0) {
-		char *list = rule_list(doc, vn);
+		char *list = rule_list(doc, vn), *save = NULL;
 
 		if (list == NULL)
 			return "expected a list of names";
@@ -112,8 +112,8 @@ rule_field(struct config_alarm_rule *r, yaml_document_t *doc, const char *k,
 		}
 		r->webhook = strstr(list, ",webhook,") != NULL;
 		r->syslog = strstr(list, ",syslog,") != NULL;
-		for (char *p = strtok(list, ","); p != NULL;
-		    p = strtok(NULL, ","))
+		for (char *p = strtok_r(list, ",", &save); p != NULL;
+		    p = strtok_r(NULL, ",", &save))
 			if (strcmp(p, "webhook") != 0 && strcmp(p, "syslog") != 0)
 				v = "deliver: webhook or syslog";
 		free(list);

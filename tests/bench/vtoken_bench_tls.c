@@ -287,10 +287,15 @@ main(int argc, char **argv)
 	const char *kind = "ec";
 	double cpu, wall;
 	int n = 1000, ch;
+	char *end;
+	long v;
 
 	while ((ch = getopt(argc, argv, "n:k:")) != -1) {
-		if (ch == 'n' && (n = atoi(optarg)) > 0)
+		if (ch == 'n' && (v = strtol(optarg, &end, 10)) > 0 &&
+		    *end == '\0' && v <= 1000000) {
+			n = (int)v;
 			continue;
+		}
 		if (ch == 'k' && (strcmp(optarg, "ec") == 0 ||
 		    strcmp(optarg, "rsa") == 0)) {
 			kind = optarg;

@@ -85,9 +85,10 @@ static int
 flood_seconds(void)
 {
 	const char *e = getenv("VT_FLOOD_SECONDS");
-	int s = e != NULL ? atoi(e) : 30;
+	char *end;
+	long s = e != NULL ? strtol(e, &end, 10) : 30;
 
-	return s >= 3 && s <= 600 ? s : 30;
+	return e == NULL || *end != '\0' || s < 3 || s > 600 ? 30 : (int)s;
 }
 
 /*

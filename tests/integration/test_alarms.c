@@ -332,17 +332,11 @@ main(void)
 {
 	Suite *s = suite_create("alarms");
 	TCase *tc = tcase_create("alarms");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, copied_token);
 	tcase_add_test(tc, unreachable_webhook);
 	tcase_add_test(tc, disk_low);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fx_run_suite(s);
 }

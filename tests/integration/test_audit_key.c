@@ -199,8 +199,6 @@ main(void)
 {
 	Suite *s = suite_create("audit_key");
 	TCase *tc = tcase_create("audit_key");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sealed);
@@ -208,9 +206,5 @@ main(void)
 	tcase_add_test(tc, unsafe_key_file);
 	tcase_add_test(tc, unsafe_data_dir);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fx_run_suite(s);
 }

@@ -196,15 +196,9 @@ main(void)
 {
 	Suite *s = suite_create("churn");
 	TCase *tc = tcase_create("churn");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, churn);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fx_run_suite(s);
 }

@@ -322,17 +322,11 @@ main(void)
 {
 	Suite *s = suite_create("events");
 	TCase *tc = tcase_create("events");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, order);
 	tcase_add_test(tc, resume);
 	tcase_add_test(tc, slow_reader);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fx_run_suite(s);
 }

@@ -11,6 +11,18 @@
 #include "common/monotime.h"
 #include "vt_wait.h"
 
+int
+fx_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
 void
 fx_start(struct vtd *d)
 {

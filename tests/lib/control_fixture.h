@@ -6,6 +6,7 @@
 #ifndef VTOKEN_TEST_CTL_FIXTURE_H
 #define VTOKEN_TEST_CTL_FIXTURE_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,8 @@ struct fx_token {
 	char busid[32];
 };
 
+/* Runs suite s (CK_NORMAL) and frees it; the exit status for main(). */
+int fx_run_suite(Suite *s);
 void fx_start(struct vtd *d);
 void fx_restart(struct vtd *d);
 void fx_stop(struct vtd *d);

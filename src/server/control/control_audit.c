@@ -4,9 +4,9 @@
  */
 #include "server/control/control_audit.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/encode.h"
+#include "common/xmalloc.h"
 
 /* Canonical text of the hashed fields; the caller frees it. */
 static char *
@@ -48,50 +49,45 @@ int
 control_audit_hash(const struct store_audit *rec, const uint8_t *key,
     char out[STORE_HASH_HEX + 1])
 {
-	uint8_t prev[32], md[EVP_MAX_MD_SIZE];
-	size_t mdlen = 0;
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *mctx = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	char digest[] = "SHA256";
-	unsigned int ulen = 0;
+	uint8_t md[32], *buf;
+	unsigned int mdlen = 0;
+	size_t clen;
 	char *canon;
-	int ok;
+	bool ok;
 
-	if (decode_hex(rec->prev_hash, prev, sizeof(prev)) < 0)
-		return -1;
 	canon = control_audit_canonical(rec);
 	if (canon == NULL)
 		return -1;
-	if (key != NULL) {
-		params[0] = OSSL_PARAM_construct_utf8_string("digest",
-		    digest, 0);
-		params[1] = OSSL_PARAM_construct_end();
-		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		mctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-		ok = mctx != NULL && EVP_MAC_init(mctx, key,
-		    CONTROL_AUDIT_KEY_LEN, params) &&
-		    EVP_MAC_update(mctx, prev, sizeof(prev)) &&
-		    EVP_MAC_update(mctx, (const uint8_t *)canon,
-		    strlen(canon)) && EVP_MAC_final(mctx, md, &mdlen,
-		    sizeof(md));
-		EVP_MAC_CTX_free(mctx);
-		EVP_MAC_free(mac);
-	} else {
-		ctx = EVP_MD_CTX_new();
-		ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(),
-		    NULL) && EVP_DigestUpdate(ctx, prev, sizeof(prev)) &&
-		    EVP_DigestUpdate(ctx, canon, strlen(canon)) &&
-		    EVP_DigestFinal_ex(ctx, md, &ulen);
-		mdlen = ulen;
-		EVP_MD_CTX_free(ctx);
-	}
+	/* The bytes hashed: prev_hash's 32, then the canonical record. */
+	clen = strlen(canon);
+	buf = xmalloc(32 + clen);
+	memcpy(buf + 32, canon, clen);
 	free(canon);
-	if (!ok || mdlen != 32)
+	if (decode_hex(rec->prev_hash, buf, 32) < 0) {
+		free(buf);
+		return -1;
+	}
+	if (key != NULL)
+		ok = HMAC(EVP_sha256(), key, CONTROL_AUDIT_KEY_LEN, buf,
+		    32 + clen, md, &mdlen) != NULL && mdlen == 32;
+	else
+		ok = SHA256(buf, 32 + clen, md) != NULL;
+	free(buf);
+	if (!ok)
 		return -1;
 	encode_hex(md, 32, out, false);
 	return 0;
+}
+
+int
+control_audit_subkey(const uint8_t audit_key[CONTROL_AUDIT_KEY_LEN],
+    const char *label, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	return HMAC(EVP_sha256(), audit_key, CONTROL_AUDIT_KEY_LEN,
+	    (const uint8_t *)label, strlen(label), out, &n) != NULL &&
+	    n == 32 ? 0 : -1;
 }
 
 /* The key appends use: the store's audit key, or NULL before any. */

@@ -63,6 +63,14 @@ int control_audit_hash(const struct store_audit *rec, const uint8_t *key,
     char out[STORE_HASH_HEX + 1]);
 
 /*
+ * A key of its own for another use of the audit key (the API key rows'
+ * MACs, the agent challenges' tags): HMAC-SHA256(audit_key, label), so
+ * that a MAC made for one use never passes for another.  0 or -1.
+ */
+int control_audit_subkey(const uint8_t audit_key[CONTROL_AUDIT_KEY_LEN],
+    const char *label, uint8_t out[32]);
+
+/*
  * Seals the chain with the store's audit key (store_set_audit_key) if
  * it is not sealed yet: an empty chain, or one whose newest record has a
  * plain hash, gets the seal record.  1 when it sealed now, 0 when the

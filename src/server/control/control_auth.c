@@ -16,6 +16,7 @@
 #include "common/encode.h"
 #include "common/strmap.h"
 #include "common/xmalloc.h"
+#include "server/control/control_audit.h"
 #include "token/token_cred.h"
 
 #define AUTH_NONCE_KEY_LEN	44	/* base64 of VTAUTH_NONCE_LEN bytes */
@@ -39,11 +40,7 @@ control_auth_init(struct control_auth *a, const struct control_auth_limits *lim)
 void
 control_auth_set_key(struct control_auth *a, const uint8_t audit_key[32])
 {
-	static const char label[] = "vtoken-challenge-v1";
-	unsigned int n = 0;
-
-	if (HMAC(EVP_sha256(), audit_key, 32, (const uint8_t *)label,
-	    sizeof(label) - 1, a->key, &n) == NULL || n != 32)
+	if (control_audit_subkey(audit_key, "vtoken-challenge-v1", a->key) < 0)
 		abort();
 }
 
