@@ -13,11 +13,16 @@ dosfstools mtools"
 # a PostgreSQL server the tests start themselves (tests/lib/pg_fixture.sh),
 # JSON Schema validation of docs/openapi.json and the API's answers
 # (tests/openapi/), and Debian's Chromium driven through ChromeDriver by
-# Selenium for the web console's browser tests (tests/browser/).
+# Selenium for the web console's browser tests (tests/browser/), and for
+# the Debian packages (tests/package/): dpkg-dev (dpkg-shlibdeps for
+# CPack), fakeroot, lintian, adduser (the vtokend postinst), systemd
+# (systemd-analyze verify), wget (the bootstrap script's fallback), and
+# nftables (the agent's network isolation).
 TEST="check usbip qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 xz-utils util-linux iproute2 clang libclang-rt-14-dev valgrind
 sqlite3 curl openssl python3 python3-jsonschema postgresql postgresql-client
-chromium chromium-driver python3-selenium fonts-dejavu-core"
+chromium chromium-driver python3-selenium fonts-dejavu-core
+dpkg-dev fakeroot lintian adduser systemd wget nftables"
 
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"

@@ -19,7 +19,12 @@ cmake -S . -B build -DVTOKEN_WERROR=ON -DBUILD_TESTING=ON -DVTOKEN_FUZZ=OFF \
 cmake --build build -j "$jobs"
 (cd build && ctest -N -R '^fuzz\.run$' | grep -q 'Total Tests: 1') ||
     { echo "test.sh: fuzz.run is not registered" >&2; exit 1; }
-(cd build && ctest --output-on-failure --no-tests=error -j "$jobs")
+(cd build && ctest -N -L '^package$' | grep -q 'Total Tests: 4') ||
+    { echo "test.sh: the package tests are not registered" >&2; exit 1; }
+# CI's machine is disposable and runs this as root: the package tests
+# install, upgrade and purge the real .debs (tests/package/).
+(cd build && VTOKEN_PACKAGE_TESTS=1 ctest --output-on-failure \
+    --no-tests=error -j "$jobs")
 
 cmake -S . -B build-asan -DVTOKEN_WERROR=ON -DBUILD_TESTING=ON \
     -DVTOKEN_FUZZ=OFF -DVTOKEN_SANITIZE=address,undefined >/dev/null

@@ -118,4 +118,53 @@
 #define VTAPI_E_AUTH_FAILED	"auth_failed"
 #define VTAPI_E_AUDIT_BROKEN	"audit_broken"	/* 409, with "seq" */
 
+/*
+ * Agent management (docs/AGENT.md): policy, facts, releases, rollout.
+ * VTAPI_F_ACTION, VTAPI_F_VERSION, VTAPI_F_SIZE, VTAPI_F_SIGNATURE,
+ * VTAPI_F_VMS, VTAPI_F_VM, VTAPI_F_VM_NAME and VTAPI_F_TIME above serve
+ * here too.
+ */
+#define VTAPI_POLICY		"/v1/policy"	/* the cluster default */
+#define VTAPI_VM_POLICY		"/policy"	/* VTAPI_VMS/{id}/policy */
+#define VTAPI_AGENTS		"/v1/agents"
+#define VTAPI_AGENT_RELEASES	"/v1/agent/releases"
+#define VTAPI_AGENT_ARTIFACT	"/artifact"	/* RELEASES/{v}/artifact */
+#define VTAPI_AGENT_ROLLOUT	"/v1/agent/rollout"
+#define VTAPI_AGENT_BOOTSTRAP	"/v1/agent/bootstrap"
+/* A policy: {"interval", "grace", "action", "command"?}, plus "source". */
+#define VTAPI_F_INTERVAL	"interval"
+#define VTAPI_F_GRACE		"grace"
+#define VTAPI_F_COMMAND		"command"
+#define VTAPI_F_SOURCE		"source"	/* "vm" or "default" */
+#define VTAPI_F_POLICY		"policy"
+#define VTAPI_F_POLICY_FIRED	"policy_fired"
+/* A VM's facts (VTAPI_F_FACTS) and when they were reported. */
+#define VTAPI_F_FACTS		"facts"
+#define VTAPI_F_REPORTED	"reported"
+#define VTAPI_F_HOSTNAME	"hostname"
+#define VTAPI_F_OS		"os"
+#define VTAPI_F_KERNEL		"kernel"
+#define VTAPI_F_MACHINE_ID	"machine_id"
+#define VTAPI_F_DMI_VENDOR	"dmi_vendor"
+#define VTAPI_F_DMI_PRODUCT	"dmi_product"
+#define VTAPI_F_DMI_UUID	"dmi_uuid"
+#define VTAPI_F_AGENT_VERSION	"agent_version"
+#define VTAPI_F_UPTIME		"uptime"	/* seconds, an integer */
+/* Releases, rollouts and the agents' update state. */
+#define VTAPI_F_SHA256		"sha256"	/* lower-case hex */
+#define VTAPI_F_ARTIFACT	"artifact"	/* base64 */
+#define VTAPI_F_TARGET		"target"
+#define VTAPI_F_PERCENT		"percent"
+#define VTAPI_F_UPDATE		"update"
+#define VTAPI_F_RESULT		"result"
+#define VTAPI_F_REASON		"reason"
+#define VTAPI_F_URL		"url"
+#define VTAPI_F_RELEASES	"releases"	/* GET VTAPI_AGENT_RELEASES */
+#define VTAPI_F_AGENTS		"agents"	/* GET VTAPI_AGENTS */
+/* The "result" of an agent's update report. */
+#define VTAPI_UPDATE_INSTALLED	"installed"
+#define VTAPI_UPDATE_REFUSED	"refused"
+#define VTAPI_UPDATE_FAILED	"failed"
+#define VTAPI_UPDATE_ROLLED_BACK "rolled_back"
+
 #endif

@@ -27,6 +27,8 @@ struct agent {
 	struct agent_udev *udev;	/* discovery/monitor, or NULL */
 	struct agent_token *tok;	/* the current token, or NULL */
 	struct agent_http *http;	/* kept between rounds, or NULL */
+	bool reexec;			/* set by the daemon after an update:
+					   main() executes cfg->update_exec */
 };
 
 /* What agent_source_events saw (a bit mask). */

@@ -16,13 +16,13 @@
 #include "common/xmalloc.h"
 #include "vtoken/vtapi.h"
 
-static char *agent_auth_url(const char *base, const char *path);
 static int agent_auth_challenge(struct agent_http *h, const char *base,
     const char *token_id, uint8_t nonce[VTAUTH_NONCE_LEN],
     char **reason);
 static int agent_auth_verify(struct agent_http *h, const char *base,
     const struct agent_token *t, const uint8_t nonce[VTAUTH_NONCE_LEN],
-    char **vm, char **reason);
+    const struct agent_msg_extra *extra, struct agent_msg_answer *ans,
+    char **reason);
 static int agent_auth_post(struct agent_http *h, const char *base,
     const char *path, const char *body, struct agent_http_reply *rep,
     char **reason);
@@ -35,8 +35,7 @@ agent_auth_base(const struct agent_config *cfg, const struct agent_token *t)
 	return t->info.controller;
 }
 
-/* base without trailing slashes, then path. */
-static char *
+char *
 agent_auth_url(const char *base, const char *path)
 {
 	size_t n = strlen(base);
@@ -90,7 +89,8 @@ agent_auth_challenge(struct agent_http *h, const char *base,
 static int
 agent_auth_verify(struct agent_http *h, const char *base,
     const struct agent_token *t, const uint8_t nonce[VTAUTH_NONCE_LEN],
-    char **vm, char **reason)
+    const struct agent_msg_extra *extra, struct agent_msg_answer *ans,
+    char **reason)
 {
 	uint8_t msg[VTAUTH_MSG_LEN], sig[VTAUTH_SIG_LEN];
 	struct agent_http_reply rep;
@@ -107,7 +107,7 @@ agent_auth_verify(struct agent_http *h, const char *base,
 		explicit_bzero(msg, sizeof(msg));
 		return -1;
 	}
-	body = agent_msg_verify_body(t->info.token_id, nonce, sig);
+	body = agent_msg_verify_body(t->info.token_id, nonce, sig, extra);
 	explicit_bzero(msg, sizeof(msg));
 	explicit_bzero(sig, sizeof(sig));
 	rv = agent_auth_post(h, base, VTAPI_AGENT_VERIFY, body, &rep,
@@ -118,7 +118,7 @@ agent_auth_verify(struct agent_http *h, const char *base,
 	rv = -1;
 	if (rep.status != 200)
 		*reason = agent_msg_failure(rep.status, rep.body, rep.len);
-	else if (agent_msg_parse_verify(rep.body, rep.len, vm) < 0)
+	else if (agent_msg_parse_verify(rep.body, rep.len, ans) < 0)
 		cause_set(reason, "malformed answer from the controller");
 	else
 		rv = 0;
@@ -128,8 +128,9 @@ agent_auth_verify(struct agent_http *h, const char *base,
 
 int
 agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
-    const struct agent_auth_cancel *cancel, struct agent_http **http,
-    char **vm, char **reason)
+    const struct agent_auth_cancel *cancel,
+    const struct agent_msg_extra *extra, struct agent_http **http,
+    struct agent_msg_answer *ans, char **reason)
 {
 	struct agent_http_opts o = { .timeout = cfg->timeout };
 	uint8_t nonce[VTAUTH_NONCE_LEN];
@@ -138,7 +139,8 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
 	char *why = NULL;
 	int rv;
 
-	*vm = *reason = NULL;
+	*reason = NULL;
+	memset(ans, 0, sizeof(*ans));
 	o.ca_file = cfg->ca_file;
 	/*
 	 * The disk's pin only ever goes with the disk's URL: with a configured
@@ -166,7 +168,8 @@ agent_auth_run(const struct agent_config *cfg, const struct agent_token *t,
 	h = *http;
 	rv = agent_auth_challenge(h, base, t->info.token_id, nonce, reason);
 	if (rv == 0)
-		rv = agent_auth_verify(h, base, t, nonce, vm, reason);
+		rv = agent_auth_verify(h, base, t, nonce, extra, ans,
+		    reason);
 	explicit_bzero(nonce, sizeof(nonce));
 	return rv;
 }

@@ -20,6 +20,8 @@
 
 struct agent_config;
 struct agent_http;
+struct agent_msg_answer;
+struct agent_msg_extra;
 struct agent_token;
 
 /* Polled during requests; true aborts the round. */
@@ -29,8 +31,10 @@ struct agent_auth_cancel {
 };
 
 /*
- * Authenticates the loaded token t once.  0 with *vm (allocated: the
- * VM name the controller reports), or -1 with *reason (allocated: the
+ * Authenticates the loaded token t once, sending extra (facts and
+ * reports, agent_msg.h; may be NULL) with the verify.  0 with *ans
+ * filled (the VM name, the policy and update offer; release it with
+ * agent_msg_answer_clear), or -1 with *reason (allocated: the
  * controller's reason such as "revoked" or "wrong address", or
  * "controller unreachable: ...").  cancel may be NULL.
  *
@@ -41,7 +45,10 @@ struct agent_auth_cancel {
  */
 int agent_auth_run(const struct agent_config *cfg,
     const struct agent_token *t, const struct agent_auth_cancel *cancel,
-    struct agent_http **http, char **vm, char **reason);
+    const struct agent_msg_extra *extra, struct agent_http **http,
+    struct agent_msg_answer *ans, char **reason);
+/* base + path, the base's trailing slashes dropped (allocated). */
+char *agent_auth_url(const char *base, const char *path);
 
 /* The controller base URL used for t (borrowed from cfg or t). */
 const char *agent_auth_base(const struct agent_config *cfg,

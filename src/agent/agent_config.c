@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "agent/agent_action.h"
 #include "common/cause.h"
 #include "common/encode.h"
 #include "common/log.h"
@@ -24,6 +25,7 @@ enum acfg_type {
 	ACFG_URL,	/* char *, "" or http(s)://... */
 	ACFG_SHA256,	/* char *, "" or 64 hex digits (stored lower case) */
 	ACFG_UINT,	/* unsigned, decimal or 0x hex, min..max */
+	ACFG_ACTION,	/* char *, "" or an action name (agent_action.h) */
 };
 
 struct acfg_key {
@@ -42,12 +44,23 @@ static const struct acfg_key acfg_keys[] = {
 	{ "ca_sha256", ACFG_SHA256, OFF(ca_sha256), 0, 0, "" },
 	{ "interval", ACFG_UINT, OFF(interval), 1, 86400, "30" },
 	{ "grace", ACFG_UINT, OFF(grace), 0, 7 * 86400, "90" },
-	{ "policy", ACFG_STR, OFF(policy), 0, 4096, "" },
+	{ "policy", ACFG_STR, OFF(policy), 0, 1024, "" },
 	{ "device", ACFG_STR, OFF(device), 0, 4096, "" },
 	{ "vendor_id", ACFG_UINT, OFF(vendor_id), 0, 0xffff, "0x1209" },
 	{ "product_id", ACFG_UINT, OFF(product_id), 0, 0xffff, "0x0001" },
 	{ "timeout", ACFG_UINT, OFF(timeout), 1, 300, "10" },
 	{ "device_wait", ACFG_UINT, OFF(device_wait), 0, 3600, "30" },
+	{ "action", ACFG_ACTION, OFF(action), 0, 0, "" },
+	{ "state_dir", ACFG_STR, OFF(state_dir), 0, 4096,
+	    "/var/lib/vtoken-agent" },
+	{ "release_key", ACFG_STR, OFF(release_key), 0, 4096, "" },
+	{ "update_command", ACFG_STR, OFF(update_command), 1, 4096,
+	    AGENT_CONFIG_UPDATE_COMMAND },
+	{ "update_exec", ACFG_STR, OFF(update_exec), 1, 4096,
+	    "/usr/sbin/vtoken-agent" },
+	{ "nft", ACFG_STR, OFF(nft), 0, 4096, "" },
+	{ "loginctl", ACFG_STR, OFF(loginctl), 0, 4096, "" },
+	{ "systemctl", ACFG_STR, OFF(systemctl), 0, 4096, "" },
 };
 
 #define ACFG_NKEYS	(sizeof(acfg_keys) / sizeof(acfg_keys[0]))
@@ -82,6 +95,7 @@ static const char *
 acfg_set(struct agent_config *cfg, const struct acfg_key *k, const char *v)
 {
 	char **sp = (char **)(void *)((char *)cfg + k->off);
+	enum agent_act act;
 	unsigned long u;
 	size_t len = strlen(v);
 	const char *why;
@@ -94,6 +108,13 @@ acfg_set(struct agent_config *cfg, const struct acfg_key *k, const char *v)
 	case ACFG_STR:
 		if (len < k->min || len > k->max)
 			return "string length out of range";
+		free(*sp);
+		*sp = xstrdup(v);
+		return NULL;
+	case ACFG_ACTION:
+		if (len != 0 && agent_action_parse(v, &act) < 0)
+			return "expected log, lock-sessions, isolate-network, "
+			    "poweroff or command";
 		free(*sp);
 		*sp = xstrdup(v);
 		return NULL;

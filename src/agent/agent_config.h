@@ -28,7 +28,20 @@ struct agent_config {
 	unsigned product_id;	/* USB idProduct of tokens */
 	unsigned timeout;	/* seconds for one HTTP request */
 	unsigned device_wait;	/* --once: seconds to wait for the token */
+	char *action;		/* fallback action; "" = command when policy
+				   is set, else log */
+	char *state_dir;	/* policy, reports, update state; "" = none */
+	char *release_key;	/* PEM Ed25519 public key; "" = no updates */
+	char *update_command;	/* installs $VTOKEN_UPDATE_FILE (sh -c) */
+	char *update_exec;	/* re-executed after an update */
+	char *nft;		/* paths of the tools the actions run; "" = */
+	char *loginctl;		/* found in PATH */
+	char *systemctl;
 };
+
+#define AGENT_CONFIG_UPDATE_COMMAND "systemd-run --quiet --wait --collect " \
+	"--unit=vtoken-agent-update dpkg -i --force-confdef --force-confold " \
+	"\"$VTOKEN_UPDATE_FILE\""
 
 /* The built-in defaults; never NULL.  Free with agent_config_free. */
 struct agent_config *agent_config_default(void);

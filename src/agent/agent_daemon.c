@@ -7,6 +7,13 @@
  * udev event at once; every `interval' the agent also re-checks the
  * device (in case an event was lost) and authenticates.
  *
+ * What the controller manages (the policy in force, the facts and
+ * reports sent with each verify, the action, the isolation) is
+ * agent_central's; updates are agent_update's.  A new interval or grace
+ * from the controller applies from the next round.  After an installed
+ * update the loop ends with a->reexec set and main() executes the new
+ * binary.
+ *
  * State transitions are logged once each (agent_state.h has the
  * machine); the nonce, the signature and the key are never logged.
  */
@@ -24,12 +31,16 @@
 #include <unistd.h>
 
 #include "agent/agent_auth.h"
+#include "agent/agent_central.h"
 #include "agent/agent_config.h"
 #include "agent/agent_http.h"
+#include "agent/agent_msg.h"
 #include "agent/agent_policy.h"
 #include "agent/agent_state.h"
 #include "agent/agent_token.h"
 #include "agent/agent_udev.h"
+#include "agent/agent_update.h"
+#include "agent/agent_version.h"
 #include "common/encode.h"
 #include "common/log.h"
 #include "common/monotime.h"
@@ -41,7 +52,8 @@ struct agent_daemon {
 	int sigfd;
 	sigset_t sigs;			/* blocked; read from sigfd */
 	sigset_t oldmask;
-	pid_t policy_pid;		/* running policy, or -1 */
+	struct agent_central c;		/* policy, reports, isolation */
+	struct agent_update up;
 	double next_auth;		/* monotonic seconds */
 	char token_id[ENCODE_ID_LEN + 1];	/* last one loaded, or "" */
 	bool stop;
@@ -57,6 +69,9 @@ static void daemon_fail(struct agent_daemon *d, const char *reason);
 static bool daemon_load(struct agent_daemon *d);
 static void daemon_log_http(const struct agent_daemon *d);
 static void daemon_authenticate(struct agent_daemon *d);
+static void daemon_answer(struct agent_daemon *d,
+    const struct agent_msg_answer *ans);
+static void daemon_start(struct agent_daemon *d);
 static void daemon_policy(struct agent_daemon *d);
 static void daemon_reap(struct agent_daemon *d);
 static void daemon_read_signals(struct agent_daemon *d);
@@ -170,13 +185,31 @@ daemon_log_http(const struct agent_daemon *d)
 	    "TLS sessions)", st.requests, st.connects, st.resumed);
 }
 
+/* A verify succeeded: what the controller said. */
+static void
+daemon_answer(struct agent_daemon *d, const struct agent_msg_answer *ans)
+{
+	struct agent *a = d->a;
+	const char *base = agent_auth_base(a->cfg, a->tok);
+
+	agent_central_ok(&d->c, ans, a->http, base);
+	d->st.grace = agent_central_policy(&d->c)->grace;
+	agent_update_answer(&d->up, ans, a->http, base);
+	if (d->up.reexec) {
+		a->reexec = true;
+		d->stop = true;
+	}
+}
+
 /* One round: re-check the device, load it, authenticate. */
 static void
 daemon_authenticate(struct agent_daemon *d)
 {
 	struct agent_auth_cancel cancel = { daemon_cancel, NULL };
+	struct agent_msg_answer ans;
+	struct agent_msg_extra extra;
 	struct agent *a = d->a;
-	char *vm = NULL, *reason = NULL;
+	char *reason = NULL;
 	enum agent_st old;
 
 	if (!agent_source_check(a) && !agent_source_scan(a)) {
@@ -185,53 +218,34 @@ daemon_authenticate(struct agent_daemon *d)
 	}
 	if (!daemon_load(d))
 		return;
-	if (agent_auth_run(a->cfg, a->tok, &cancel, &a->http, &vm,
+	agent_central_extra(&d->c, &extra);
+	if (agent_auth_run(a->cfg, a->tok, &cancel, &extra, &a->http, &ans,
 	    &reason) == 0) {
 		old = d->st.st;
 		if (agent_state_auth_ok(&d->st)) {
 			log_info("token %s authenticated for VM %s",
-			    d->token_id, vm);
+			    d->token_id, ans.vm);
 			daemon_logstate(d, old, true);
 		} else
 			log_debug("token %s authenticated", d->token_id);
+		daemon_answer(d, &ans);
+		agent_msg_answer_clear(&ans);
 	} else if (!daemon_cancel(NULL))
 		daemon_fail(d, reason);
 	daemon_log_http(d);
-	free(vm);
 	free(reason);
 }
 
-/* The grace period ran out: run the policy once. */
+/* The grace period ran out: the policy's action, once. */
 static void
 daemon_policy(struct agent_daemon *d)
 {
-	const char *cmd = d->a->cfg->policy;
 	enum agent_st old = d->st.st;
-	char *why = NULL;
-	pid_t pid;
 
 	agent_state_policy_ran(&d->st);
 	daemon_logstate(d, old, true);
-	if (cmd[0] == '\0') {
-		log_warnx("not authenticated for %u s (%s); no policy "
-		    "configured", d->a->cfg->grace, d->st.reason);
-		return;
-	}
-	if (d->policy_pid > 0) {
-		log_warnx("policy (pid %d) still running; not started again",
-		    (int)d->policy_pid);
-		return;
-	}
-	pid = agent_policy_spawn(cmd, d->st.reason, d->token_id[0] != '\0' ?
-	    d->token_id : NULL, &why);
-	if (pid < 0) {
-		log_error("policy: %s", why);
-		free(why);
-		return;
-	}
-	d->policy_pid = pid;
-	log_info("not authenticated for %u s (%s): running policy (pid %d)",
-	    d->a->cfg->grace, d->st.reason, (int)pid);
+	agent_central_fire(&d->c, d->st.reason, d->token_id[0] != '\0' ?
+	    d->token_id : NULL);
 }
 
 static void
@@ -242,13 +256,17 @@ daemon_reap(struct agent_daemon *d)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (agent_central_reaped(&d->c, pid, status))
+			continue;
+		if (agent_update_reaped(&d->up, pid, status)) {
+			if (d->up.reexec) {
+				d->a->reexec = true;
+				d->stop = true;
+			}
+			continue;
+		}
 		what = agent_policy_status(status);
-		if (pid == d->policy_pid) {
-			log_info("policy (pid %d) finished: %s", (int)pid,
-			    what);
-			d->policy_pid = -1;
-		} else
-			log_debug("child %d finished: %s", (int)pid, what);
+		log_debug("child %d finished: %s", (int)pid, what);
 		free(what);
 	}
 }
@@ -324,6 +342,28 @@ daemon_wait(struct agent_daemon *d)
 		d->next_auth = monotime_sec();
 }
 
+/* The start-up log lines and state. */
+static void
+daemon_start(struct agent_daemon *d)
+{
+	const struct agent_config *cfg = d->a->cfg;
+	const struct agent_cpolicy *p;
+	char desc[128];
+
+	agent_central_open(&d->c, cfg);
+	agent_update_init(&d->up, &d->c);
+	p = agent_central_policy(&d->c);
+	agent_state_init(&d->st, monotime_sec(), p->grace);
+	log_info("started (version %s): %s (%s); state %s",
+	    agent_version(), agent_cpolicy_describe(p, desc, sizeof(desc)),
+	    d->c.saved.has_policy ? "from the controller" :
+	    "local fallback", agent_state_name(d->st.st));
+	if (cfg->controller[0] == '\0')
+		log_warnx("no controller configured: the token disk names it, "
+		    "so a forged disk could name its own (set controller "
+		    "and ca_sha256 or ca_file)");
+}
+
 int
 agent_daemon_run(struct agent *a)
 {
@@ -332,7 +372,6 @@ agent_daemon_run(struct agent *a)
 
 	memset(&d, 0, sizeof(d));
 	d.a = a;
-	d.policy_pid = -1;
 	if (daemon_signals_open(&d) < 0) {
 		log_warn("signalfd");
 		return 1;
@@ -343,26 +382,21 @@ agent_daemon_run(struct agent *a)
 		daemon_signals_close(&d);
 		return 1;
 	}
-	agent_state_init(&d.st, monotime_sec(), a->cfg->grace);
-	log_info("started: interval %u s, grace %u s, policy %s; state %s",
-	    a->cfg->interval, a->cfg->grace, a->cfg->policy[0] != '\0' ?
-	    "set" : "none", agent_state_name(d.st.st));
-	if (a->cfg->controller[0] == '\0')
-		log_warnx("no controller configured: the token disk names it, "
-		    "so a forged disk could name its own (set controller "
-		    "and ca_sha256 or ca_file)");
+	daemon_start(&d);
 	agent_source_scan(a);
 	d.next_auth = monotime_sec();
 	while (!d.stop) {
 		if (monotime_sec() >= d.next_auth) {
 			daemon_authenticate(&d);
-			d.next_auth = monotime_sec() + a->cfg->interval;
+			d.next_auth = monotime_sec() +
+			    agent_central_policy(&d.c)->interval;
 		}
 		if (!d.stop && agent_state_policy_due(&d.st, monotime_sec()))
 			daemon_policy(&d);
 		if (!d.stop)
 			daemon_wait(&d);
 	}
+	agent_central_close(&d.c);
 	agent_http_free(a->http);
 	a->http = NULL;
 	agent_source_close(a);

@@ -5,13 +5,18 @@
 #include "agent/agent_http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/capbuf.h"
 #include "common/cause.h"
@@ -34,7 +39,18 @@ struct agent_http {
 	bool (*cancel)(void *);
 	void *cancel_arg;
 	struct agent_http_stats stats;
+	char peer_ip[AGENT_HTTP_IP_MAX];	/* last successful, or "" */
+	unsigned peer_port;
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Where a download goes. */
+struct http_sink {
+	int fd;
+	unsigned long long got, max;
+	bool too_big;
+	int err;			/* errno of a failed write, or 0 */
+	size_t len;			/* got, for http_perform */
 };
 
 static int http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
@@ -48,7 +64,12 @@ static bool http_ssl_is_openssl(void);
 static int http_setup_tls(struct agent_http *h, char **cause);
 static int http_setup(struct agent_http *h, char **cause);
 static bool http_is_stale(CURLcode rc);
-static CURLcode http_perform(struct agent_http *h, struct capbuf *s);
+static CURLcode http_perform(struct agent_http *h, const size_t *got);
+static void http_note_peer(struct agent_http *h);
+static size_t http_sink_write(char *ptr, size_t size, size_t nmemb,
+    void *arg);
+static int http_fail(struct agent_http *h, CURLcode rc, char **cause);
+static void http_restore(struct agent_http *h);
 
 int
 agent_http_global_init(void)
@@ -315,6 +336,33 @@ agent_http_stats(const struct agent_http *h, struct agent_http_stats *st)
 	*st = h->stats;
 }
 
+/* Remembers where the last successful request went. */
+static void
+http_note_peer(struct agent_http *h)
+{
+	char *ip = NULL;
+	long port = 0;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_PRIMARY_IP, &ip) !=
+	    CURLE_OK || ip == NULL || ip[0] == '\0' ||
+	    curl_easy_getinfo(h->curl, CURLINFO_PRIMARY_PORT, &port) !=
+	    CURLE_OK || port <= 0 || port > 65535)
+		return;
+	snprintf(h->peer_ip, sizeof(h->peer_ip), "%s", ip);
+	h->peer_port = (unsigned)port;
+}
+
+bool
+agent_http_peer(const struct agent_http *h, char ip[AGENT_HTTP_IP_MAX],
+    unsigned *port)
+{
+	if (h == NULL || h->peer_ip[0] == '\0')
+		return false;
+	memcpy(ip, h->peer_ip, AGENT_HTTP_IP_MAX);
+	*port = h->peer_port;
+	return true;
+}
+
 /* Failures of a reused connection the controller may have closed. */
 static bool
 http_is_stale(CURLcode rc)
@@ -324,13 +372,13 @@ http_is_stale(CURLcode rc)
 }
 
 /*
- * One transfer into s, and once more on a fresh connection when a reused
- * one failed before any answer came (libcurl retries some of these
- * itself; this covers the rest, e.g. a close_notify as the request went
- * out).  s is reset for the retry.
+ * One transfer, and once more on a fresh connection when a reused one
+ * failed before any answer came (*got, the bytes received so far, is 0;
+ * libcurl retries some of these itself; this covers the rest, e.g. a
+ * close_notify as the request went out).
  */
 static CURLcode
-http_perform(struct agent_http *h, struct capbuf *s)
+http_perform(struct agent_http *h, const size_t *got)
 {
 	CURLcode rc;
 	long nconn = 0;
@@ -343,12 +391,13 @@ http_perform(struct agent_http *h, struct capbuf *s)
 		    &nconn) != CURLE_OK)
 			nconn = 1;
 		if (rc == CURLE_OK || attempt > 0 || nconn > 0 ||
-		    h->tls_fail != NULL || s->len > 0 || !http_is_stale(rc))
+		    h->tls_fail != NULL || *got > 0 || !http_is_stale(rc))
 			break;
 		curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, 1L);
 	}
 	curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, 0L);
 	if (rc == CURLE_OK) {
+		http_note_peer(h);
 		h->stats.requests++;
 		if (nconn > 0) {
 			h->stats.connects++;
@@ -372,21 +421,17 @@ agent_http_post(struct agent_http *h, const char *url, const char *body,
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
-	rc = http_perform(h, &s);
+	rc = http_perform(h, &s.len);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != CURLE_OK) {
-		if (h->tls_fail != NULL)
-			cause_set(cause, "%s", h->tls_fail);
-		else if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		if (h->tls_fail == NULL && (s.too_big ||
+		    rc == CURLE_FILESIZE_EXCEEDED))
 			cause_set(cause, "answer larger than %d bytes",
 			    AGENT_HTTP_MAX_BODY);
-		else if (s.no_mem)
+		else if (h->tls_fail == NULL && s.no_mem)
 			cause_set(cause, "out of memory for the answer");
-		else if (rc == CURLE_ABORTED_BY_CALLBACK)
-			cause_set(cause, "cancelled");
 		else
-			cause_set(cause, "%s", h->errbuf[0] != '\0' ?
-			    h->errbuf : curl_easy_strerror(rc));
+			http_fail(h, rc, cause);
 		capbuf_clear(&s);
 		return -1;
 	}
@@ -402,4 +447,133 @@ agent_http_reply_clear(struct agent_http_reply *rep)
 		explicit_bzero(rep->body, rep->len);
 	free(rep->body);
 	memset(rep, 0, sizeof(*rep));
+}
+
+/* Why the transfer failed: the pin check, a cancel or libcurl's text. */
+static int
+http_fail(struct agent_http *h, CURLcode rc, char **cause)
+{
+	if (h->tls_fail != NULL)
+		return cause_set(cause, "%s", h->tls_fail);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return cause_set(cause, "cancelled");
+	return cause_set(cause, "%s", h->errbuf[0] != '\0' ? h->errbuf :
+	    curl_easy_strerror(rc));
+}
+
+static size_t
+http_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_sink *k = arg;
+	size_t n = size * nmemb, off = 0;
+	ssize_t w;
+
+	if (k->got + n > k->max) {
+		k->too_big = true;
+		return 0;
+	}
+	while (off < n) {
+		if ((w = write(k->fd, ptr + off, n - off)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (w <= 0) {
+			k->err = w < 0 ? errno : EIO;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	k->got += n;
+	k->len = (size_t)k->got;
+	return n;
+}
+
+/* Back to the POST settings of http_setup after a download. */
+static void
+http_restore(struct agent_http *h)
+{
+	CURL *c = h->curl;
+
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, capbuf_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)AGENT_HTTP_MAX_BODY);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)h->timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
+}
+
+int
+agent_http_get_file(struct agent_http *h, const char *url, int fd,
+    unsigned long long max, long *status, unsigned long long *got,
+    char **cause)
+{
+	struct http_sink k = { .fd = fd, .max = max };
+	CURL *c = h->curl;
+	CURLcode rc;
+
+	*status = 0;
+	*got = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+	    (long)AGENT_HTTP_SLOW_SECS);
+	rc = http_perform(h, &k.len);
+	http_restore(h);
+	if (rc != CURLE_OK) {
+		if (h->tls_fail == NULL && (k.too_big ||
+		    rc == CURLE_FILESIZE_EXCEEDED))
+			return cause_set(cause, "larger than %llu bytes", max);
+		if (h->tls_fail == NULL && k.err != 0)
+			return cause_set(cause, "write: %s",
+			    strerror(k.err));
+		return http_fail(h, rc, cause);
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	*got = k.got;
+	return 0;
+}
+
+int
+agent_http_resolve(const char *url, char ip[AGENT_HTTP_IP_MAX],
+    unsigned *port, char **cause)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	CURLU *u = curl_url();
+	char *host = NULL, *pstr = NULL;
+	int rv = -1, e;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &pstr, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK) {
+		cause_set(cause, "cannot parse the controller URL");
+		goto out;
+	}
+	if (host[0] == '[') {			/* [v6] */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	if ((e = getaddrinfo(host, NULL, &hints, &res)) != 0 ||
+	    getnameinfo(res->ai_addr, res->ai_addrlen, ip, AGENT_HTTP_IP_MAX,
+	    NULL, 0, NI_NUMERICHOST) != 0) {
+		cause_set(cause, "cannot resolve %s: %s", host, e != 0 ?
+		    gai_strerror(e) : "no address");
+		goto out;
+	}
+	*port = (unsigned)strtoul(pstr, NULL, 10);
+	rv = 0;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	curl_free(host);
+	curl_free(pstr);
+	curl_url_cleanup(u);
+	return rv;
 }

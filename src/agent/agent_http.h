@@ -102,4 +102,30 @@ int agent_http_post(struct agent_http *h, const char *url, const char *body,
 /* Wipes and frees the body; the struct is the caller's. */
 void agent_http_reply_clear(struct agent_http_reply *rep);
 
+/*
+ * GETs url into the open file fd (a download: no total timeout, but
+ * aborted below 1 KiB/s for AGENT_HTTP_SLOW_SECS), at most max bytes.
+ * 0 with *status (the body is written only for a 200) and *got, or -1
+ * with *cause (unreachable, TLS, larger than max, write error...).
+ */
+int agent_http_get_file(struct agent_http *h, const char *url, int fd,
+    unsigned long long max, long *status, unsigned long long *got,
+    char **cause);
+#define AGENT_HTTP_SLOW_SECS	60
+
+/*
+ * The address and port of the controller as the last successful request
+ * reached it (CURLINFO_PRIMARY_IP/PORT): true with ip (a numeric
+ * address) and *port, false when no request succeeded yet.
+ */
+#define AGENT_HTTP_IP_MAX	64
+bool agent_http_peer(const struct agent_http *h,
+    char ip[AGENT_HTTP_IP_MAX], unsigned *port);
+/*
+ * The same from the URL alone: its host resolved (the first address),
+ * its port or the scheme's.  0, or -1 with *cause.
+ */
+int agent_http_resolve(const char *url, char ip[AGENT_HTTP_IP_MAX],
+    unsigned *port, char **cause);
+
 #endif

@@ -2,7 +2,9 @@
  * agent_once: --once.  Finds the token (waiting up to device_wait
  * seconds for it to appear), reads it and authenticates a single time.
  * The outcome goes to the terminal: a line on stdout on success, the
- * reason on stderr otherwise.
+ * reason on stderr otherwise.  The verify carries the facts; --once
+ * keeps no state (state_dir is not touched): it neither applies the
+ * controller's policy nor installs updates.
  */
 #include "agent/agent.h"
 
@@ -12,7 +14,9 @@
 
 #include "agent/agent_auth.h"
 #include "agent/agent_config.h"
+#include "agent/agent_facts.h"
 #include "agent/agent_http.h"
+#include "agent/agent_msg.h"
 #include "agent/agent_token.h"
 #include "agent/agent_udev.h"
 #include "common/log.h"
@@ -54,7 +58,10 @@ once_find(struct agent *a)
 int
 agent_once_run(struct agent *a)
 {
-	char *why = NULL, *vm = NULL, *reason = NULL;
+	struct agent_msg_answer ans = { 0 };
+	struct agent_msg_extra extra = { 0 };
+	struct agent_facts facts;
+	char *why = NULL, *reason = NULL;
 	int rc = 1;
 
 	if (!a->fixed && agent_source_open(a, &why) < 0) {
@@ -75,17 +82,19 @@ agent_once_run(struct agent *a)
 	log_debug("token %s read from %s; controller %s",
 	    a->tok->info.token_id, a->tok->path, agent_auth_base(a->cfg,
 	    a->tok));
-	if (agent_auth_run(a->cfg, a->tok, NULL, &a->http, &vm,
+	agent_facts_read(NULL, &facts);
+	extra.facts = &facts;
+	if (agent_auth_run(a->cfg, a->tok, NULL, &extra, &a->http, &ans,
 	    &reason) < 0) {
 		fprintf(stderr, "vtoken-agent: token %s: authentication "
 		    "failed: %s\n", a->tok->info.token_id, reason);
 		goto out;
 	}
 	printf("token %s authenticated for VM %s\n", a->tok->info.token_id,
-	    vm);
+	    ans.vm);
 	rc = 0;
 out:
-	free(vm);
+	agent_msg_answer_clear(&ans);
 	free(reason);
 	agent_http_free(a->http);
 	a->http = NULL;

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/agent_http.h"
+#include "agent/agent_version.h"
 #include "common/log.h"
 
 #define AGENT_EXIT_USAGE	2
@@ -31,6 +33,7 @@ struct agent_args {
 static void usage(FILE *f);
 static int parse_args(int argc, char **argv, struct agent_args *args);
 static struct agent_config *build_config(const struct agent_args *args);
+static void reexec(const char *path, char **argv);
 
 static void
 usage(FILE *f)
@@ -97,7 +100,7 @@ parse_args(int argc, char **argv, struct agent_args *a)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("vtoken-agent %s\n", VTOKEN_VERSION);
+			printf("vtoken-agent %s\n", agent_version());
 			exit(0);
 		default:
 			usage(stderr);
@@ -139,6 +142,20 @@ build_config(const struct agent_args *a)
 	return cfg;
 }
 
+/*
+ * After an installed update: the new binary with the same arguments and
+ * process id (so systemd and a plain shell both keep it).  The daemon
+ * has closed its descriptors and restored the signal mask.  Returns
+ * only on failure, logged.
+ */
+static void
+reexec(const char *path, char **argv)
+{
+	log_info("executing %s", path);
+	execv(path, argv);
+	log_warn("execv %s", path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,6 +185,8 @@ main(int argc, char **argv)
 	a.fixed = cfg->device[0] != '\0';
 	rc = args.once ? agent_once_run(&a) : agent_daemon_run(&a);
 	agent_http_global_cleanup();
+	if (a.reexec)
+		reexec(cfg->update_exec, argv);	/* returns on failure */
 	agent_config_free(cfg);
-	return rc;
+	return a.reexec ? 1 : rc;
 }

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/xmalloc.h"
 
@@ -98,6 +99,20 @@ encode_time(time_t t, char out[ENCODE_TIME_LEN + 1])
 
 	gmtime_r(&t, &tm);
 	strftime(out, ENCODE_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+encode_time_parse(const char *s, time_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) ==
+	    NULL || *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
 }
 
 int

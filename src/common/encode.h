@@ -27,6 +27,8 @@ long decode_base64(const char *in, uint8_t *out, size_t outcap);
 
 /* Formats t (UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ". */
 void encode_time(time_t t, char out[ENCODE_TIME_LEN + 1]);
+/* Reads what encode_time writes into *t: 0, or -1 for anything else. */
+int encode_time_parse(const char *s, time_t *t);
 /* A random id of 16 upper-case hex digits (CSPRNG).  0 or -1. */
 int encode_random_id(char out[ENCODE_ID_LEN + 1]);
 /* True when s is exactly len hex digits (either case). */

@@ -1,6 +1,8 @@
 /* text: printable-ASCII filters (see text.h). */
 #include "common/text.h"
 
+#include <string.h>
+
 #include "common/xmalloc.h"
 
 static char
@@ -43,4 +45,20 @@ text_is_visible(const char *s, size_t len)
 		if (p[i] <= 0x20 || p[i] >= 0x7f)
 			return false;
 	return true;
+}
+
+char *
+text_utf8_copy(const char *s, char *out, size_t outlen)
+{
+	size_t len = strlen(s);
+
+	if (len >= outlen) {
+		len = outlen - 1;
+		/* s[len] is the first byte left out: not inside a character. */
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
 }

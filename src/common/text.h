@@ -28,4 +28,11 @@ char *text_printable_dup(const char *s, size_t len, size_t max);
  */
 bool text_is_visible(const char *s, size_t len);
 
+/*
+ * Copies the UTF-8 text s into out (outlen > 0 bytes), cut at a character
+ * boundary when it does not fit: never half a character, which JSON
+ * libraries refuse.  Returns out.
+ */
+char *text_utf8_copy(const char *s, char *out, size_t outlen);
+
 #endif

@@ -52,6 +52,18 @@ struct ctl_args {
 	const char *expires;	/* --expires, or NULL */
 	const char *state;	/* --state, or NULL */
 	const char *head;	/* --head SEQ:HASH, or NULL */
+	const char **vms;	/* every --vm value (a->vm: the last);
+				   array owned by main() */
+	size_t nvms;
+	unsigned interval;	/* --interval seconds, or 0 */
+	unsigned grace;		/* --grace seconds, or 0 */
+	const char *action;	/* --action, checked against the list */
+	const char *command;	/* --command CMD, or NULL */
+	bool clear;		/* --clear */
+	const char *version;	/* --version VERSION, or NULL */
+	const char *signature;	/* --signature BASE64|@FILE, or NULL */
+	const char *key;	/* --key KEYFILE, or NULL */
+	unsigned percent;	/* --percent 1..100, or 0 */
 };
 
 /*
@@ -132,5 +144,45 @@ enum ctl_status ctl_alarm_ack(struct ctl_ctx *, const struct ctl_args *);
 int ctl_audit_check(const struct ctl_args *);
 enum ctl_status ctl_audit_list(struct ctl_ctx *, const struct ctl_args *);
 enum ctl_status ctl_audit_verify(struct ctl_ctx *, const struct ctl_args *);
+
+/*
+ * ctl_policy.c: the agents' policy (docs/AGENT.md), the cluster default
+ * and a VM's own.  A set GETs the current policy, changes the fields
+ * given and PUTs the whole of it.  The checks refuse a set without a
+ * field, and --clear with one: 0, or -1 after saying why.
+ * ctl_policy_kv() adds a policy's key: value lines (vm show).
+ */
+int ctl_policy_set_check(const struct ctl_args *);
+int ctl_vm_policy_check(const struct ctl_args *);
+enum ctl_status ctl_policy_show(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_policy_set(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_vm_policy(struct ctl_ctx *, const struct ctl_args *);
+void ctl_policy_kv(struct ctl_output_table *kv, const json_t *policy);
+
+/*
+ * ctl_agent.c: "agents" (each VM's agent version, rollout target and
+ * last update), "agent rollout set|show|stop", and ctl_agent_facts_kv(),
+ * the key: value lines of a VM's reported facts (vm show).
+ */
+enum ctl_status ctl_agent_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_agent_rollout_set(struct ctl_ctx *,
+	    const struct ctl_args *);
+enum ctl_status ctl_agent_rollout_show(struct ctl_ctx *,
+	    const struct ctl_args *);
+enum ctl_status ctl_agent_rollout_stop(struct ctl_ctx *,
+	    const struct ctl_args *);
+void ctl_agent_facts_kv(struct ctl_output_table *kv, const json_t *vm);
+
+/*
+ * ctl_release.c: agent releases.  ctl_release_check() refuses a
+ * --version the API would (1-64 of [0-9A-Za-z.+~-]): 0, or -1 after
+ * saying why.  "sign" is local: it reads an Ed25519 private key (PEM,
+ * mode 0600 or stricter) and prints the signature of the release line.
+ */
+int ctl_release_check(const struct ctl_args *);
+enum ctl_status ctl_release_add(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_release_sign(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_release_list(struct ctl_ctx *, const struct ctl_args *);
+enum ctl_status ctl_release_rm(struct ctl_ctx *, const struct ctl_args *);
 
 #endif

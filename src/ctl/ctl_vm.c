@@ -75,6 +75,7 @@ vm_print(FILE *f, const json_t *vm)
 	ctl_output_table_kv(kv, "addresses", addrs);
 	ctl_output_table_kv(kv, "created", ctl_output_str(vm, VTAPI_F_CREATED));
 	ctl_output_table_kv(kv, "tokens", tokens);
+	ctl_agent_facts_kv(kv, vm);
 	ctl_output_table_print(kv, f);
 	ctl_output_table_free(kv);
 	free(addrs);

@@ -26,26 +26,76 @@
 #define CMD_DEFAULT_LIMIT	100	/* audit page, the API's default */
 #define CMD_MAX_LIMIT		1000	/* the API's largest page */
 #define CMD_MAX_COUNT		1000000	/* --count; the server has its own */
+/* Policy ranges and actions (docs/AGENT.md); the server checks them too. */
+#define CMD_MIN_INTERVAL	5
+#define CMD_MAX_INTERVAL	3600
+#define CMD_MIN_GRACE		10
+#define CMD_MAX_GRACE		86400
+#define CMD_ACTIONS		"log, lock-sessions, isolate-network, " \
+				"poweroff or command"
 
-/* Command flags: options a command takes, and what it needs. */
-enum cmd_flag {
-	CMD_LOCAL = 0x1,		/* no API connection, no key */
-	CMD_OPT_SIZE = 0x100,		/* --size SIZE */
-	CMD_OPT_WRITABLE = 0x200,	/* --writable */
-	CMD_OPT_ADDR = 0x400,		/* --addr ADDR, repeatable */
-	CMD_OPT_AFTER = 0x800,		/* --after SEQ */
-	CMD_OPT_LIMIT = 0x1000,		/* --limit N */
-	CMD_OPT_FOLLOW = 0x2000,	/* --follow */
-	CMD_OPT_COUNT = 0x4000,		/* --count N */
-	CMD_OPT_PREFIX = 0x8000,	/* --prefix PREFIX */
-	CMD_OPT_ROLE = 0x10000,		/* --role ROLE */
-	CMD_OPT_EXPIRES = 0x20000,	/* --expires WHEN */
-	CMD_OPT_TYPE = 0x40000,		/* --type ACTION[,ACTION...] */
-	CMD_OPT_TOKEN = 0x80000,	/* --token ID|NAME */
-	CMD_OPT_VM = 0x100000,		/* --vm ID|NAME */
-	CMD_OPT_STATE = 0x200000,	/* --state active|cleared|all */
-	CMD_OPT_HEAD = 0x400000,	/* --head SEQ:HASH */
+/*
+ * Command options by number.  The numbers start above the command flags
+ * below and stay under ':' and '?', which getopt_long() returns itself.
+ */
+enum cmd_opt {
+	OPT_SIZE = 8,		/* --size SIZE */
+	OPT_WRITABLE,		/* --writable */
+	OPT_ADDR,		/* --addr ADDR, repeatable */
+	OPT_AFTER,		/* --after SEQ */
+	OPT_LIMIT,		/* --limit N */
+	OPT_FOLLOW,		/* --follow */
+	OPT_COUNT,		/* --count N */
+	OPT_PREFIX,		/* --prefix PREFIX */
+	OPT_ROLE,		/* --role ROLE */
+	OPT_EXPIRES,		/* --expires WHEN */
+	OPT_TYPE,		/* --type ACTION[,ACTION...] */
+	OPT_TOKEN,		/* --token ID|NAME */
+	OPT_VM,			/* --vm ID|NAME (CMD_VM_LIST: repeatable) */
+	OPT_STATE,		/* --state active|cleared|all */
+	OPT_HEAD,		/* --head SEQ:HASH */
+	OPT_INTERVAL,		/* --interval SECONDS */
+	OPT_GRACE,		/* --grace SECONDS */
+	OPT_ACTION,		/* --action ACTION */
+	OPT_COMMAND,		/* --command CMD */
+	OPT_CLEAR,		/* --clear */
+	OPT_VERSION,		/* --version VERSION (not the global one) */
+	OPT_SIGNATURE,		/* --signature BASE64|@FILE */
+	OPT_KEY,		/* --key KEYFILE */
+	OPT_PERCENT,		/* --percent N */
+	OPT_END
 };
+_Static_assert(OPT_END <= ':', "command option numbers reach ':'");
+
+/*
+ * Command flags (a 64-bit set): bits 0-7 say what a command needs,
+ * CMD_OPT(o) that it takes option o.
+ */
+#define CMD_OPT(o)		((uint64_t)1 << (o))
+#define CMD_LOCAL		CMD_OPT(0)	/* no API connection, no key */
+#define CMD_VM_LIST		CMD_OPT(1)	/* --vm may be repeated */
+#define CMD_OPT_SIZE		CMD_OPT(OPT_SIZE)
+#define CMD_OPT_WRITABLE	CMD_OPT(OPT_WRITABLE)
+#define CMD_OPT_ADDR		CMD_OPT(OPT_ADDR)
+#define CMD_OPT_AFTER		CMD_OPT(OPT_AFTER)
+#define CMD_OPT_LIMIT		CMD_OPT(OPT_LIMIT)
+#define CMD_OPT_FOLLOW		CMD_OPT(OPT_FOLLOW)
+#define CMD_OPT_COUNT		CMD_OPT(OPT_COUNT)
+#define CMD_OPT_PREFIX		CMD_OPT(OPT_PREFIX)
+#define CMD_OPT_ROLE		CMD_OPT(OPT_ROLE)
+#define CMD_OPT_EXPIRES		CMD_OPT(OPT_EXPIRES)
+#define CMD_OPT_TYPE		CMD_OPT(OPT_TYPE)
+#define CMD_OPT_TOKEN		CMD_OPT(OPT_TOKEN)
+#define CMD_OPT_VM		CMD_OPT(OPT_VM)
+#define CMD_OPT_STATE		CMD_OPT(OPT_STATE)
+#define CMD_OPT_HEAD		CMD_OPT(OPT_HEAD)
+#define CMD_OPT_POLICY		(CMD_OPT(OPT_INTERVAL) | CMD_OPT(OPT_GRACE) | \
+				 CMD_OPT(OPT_ACTION) | CMD_OPT(OPT_COMMAND))
+#define CMD_OPT_CLEAR		CMD_OPT(OPT_CLEAR)
+#define CMD_OPT_VERSION		CMD_OPT(OPT_VERSION)
+#define CMD_OPT_SIGNATURE	CMD_OPT(OPT_SIGNATURE)
+#define CMD_OPT_KEY		CMD_OPT(OPT_KEY)
+#define CMD_OPT_PERCENT		CMD_OPT(OPT_PERCENT)
 
 /*
  * One command: its words, argument counts, checks, handler and usage.
@@ -56,8 +106,8 @@ struct cmd_entry {
 	const char *words;	/* "token create" */
 	int min_args;		/* positional arguments after the words */
 	int max_args;
-	unsigned flags;		/* cmd_flag: options allowed; CMD_LOCAL */
-	unsigned required;	/* cmd_flag: options that must be given */
+	uint64_t flags;		/* CMD_OPT_*: options allowed; CMD_LOCAL */
+	uint64_t required;	/* CMD_OPT_*: options that must be given */
 	int (*check)(const struct ctl_args *);	/* 0, or -1 after why */
 	enum ctl_status (*exec)(struct ctl_ctx *, const struct ctl_args *);
 	const char *usage;	/* what follows the words; '\n' between forms */
@@ -73,6 +123,10 @@ struct cmd_globals {
 };
 
 static enum ctl_status cmd_help(struct ctl_ctx *, const struct ctl_args *);
+
+#define CMD_POLICY_USAGE	"[--interval SECONDS] [--grace SECONDS] " \
+	"[--action log|lock-sessions|isolate-network|poweroff|command] " \
+	"[--command CMD]"
 
 static const struct cmd_entry cmd_table[] = {
 	{ "token create", 0, 1, CMD_OPT_SIZE | CMD_OPT_WRITABLE |
@@ -91,6 +145,9 @@ static const struct cmd_entry cmd_table[] = {
 	{ "vm set-addresses", 1, 1, CMD_OPT_ADDR, CMD_OPT_ADDR, NULL,
 	    ctl_vm_set_addresses, "ID|NAME --addr ADDR [--addr ADDR ...]" },
 	{ "vm rm", 1, 1, 0, 0, NULL, ctl_vm_rm, "ID|NAME" },
+	{ "vm policy", 1, 1, CMD_OPT_POLICY | CMD_OPT_CLEAR, 0,
+	    ctl_vm_policy_check, ctl_vm_policy, "ID|NAME\n"
+	    "ID|NAME " CMD_POLICY_USAGE "\nID|NAME --clear" },
 	{ "assign", 2, 2, 0, 0, NULL, ctl_assign_token, "TOKEN VM" },
 	{ "revoke", 1, 1, 0, 0, NULL, ctl_assign_revoke, "TOKEN" },
 	{ "sessions", 0, 0, 0, 0, NULL, ctl_assign_sessions, "" },
@@ -110,27 +167,54 @@ static const struct cmd_entry cmd_table[] = {
 	{ "alarms", 0, 0, CMD_OPT_STATE, 0, NULL, ctl_alarm_list,
 	    "[--state active|cleared|all]" },
 	{ "alarm ack", 1, 1, 0, 0, NULL, ctl_alarm_ack, "ID" },
+	{ "policy show", 0, 0, 0, 0, NULL, ctl_policy_show, "" },
+	{ "policy set", 0, 0, CMD_OPT_POLICY, 0, ctl_policy_set_check,
+	    ctl_policy_set, CMD_POLICY_USAGE },
+	{ "agents", 0, 0, 0, 0, NULL, ctl_agent_list, "" },
+	{ "agent release add", 1, 1, CMD_OPT_VERSION | CMD_OPT_SIGNATURE,
+	    CMD_OPT_VERSION | CMD_OPT_SIGNATURE, ctl_release_check,
+	    ctl_release_add, "FILE --version VERSION "
+	    "--signature BASE64|@FILE" },
+	{ "agent release sign", 1, 1, CMD_LOCAL | CMD_OPT_VERSION |
+	    CMD_OPT_KEY, CMD_OPT_VERSION | CMD_OPT_KEY, ctl_release_check,
+	    ctl_release_sign, "FILE --version VERSION --key KEYFILE" },
+	{ "agent release list", 0, 0, 0, 0, NULL, ctl_release_list, "" },
+	{ "agent release rm", 1, 1, 0, 0, NULL, ctl_release_rm, "VERSION" },
+	{ "agent rollout set", 1, 1, CMD_OPT_VM | CMD_VM_LIST |
+	    CMD_OPT_PERCENT, 0, NULL, ctl_agent_rollout_set,
+	    "VERSION [--vm ID|NAME ...] [--percent N]" },
+	{ "agent rollout show", 0, 0, 0, 0, NULL, ctl_agent_rollout_show, "" },
+	{ "agent rollout stop", 0, 0, 0, 0, NULL, ctl_agent_rollout_stop, "" },
 	{ "help", 0, 1, CMD_LOCAL, 0, NULL, cmd_help, "[COMMAND]" },
 };
 #define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
 
-/* Command options: val is the enum cmd_flag bit that allows them. */
+/* Command options: val is their enum cmd_opt. */
 static const struct option cmd_options[] = {
-	{ "size", required_argument, NULL, CMD_OPT_SIZE },
-	{ "writable", no_argument, NULL, CMD_OPT_WRITABLE },
-	{ "addr", required_argument, NULL, CMD_OPT_ADDR },
-	{ "after", required_argument, NULL, CMD_OPT_AFTER },
-	{ "limit", required_argument, NULL, CMD_OPT_LIMIT },
-	{ "follow", no_argument, NULL, CMD_OPT_FOLLOW },
-	{ "count", required_argument, NULL, CMD_OPT_COUNT },
-	{ "prefix", required_argument, NULL, CMD_OPT_PREFIX },
-	{ "role", required_argument, NULL, CMD_OPT_ROLE },
-	{ "expires", required_argument, NULL, CMD_OPT_EXPIRES },
-	{ "type", required_argument, NULL, CMD_OPT_TYPE },
-	{ "token", required_argument, NULL, CMD_OPT_TOKEN },
-	{ "vm", required_argument, NULL, CMD_OPT_VM },
-	{ "state", required_argument, NULL, CMD_OPT_STATE },
-	{ "head", required_argument, NULL, CMD_OPT_HEAD },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "writable", no_argument, NULL, OPT_WRITABLE },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "prefix", required_argument, NULL, OPT_PREFIX },
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "expires", required_argument, NULL, OPT_EXPIRES },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ "token", required_argument, NULL, OPT_TOKEN },
+	{ "vm", required_argument, NULL, OPT_VM },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "head", required_argument, NULL, OPT_HEAD },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "action", required_argument, NULL, OPT_ACTION },
+	{ "command", required_argument, NULL, OPT_COMMAND },
+	{ "clear", no_argument, NULL, OPT_CLEAR },
+	{ "version", required_argument, NULL, OPT_VERSION },
+	{ "signature", required_argument, NULL, OPT_SIGNATURE },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "percent", required_argument, NULL, OPT_PERCENT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -144,6 +228,9 @@ static const struct cmd_entry *cmd_find(int argc, char **argv,
 	    size_t *nwords);
 static int cmd_parse_u64(const char *s, uint64_t min, uint64_t max,
 	    uint64_t *out);
+static int cmd_seconds(const struct cmd_entry *e, const char *opt,
+	    const char *arg, unsigned min, unsigned max, unsigned *out);
+static bool cmd_is_action(const char *s);
 static int cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 	    struct ctl_args *a);
 static int cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
@@ -343,6 +430,39 @@ cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/*
+ * A number of seconds in min..max (docs/AGENT.md's ranges, so that a
+ * typo gets a usage error; the server rules on the rest).  0, or -1
+ * after saying why.
+ */
+static int
+cmd_seconds(const struct cmd_entry *e, const char *opt, const char *arg,
+    unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t v;
+
+	if (cmd_parse_u64(arg, min, max, &v) == -1) {
+		ctl_output_error("%s: %s: seconds, %u..%u, not '%s'", e->words,
+		    opt, min, max, arg);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* True when s is one of the policy actions (CMD_ACTIONS). */
+static bool
+cmd_is_action(const char *s)
+{
+	static const char *const actions[] = { "log", "lock-sessions",
+	    "isolate-network", "poweroff", "command" };
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(s, actions[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Applies one command option.  0, or -1 after saying why. */
 static int
 cmd_option(const struct cmd_entry *e, int ch, const char *arg,
@@ -351,25 +471,25 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 	uint64_t v;
 
 	switch (ch) {
-	case CMD_OPT_SIZE:
+	case OPT_SIZE:
 		a->size = arg;
 		break;
-	case CMD_OPT_WRITABLE:
+	case OPT_WRITABLE:
 		a->writable = true;
 		break;
-	case CMD_OPT_ADDR:
+	case OPT_ADDR:
 		a->addrs = xreallocarray(a->addrs, a->naddrs + 1,
 		    sizeof(*a->addrs));
 		a->addrs[a->naddrs++] = arg;
 		break;
-	case CMD_OPT_AFTER:
+	case OPT_AFTER:
 		if (cmd_parse_u64(arg, 0, INT64_MAX, &a->after) == -1) {
 			ctl_output_error("%s: --after: a record number, "
 			    "not '%s'", e->words, arg);
 			return -1;
 		}
 		break;
-	case CMD_OPT_LIMIT:
+	case OPT_LIMIT:
 		if (cmd_parse_u64(arg, 1, CMD_MAX_LIMIT, &v) == -1) {
 			ctl_output_error("%s: --limit: 1..%d, not '%s'",
 			    e->words, CMD_MAX_LIMIT, arg);
@@ -377,10 +497,10 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		}
 		a->limit = (unsigned)v;
 		break;
-	case CMD_OPT_FOLLOW:
+	case OPT_FOLLOW:
 		a->follow = true;
 		break;
-	case CMD_OPT_COUNT:
+	case OPT_COUNT:
 		if (cmd_parse_u64(arg, 1, CMD_MAX_COUNT, &v) == -1) {
 			ctl_output_error("%s: --count: a number of tokens "
 			    "(1..%d), not '%s'", e->words, CMD_MAX_COUNT, arg);
@@ -388,29 +508,73 @@ cmd_option(const struct cmd_entry *e, int ch, const char *arg,
 		}
 		a->count = (unsigned)v;
 		break;
-	case CMD_OPT_PREFIX:
+	case OPT_PREFIX:
 		a->prefix = arg;
 		break;
-	case CMD_OPT_ROLE:
+	case OPT_ROLE:
 		a->role = arg;
 		break;
-	case CMD_OPT_EXPIRES:
+	case OPT_EXPIRES:
 		a->expires = arg;
 		break;
-	case CMD_OPT_TYPE:
+	case OPT_TYPE:
 		a->type = arg;
 		break;
-	case CMD_OPT_TOKEN:
+	case OPT_TOKEN:
 		a->token = arg;
 		break;
-	case CMD_OPT_VM:
+	case OPT_VM:
+		if (a->nvms > 0 && !(e->flags & CMD_VM_LIST)) {
+			ctl_output_error("%s: --vm given twice", e->words);
+			return -1;
+		}
+		a->vms = xreallocarray(a->vms, a->nvms + 1,
+		    sizeof(*a->vms));
+		a->vms[a->nvms++] = arg;
 		a->vm = arg;
 		break;
-	case CMD_OPT_STATE:
+	case OPT_STATE:
 		a->state = arg;
 		break;
-	case CMD_OPT_HEAD:
+	case OPT_HEAD:
 		a->head = arg;
+		break;
+	case OPT_INTERVAL:
+		return cmd_seconds(e, "--interval", arg, CMD_MIN_INTERVAL,
+		    CMD_MAX_INTERVAL, &a->interval);
+	case OPT_GRACE:
+		return cmd_seconds(e, "--grace", arg, CMD_MIN_GRACE,
+		    CMD_MAX_GRACE, &a->grace);
+	case OPT_ACTION:
+		if (!cmd_is_action(arg)) {
+			ctl_output_error("%s: --action: %s, not '%s'",
+			    e->words, CMD_ACTIONS, arg);
+			return -1;
+		}
+		a->action = arg;
+		break;
+	case OPT_COMMAND:
+		a->command = arg;
+		break;
+	case OPT_CLEAR:
+		a->clear = true;
+		break;
+	case OPT_VERSION:
+		a->version = arg;
+		break;
+	case OPT_SIGNATURE:
+		a->signature = arg;
+		break;
+	case OPT_KEY:
+		a->key = arg;
+		break;
+	case OPT_PERCENT:
+		if (cmd_parse_u64(arg, 1, 100, &v) == -1) {
+			ctl_output_error("%s: --percent: 1..100, not '%s'",
+			    e->words, arg);
+			return -1;
+		}
+		a->percent = (unsigned)v;
 		break;
 	}
 	return 0;
@@ -427,7 +591,7 @@ static int
 cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
     struct ctl_args *a)
 {
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	int ch;
 
 	a->argv = xcalloc((size_t)argc, sizeof(*a->argv));
@@ -440,14 +604,15 @@ cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
 			ctl_output_error("%s: option %s needs a value",
 			    e->words, argv[optind - 1]);
 			return -1;
-		} else if (ch == '?' || ((unsigned)ch & e->flags) == 0) {
+		} else if (ch == '?' || ch < OPT_SIZE || ch >= OPT_END ||
+		    (CMD_OPT(ch) & e->flags) == 0) {
 			ctl_output_error("%s: unknown option %s", e->words,
 			    argv[optind - 1]);
 			return -1;
 		} else if (cmd_option(e, ch, optarg, a) == -1)
 			return -1;
 		else
-			seen |= (unsigned)ch;
+			seen |= CMD_OPT(ch);
 	}
 	while (optind < argc)
 		a->argv[a->argc++] = argv[optind++];
@@ -457,8 +622,8 @@ cmd_parse_args(const struct cmd_entry *e, int argc, char **argv,
 		return -1;
 	}
 	for (const struct option *o = cmd_options; o->name != NULL; o++) {
-		if ((e->required & (unsigned)o->val) &&
-		    !(seen & (unsigned)o->val)) {
+		if ((e->required & CMD_OPT(o->val)) &&
+		    !(seen & CMD_OPT(o->val))) {
 			ctl_output_error("%s: --%s is required", e->words,
 			    o->name);
 			return -1;
@@ -560,5 +725,6 @@ main(int argc, char **argv)
 	}
 	free(a.argv);
 	free(a.addrs);
+	free(a.vms);
 	return st;
 }

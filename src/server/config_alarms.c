@@ -27,7 +27,8 @@
 
 static const char *const builtin_names[] = { "copied_token",
     "attach_denied", "agent_silent", "audit_verify", "store_unavailable",
-    NULL };
+    "disk_low", "identity_changed", "agent_update_failed",
+    "agent_policy_fired", NULL };
 
 static bool
 rule_name_ok(const char *s)

@@ -31,6 +31,7 @@
 #include "../lib/vt_http.h"
 #include "../lib/vtd_spawn.h"
 #include "agent/agent_auth.h"
+#include "agent/agent_msg.h"
 #include "agent/agent_config.h"
 #include "agent/agent_http.h"
 #include "agent/agent_token.h"
@@ -186,14 +187,15 @@ bench_token(struct bench_tls *b)
 static void
 bench_round(struct bench_tls *b, struct agent_http **h)
 {
-	char *vm = NULL, *reason = NULL;
+	struct agent_msg_answer ans;
+	char *reason = NULL;
 
-	if (agent_auth_run(b->cfg, b->tok, NULL, h, &vm, &reason) < 0) {
+	if (agent_auth_run(b->cfg, b->tok, NULL, NULL, h, &ans, &reason) < 0) {
 		fprintf(stderr, "vtoken-bench-tls: authentication: %s\n",
 		    reason);
 		exit(1);
 	}
-	free(vm);
+	agent_msg_answer_clear(&ans);
 }
 
 /* n rounds in one mode: the server's CPU seconds; *wall the elapsed. */

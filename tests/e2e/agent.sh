@@ -5,7 +5,8 @@
 # T2 assigned to VM "other" (127.0.0.2), whose image goes into the
 # guest as a file.  In the guest (guest_agent.sh): attach T1, --once
 # finds the disk through libudev and authenticates; the daemon
-# (interval 2, grace 4, policy "touch /tmp/policy-ran") authenticates,
+# (the controller's policy for the VM: interval 5, grace 10, "touch
+# /tmp/policy-ran"; the file's fallback differs) authenticates,
 # prints a marker; a host job watching the console log revokes T1; the
 # disk vanishes, the agent goes NO_TOKEN at once and runs the policy;
 # --once with T2's image fails with "wrong address".  The host then
@@ -67,6 +68,10 @@ call POST /v1/assignments '{"token":"t1","vm":"guest"}' | grep -q "$t1" ||
     e2e_fail "assign t1"
 call POST /v1/assignments '{"token":"t2","vm":"other"}' | grep -q "$t2" ||
     e2e_fail "assign t2"
+# The policy comes from the controller (docs/AGENT.md).
+call PUT /v1/vms/guest/policy '{"interval": 5, "grace": 10, "action":
+    "command", "command": "touch /tmp/policy-ran"}' | grep -q '"source": "vm"' ||
+    e2e_fail "VM policy"
 call GET "/v1/tokens/$t1/image" > "$work/T1.img"
 call GET "/v1/tokens/$t2/image" > "$work/T2.img"
 [ "$(wc -c < "$work/T2.img")" -gt 1000000 ] || e2e_fail "T2 image"

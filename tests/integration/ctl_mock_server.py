@@ -7,7 +7,9 @@ how a paged list misbehaves, is part of STATE.  GET /v1/events is the
 audit log as Server-Sent Events, as vtokend sends it (chunked, a comment
 first and as keep-alive), with events split across writes, CRLF and LF
 line ends and multi-line data; how its streams end or fail is STATE's
-"events".
+"events".  The agent calls (docs/AGENT.md: the policies, releases, the
+rollout, /v1/agents and VM_A's facts) keep what PUT, POST and DELETE
+send and check the bodies as the server would.
 
   serve --log LOG --port-file F --key KEY [--tls-cert C --tls-key K]
         [--lifetime S]
@@ -32,10 +34,12 @@ line ends and multi-line data; how its streams end or fail is STATE's
   tty CMD ARG...                       runs CMD with stdout on a pty
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
 import pty
+import re
 import socket
 import ssl
 import subprocess
@@ -88,6 +92,29 @@ NODES = [
      "version": "0.1.0", "started": "2026-11-26T20:00:05Z",
      "heartbeat": "2026-11-26T21:10:30Z", "heartbeat_age_s": 92,
      "sessions": 1, "state": "lost", "self": False},
+]
+# Agent management (docs/AGENT.md): VM_A's facts, the policies, the
+# releases and the rollout.  The policies, releases and rollout change
+# with the requests (PUT, POST, DELETE), as the server's would.
+FACTS_A = {
+    "hostname": "ci-1.example", "os": "Debian GNU/Linux 12 (bookworm)",
+    "kernel": "6.1.0-27-amd64", "machine_id": "0123456789abcdef" * 2,
+    "dmi_vendor": "QEMU", "dmi_product": "Standard PC (i440FX + PIIX, 1996)",
+    "dmi_uuid": "", "agent_version": "0.9.0", "uptime": 93784,
+    "reported": "2026-12-03T10:00:00Z", "peer": "127.0.0.2:52000",
+}
+POLICY_FIELDS = {"interval", "grace", "action", "command"}
+POLICY_ACTIONS = ["log", "lock-sessions", "isolate-network", "poweroff",
+                  "command"]
+AGENT = {"default": {"interval": 30, "grace": 90, "action": "log"},
+         "vm_policy": {}, "releases": [], "rollout": None}
+AGENTS = [
+    {"vm": "1A2B3C4D5E6F7081", "vm_name": "ci-1", "version": "0.9.0",
+     "target": "0.9.1", "reported": "2026-12-03T10:00:00Z",
+     "update": {"version": "0.9.1", "result": "refused",
+                "reason": "bad signature", "time": "2026-12-03T09:59:00Z"}},
+    {"vm": "00000000000000B2", "vm_name": None, "version": "0.9.1",
+     "target": None, "reported": "2026-12-03T09:00:00Z", "update": None},
 ]
 # "tokens=many": 2,500 tokens, busids 1-1 .. 1-2500 (the cursor).
 MANY_TOKENS = [dict(TOKEN_A, id="%016X" % (0xA000 + i), name="bulk-%04d" % i,
@@ -239,7 +266,121 @@ class Handler(BaseHTTPRequestHandler):
             return self.audit(method, parts[2:], query)
         if res == "events" and len(parts) == 2 and method == "GET":
             return self.events(query)
+        if res == "policy" and len(parts) == 2:
+            return self.policy(method, None, doc)
+        if res == "agents" and len(parts) == 2 and method == "GET":
+            return 200, {"agents": AGENTS, "next": None}
+        if res == "agent" and parts[2:3] == ["releases"]:
+            return self.releases(method, parts[3:], doc)
+        if res == "agent" and parts[2:] == ["rollout"]:
+            return self.rollout(method, doc)
         return error(404, "not_found", "no such path")
+
+    def policy(self, method, vm, doc):
+        """GET/PUT the default (vm None) or GET/PUT/DELETE vm's own."""
+        with LOCK:
+            own = AGENT["vm_policy"].get(vm["id"]) if vm else None
+            if method == "GET":
+                if vm is None:
+                    return 200, AGENT["default"]
+                src = "vm" if own else "default"
+                return 200, dict(own or AGENT["default"], source=src)
+            if method == "DELETE" and vm is not None:
+                AGENT["vm_policy"].pop(vm["id"], None)
+                return 204, None
+            if method != "PUT":
+                return error(405, "method_not_allowed", "wrong method")
+            bad = policy_check(doc)
+            if bad:
+                return error(400, "bad_request", bad)
+            if vm is None:
+                AGENT["default"] = doc
+                return 200, doc
+            AGENT["vm_policy"][vm["id"]] = doc
+            return 200, dict(doc, source="vm")
+
+    def releases(self, method, rest, doc):
+        with LOCK:
+            rels = AGENT["releases"]
+            if not rest and method == "GET":
+                return 200, {"releases": rels, "next": None}
+            if not rest and method == "POST":
+                return self.release_add(doc)
+            if len(rest) == 1 and method == "DELETE":
+                if rest[0] not in [r["version"] for r in rels]:
+                    return error(404, "not_found",
+                                 "no release '%s'" % rest[0])
+                ro = AGENT["rollout"]
+                if ro and ro["version"] == rest[0]:
+                    return error(409, "conflict", "a rollout targets "
+                                 "release '%s'" % rest[0])
+                AGENT["releases"] = [r for r in rels
+                                     if r["version"] != rest[0]]
+                return 204, None
+        return error(405, "method_not_allowed", "wrong method")
+
+    def release_add(self, doc):
+        if not isinstance(doc, dict) or \
+                set(doc) != {"version", "sha256", "signature", "artifact"}:
+            return error(400, "bad_request", "version, sha256, signature "
+                         "and artifact are required")
+        try:
+            data = base64.b64decode(doc["artifact"], validate=True)
+            sig = base64.b64decode(doc["signature"], validate=True)
+        except (ValueError, TypeError):
+            return error(400, "bad_request", "artifact and signature: "
+                         "base64")
+        if len(sig) != 64:
+            return error(400, "bad_request", "signature: 64 bytes")
+        if hashlib.sha256(data).hexdigest() != doc["sha256"]:
+            return error(400, "bad_request", "sha256 is not the artifact's")
+        if not re.fullmatch(r"[0-9A-Za-z.+~-]{1,64}", doc["version"]):
+            return error(400, "bad_request", "version: 1-64 of "
+                         "[0-9A-Za-z.+~-]")
+        if doc["version"] in [r["version"] for r in AGENT["releases"]]:
+            return error(409, "conflict",
+                         "release '%s' exists" % doc["version"])
+        rel = {"version": doc["version"], "size": len(data),
+               "sha256": doc["sha256"], "signature": doc["signature"],
+               "created": "2026-12-03T11:00:00Z"}
+        AGENT["releases"].append(rel)
+        return 201, rel
+
+    def rollout(self, method, doc):
+        with LOCK:
+            if method == "GET":
+                if AGENT["rollout"] is None:    # as vtokend answers
+                    return error(404, "not_found", "no rollout")
+                return 200, AGENT["rollout"]
+            if method == "DELETE":
+                AGENT["rollout"] = None
+                return 204, None
+            if method != "PUT":
+                return error(405, "method_not_allowed", "wrong method")
+            if not isinstance(doc, dict) or "version" not in doc or \
+                    not set(doc) <= {"version", "vms", "percent"}:
+                return error(400, "bad_request", "version is required")
+            if doc["version"] not in [r["version"]
+                                      for r in AGENT["releases"]]:
+                return error(404, "not_found",
+                             "no release '%s'" % doc["version"])
+            pct = doc.get("percent", 100)
+            if not isinstance(pct, int) or not 1 <= pct <= 100:
+                return error(400, "bad_request", "percent: 1..100")
+            vms = doc.get("vms")
+            if vms is not None:
+                if not isinstance(vms, list) or not vms:
+                    return error(400, "bad_request", "vms: a list")
+                ids = []
+                for v in vms:
+                    status, vm = find([VM_A], v, "vm")
+                    if status != 200:
+                        return status, vm
+                    ids.append(vm["id"])
+                vms = ids
+            AGENT["rollout"] = {"version": doc["version"], "vms": vms,
+                                "percent": pct}
+            return 200, AGENT["rollout"]
 
     def tokens(self, method, rest, query, doc):
         if not rest:
@@ -350,6 +491,14 @@ class Handler(BaseHTTPRequestHandler):
             return 201, dict(VM_A, name=doc["name"],
                              addresses=doc["addresses"], tokens=[])
         status, vm = find([VM_A], rest[0], "vm")
+        if status == 200 and rest[1:] == ["policy"]:
+            return self.policy(method, vm, doc)
+        if status == 200 and len(rest) == 1 and method == "GET":
+            with LOCK:
+                own = AGENT["vm_policy"].get(vm["id"])
+                pol = dict(own or AGENT["default"],
+                           source="vm" if own else "default")
+            return 200, dict(vm, facts=FACTS_A, policy=pol)
         if len(rest) != 1 or method == "GET" or status != 200:
             return status, vm
         if method == "DELETE":
@@ -556,6 +705,25 @@ def sse_event(rec):
     lines += ["data: " + line for line in data.split("\n")]
     eol = "\r\n" if seq % 2 == 0 else "\n"
     return (eol.join(lines) + eol + eol).encode()
+
+
+def policy_check(doc):
+    """Why doc is not a whole policy (docs/AGENT.md), or None."""
+    if not isinstance(doc, dict) or not set(doc) <= POLICY_FIELDS:
+        return "a policy has interval, grace, action and command only"
+    iv, gr = doc.get("interval"), doc.get("grace")
+    if not isinstance(iv, int) or not 5 <= iv <= 3600:
+        return "interval: 5..3600"
+    if not isinstance(gr, int) or not 10 <= gr <= 86400 or gr <= iv:
+        return "grace: 10..86400, more than interval"
+    if doc.get("action") not in POLICY_ACTIONS:
+        return "action: one of " + ", ".join(POLICY_ACTIONS)
+    if (doc["action"] == "command") != ("command" in doc):
+        return "command goes with the action command, and only with it"
+    cmd = doc.get("command", "x")
+    if not isinstance(cmd, str) or not 1 <= len(cmd.encode()) <= 1024:
+        return "command: 1..1024 bytes"
+    return None
 
 
 def paged(key, objs, field, query):

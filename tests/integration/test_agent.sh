@@ -7,9 +7,13 @@
 #  2. a token assigned to a VM at 127.0.0.2: exit 1 "wrong address";
 #  3. usage and configuration errors exit 2 (FILE:LINE:COL), an
 #     unreachable controller exits 1;
-#  4. daemon mode (interval 1, grace 2): authenticates, the revoke makes
-#     it FAILING (revoked), the policy runs once within grace+interval,
-#     a new assignment brings it back to AUTHENTICATED, SIGTERM stops it;
+#  4. daemon mode under the controller's policy for its VM (interval 5,
+#     grace 10, a command; the file's fallback differs): authenticates,
+#     the revoke makes it FAILING (revoked), the command runs once
+#     within interval+grace and is recorded in state_dir/state.json
+#     (0600) until a verify reports it, a new assignment brings it back
+#     to AUTHENTICATED, SIGTERM stops it, a restart uses the stored
+#     policy;
 #  5. --once after the revoke: exit 1 "revoked";
 #  6. HTTPS: a pinned certificate (ca_sha256, from the config or from
 #     TOKEN.JSON, only with its own URL) works, a wrong pin and an untrusted certificate fail, ca_file works, a pin with http:// is
@@ -306,12 +310,21 @@ rc=0
 ok "usage/config errors exit 2; unreachable controller and no token exit 1"
 
 # ---- 4. daemon mode ----
+# The controller's policy for vm1 (the shortest it allows: interval 5,
+# grace 10, the command) wins over the file's fallback (interval 1,
+# grace 2, log only), so a policy that runs proves which one applied.
+POLICY_CMD="echo \"ran \$VTOKEN_REASON \$VTOKEN_TOKEN_ID\" >> $W/policy-ran"
+api PUT /v1/vms/vm1/policy "$(python3 -c 'import json, sys
+print(json.dumps({"interval": 5, "grace": 10, "action": "command",
+    "command": sys.argv[1]}))' "$POLICY_CMD")" > "$W/vmpolicy.json"
+grep -q '"grace": *10' "$W/vmpolicy.json" ||
+    fail "PUT /v1/vms/vm1/policy: $(cat "$W/vmpolicy.json")"
 cat > "$W/agent.yaml" <<EOF
-# daemon test: fast timers
+# daemon test: the local fallback, until the controller answers
 interval: 1
 grace: 2
 timeout: 2
-policy: echo "ran \$VTOKEN_REASON \$VTOKEN_TOKEN_ID" >> $W/policy-ran
+state_dir: $W/state-daemon
 EOF
 "$AGENT" -c "$W/agent.yaml" --device "$W/t1.img" --controller "$API" \
     > "$W/daemon.out" 2> "$W/daemon.log" &
@@ -319,12 +332,14 @@ AGENT_PID=$!
 PIDS="$PIDS $AGENT_PID"
 wait_for 10 grep -q -- "-> AUTHENTICATED" "$W/daemon.log" ||
     fail "daemon never authenticated"
+wait_for 5 grep -q "policy from the controller: interval 5 s, grace 10 s, action command" "$W/daemon.log" ||
+    fail "the controller's policy was not taken"
 sleep 1.5
 [ ! -e "$W/policy-ran" ] || fail "policy ran while authenticated"
 t0=$(date +%s.%N)
 api DELETE "/v1/assignments/$T1" > /dev/null
-# grace + interval = 3 s, plus 2 s slack for slow (sanitizer) builds.
-wait_for 5 test -s "$W/policy-ran" || fail "policy did not run within 5 s"
+# interval + grace = 15 s, plus 5 s slack for slow (sanitizer) builds.
+wait_for 20 test -s "$W/policy-ran" || fail "policy did not run within 20 s"
 t1=$(date +%s.%N)
 ok "policy ran $(python3 -c "print(round($t1 - $t0, 2))") s after the revoke"
 grep -q "AUTHENTICATED -> FAILING (revoked)" "$W/daemon.log" ||
@@ -339,6 +354,20 @@ n=$(grep -c "FAILING (revoked)" "$W/daemon.log")
 sleep 2.5
 [ "$(wc -l < "$W/policy-ran")" -eq 1 ] || fail "policy ran more than once"
 ok "revoke: FAILING (revoked) logged once, POLICY_RUN, policy ran once"
+# fired_is WHAT: state.json's policy_fired is "command revoked" or absent.
+fired_is() {
+	python3 - "$W/state-daemon/state.json" "$1" <<'PYEOF'
+import json, sys
+f = json.load(open(sys.argv[1])).get("policy_fired")
+got = "absent" if f is None else f["action"] + " " + f["reason"] + " " + f["result"]
+sys.exit(0 if got == sys.argv[2] else 1)
+PYEOF
+}
+wait_for 5 fired_is "command revoked ok" ||
+    fail "state.json does not record the action: $(cat "$W/state-daemon/state.json")"
+[ "$(stat -c %a "$W/state-daemon/state.json")" = 600 ] ||
+    fail "state.json is not 0600"
+ok "the action is recorded in state_dir/state.json (0600)"
 
 # --- 5. --once after the revoke ----
 rc=0
@@ -351,13 +380,24 @@ ok "--once after the revoke fails: revoked"
 
 # Reassigned: the daemon recovers; the policy is re-armed.
 api POST /v1/assignments "{\"token\":\"t1\",\"vm\":\"vm1\"}" > /dev/null
-wait_for 5 grep -q "POLICY_RUN -> AUTHENTICATED" "$W/daemon.log" ||
+wait_for 12 grep -q "POLICY_RUN -> AUTHENTICATED" "$W/daemon.log" ||
     fail "no recovery after reassignment"
+wait_for 5 fired_is absent ||
+    fail "policy_fired kept after a successful verify reported it"
 kill -TERM "$AGENT_PID"
 wait_for 5 sh -c "! kill -0 $AGENT_PID" || fail "SIGTERM did not stop it"
 rc=0; wait "$AGENT_PID" || rc=$?
 [ $rc -eq 0 ] || fail "daemon exit $rc after SIGTERM"
 ok "reassignment: AUTHENTICATED again; SIGTERM: clean exit"
+# A restart starts with the stored policy, before reaching the controller.
+"$AGENT" -c "$W/agent.yaml" --device "$W/t1.img" --controller \
+    "http://127.0.0.1:$(free_port)" 2> "$W/daemon2.log" &
+P2=$!
+PIDS="$PIDS $P2"
+wait_for 5 grep -q "interval 5 s, grace 10 s, action command (from the controller)" \
+    "$W/daemon2.log" || fail "the stored policy was not used at start-up"
+kill -TERM "$P2"; wait "$P2" || fail "restarted daemon exit"
+ok "the controller's policy is kept in state_dir and used at the next start"
 
 # ---- 6. HTTPS with a pinned certificate ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -444,28 +484,51 @@ req, conn, res = map(int, sys.argv[1:4])
 sys.exit(0 if m and int(m.group(1)) >= req and int(m.group(2)) == conn and
     int(m.group(3)) >= res else 1)' "$1" "$2" "$3"
 }
-# Interval 1 s, under the controller's 2 s idle timeout: every round uses
-# the first connection (challenge and verify included): one handshake.
+# hup_wait SECS PID COMMAND...: a round now (SIGHUP) every second until
+# COMMAND succeeds.  The controller's policy (default interval 30 s)
+# replaces the files' intervals after the first round, so the rounds
+# below are asked for with SIGHUP.
+hup_wait() {
+	n=$1; p=$2; shift 2
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -HUP "$p" 2>/dev/null || true
+		sleep 1
+		n=$((n - 1))
+	done
+	return 1
+}
+# Rounds 0.3 s apart, under the controller's 2 s idle timeout: every round
+# uses the first connection (challenge and verify included): one
+# handshake.
 full0=$(handshakes full)
-printf 'ca_sha256: %s\ninterval: 1\ntimeout: 2\n' "$PIN" > "$W/keep.yaml"
+printf 'ca_sha256: %s\ninterval: 1\ntimeout: 2\nstate_dir: %s\n' "$PIN" \
+    "$W/state-keep" > "$W/keep.yaml"
 "$AGENT" -c "$W/keep.yaml" -d --device "$W/t3.img" 2> "$W/keep.err" &
 KEEP_PID=$!
 PIDS="$PIDS $KEEP_PID"
+wait_for 10 grep -q -- "-> AUTHENTICATED" "$W/keep.err" ||
+    fail "keep-alive: never authenticated"
+for i in 1 2 3; do sleep 0.3; kill -HUP "$KEEP_PID"; done
 wait_for 15 stats_at_least 8 1 0 keep.err ||
     fail "keep-alive: not 4 rounds over one connection"
 kill -TERM "$KEEP_PID"; wait "$KEEP_PID" || fail "keep-alive agent exit"
 [ "$(handshakes full)" -eq $((full0 + 1)) ] ||
     fail "keep-alive: $(($(handshakes full) - full0)) full handshakes, want 1"
 ok "4 rounds (8 requests) over one kept-alive connection, one handshake"
-# Interval 3 s, over the idle timeout: the controller closes the idle
+# Rounds 3 s apart, over the idle timeout: the controller closes the idle
 # connection (no round fails for it), the next round connects again and
 # resumes the TLS session: still one full handshake.
 full0=$(handshakes full)
 res0=$(handshakes resumed)
-printf 'ca_sha256: %s\ninterval: 3\ntimeout: 2\n' "$PIN" > "$W/resume.yaml"
+printf 'ca_sha256: %s\ninterval: 3\ntimeout: 2\nstate_dir: %s\n' "$PIN" \
+    "$W/state-resume" > "$W/resume.yaml"
 "$AGENT" -c "$W/resume.yaml" -d --device "$W/t3.img" 2> "$W/resume.err" &
 RES_PID=$!
 PIDS="$PIDS $RES_PID"
+wait_for 10 grep -q -- "-> AUTHENTICATED" "$W/resume.err" ||
+    fail "resumption: never authenticated"
+for i in 1 2; do sleep 3; kill -HUP "$RES_PID"; done
 wait_for 20 stats_at_least 6 3 2 resume.err ||
     fail "resumption: not 3 rounds on 3 connections, 2 resumed"
 [ "$(handshakes full)" -eq $((full0 + 1)) ] ||
@@ -486,7 +549,7 @@ openssl s_server -quiet -accept "127.0.0.1:$P_TLS" -cert "$W/other.crt" \
     -key "$W/other.key" -www > /dev/null 2> "$W/s_server.err" &
 IMP_PID=$!
 PIDS="$PIDS $IMP_PID"
-wait_for 20 grep -q "FAILING (controller unreachable: server certificate does not match the pinned ca_sha256)" "$W/resume.err" ||
+hup_wait 20 "$RES_PID" grep -q "FAILING (controller unreachable: server certificate does not match the pinned ca_sha256)" "$W/resume.err" ||
     fail "an impostor with another certificate was not refused"
 kill -TERM "$IMP_PID"; wait "$IMP_PID" 2>/dev/null || true
 # The real controller again, on the same store (start_vtokend would make
@@ -496,7 +559,7 @@ set --
 "$VT_BIN/vtokend" -c "$W/tls.yaml" "$@" 2>> "$W/tls.log" &
 PIDS="$PIDS $!"
 VTD_PIDS="$VTD_PIDS $!"
-wait_for 20 grep -q "FAILING -> AUTHENTICATED" "$W/resume.err" ||
+hup_wait 20 "$RES_PID" grep -q "FAILING -> AUTHENTICATED" "$W/resume.err" ||
     fail "no recovery once the real controller is back"
 kill -TERM "$RES_PID"; wait "$RES_PID" || fail "resumption agent exit"
 ok "another certificate at the controller's address is refused; the real one is accepted again"

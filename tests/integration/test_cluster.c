@@ -12,6 +12,8 @@
  *    (C's lease runs out and its claim is taken over);
  *  - an API key made through A works on B; deleted through B, A refuses
  *    it (the change feed carries keys);
+ *  - agent policies, releases and the rollout made through one node are
+ *    seen through the others (documents travel on the feed too);
  *  - /v1/nodes shows the three nodes, C lost; audit verify passes over
  *    records written by all three nodes.
  */
@@ -136,6 +138,58 @@ cl_keys(void)
 	cl_wait_key(&node[0], key, 401);
 }
 
+/* GET path on n until its body holds want (5 s at most). */
+static void
+cl_wait_body(struct vtd *n, const char *path, const char *want)
+{
+	struct vt_http_resp r;
+	bool seen = false;
+
+	for (int i = 0; i < 100 && !seen; i++) {
+		ck_assert_int_eq(vt_api(n, "GET", path, NULL, &r), 0);
+		seen = r.status == 200 && strstr(r.body, want) != NULL;
+		vt_http_resp_free(&r);
+		if (!seen)
+			vt_sleep_ms(50);
+	}
+	ck_assert_msg(seen, "%s never showed %s", path, want);
+}
+
+/*
+ * A VM's policy set through A reaches C; the default set through C and a
+ * release and rollout made through B reach A (documents and their feed
+ * rows: docs/AGENT.md).
+ */
+static void
+cl_agent_docs(void)
+{
+	struct vt_http_resp r;
+
+	ck_assert_int_eq(vt_api(&node[0], "PUT", "/v1/vms/vm/policy",
+	    "{\"interval\": 15, \"grace\": 45, \"action\": "
+	    "\"isolate-network\"}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	cl_wait_body(&node[2], "/v1/vms/vm/policy", "isolate-network");
+	ck_assert_int_eq(vt_api(&node[2], "PUT", "/v1/policy", "{\"interval\": "
+	    "25, \"grace\": 75, \"action\": \"poweroff\"}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	cl_wait_body(&node[0], "/v1/policy", "poweroff");
+	ck_assert_int_eq(vt_api(&node[1], "POST", "/v1/agent/releases",
+	    "{\"version\": \"9.9\", \"sha256\": \"2cf24dba5fb0a30e26e83b2a"
+	    "c5b9e29e1b161e5c1fa7425e73043362938b9824\", \"signature\": \""
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAA==\", \"artifact\": \"aGVsbG8=\"}", &r), 0);
+	ck_assert_msg(r.status == 201, "release: %ld %s", r.status, r.body);
+	vt_http_resp_free(&r);
+	ck_assert_int_eq(vt_api(&node[1], "PUT", "/v1/agent/rollout",
+	    "{\"version\": \"9.9\"}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	vt_http_resp_free(&r);
+	cl_wait_body(&node[0], "/v1/agents", "\"target\": \"9.9\"");
+}
+
 static void
 cl_check_nodes_and_audit(void)
 {
@@ -202,6 +256,7 @@ START_TEST(three_nodes)
 	    cut[ROUNDS / 2], cut[ROUNDS * 99 / 100], cut[ROUNDS - 1]);
 
 	cl_keys();
+	cl_agent_docs();
 	cl_takeover(&t);
 	cl_check_nodes_and_audit();
 	fx_stop(&node[0]);

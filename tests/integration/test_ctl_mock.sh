@@ -6,9 +6,11 @@
 # connection error, 2 usage).  The key must never be printed.
 #
 # Needs VT_BIN (directory holding vtokenctl), python3 and timeout(1);
-# openssl(1) for the https part, which is skipped without it.  Every wait
-# is bounded: each vtokenctl run by timeout(1), the mock's start by a
-# counted loop, the mock itself by its --lifetime.
+# openssl(1) 3.0 or later for the https part and for "agent release
+# sign", whose signature must verify with openssl pkeyutl -rawin; base64(1)
+# and sha256sum(1).  Every wait is bounded: each vtokenctl run by
+# timeout(1), the mock's start by a counted loop, the mock itself by its
+# --lifetime.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -921,6 +923,302 @@ rc=$(cd "$T/cwd" && VTOKEN_URL=$URL timeout -k 5 30 "$CTL" token list \
 check_rc 0
 check_req GET /v1/tokens
 
+# --- agent management (docs/AGENT.md) --------------------------------------
+name="help: agent commands"
+raw help agent
+check_rc 0
+check_out "agent release add FILE --version VERSION --signature BASE64|@FILE"
+check_out "agent release sign FILE --version VERSION --key KEYFILE"
+check_out "agent rollout set VERSION [--vm ID|NAME ...] [--percent N]"
+check_line " agent rollout stop"
+raw help vm
+check_out "vm policy ID|NAME --clear"
+
+usage_case policy
+usage_case policy set
+usage_case policy show extra
+usage_case policy set --interval 4
+usage_case policy set --interval 3601
+usage_case policy set --grace 9
+usage_case policy set --grace 1x
+usage_case policy set --action reboot
+usage_case policy set --vm ci-1 --grace 30
+usage_case vm policy
+usage_case vm policy ci-1 --clear --action log
+usage_case vm policy ci-1 ci-2
+usage_case agents extra
+usage_case agent rollout
+usage_case agent rollout set
+usage_case agent rollout set 1.0 --percent 0
+usage_case agent rollout set 1.0 --percent 101
+usage_case agent rollout show --vm ci-1
+usage_case agent rollout stop extra
+usage_case agent release add "$T/agent.deb" --version 1.0
+usage_case agent release add "$T/agent.deb" --signature @x
+usage_case agent release add "$T/agent.deb" --version "1 0" --signature @x
+usage_case agent release add "$T/agent.deb" --version 1.0 --signature abc
+usage_case agent release sign "$T/agent.deb" --version 1.0
+usage_case agent release sign "$T/agent.deb" --key k --version /etc
+usage_case agent release rm
+usage_case audit --follow --vm ci-1 --vm ci-2
+
+name="policy show"
+ctl policy show
+check_rc 0
+check_req GET /v1/policy
+check_line "interval: 30"
+check_line "grace: 90"
+check_line "action: log"
+
+name="policy set: GET, then PUT the whole policy"
+ctl policy set --grace 120
+check_rc 0
+check_req PUT /v1/policy '{"interval": 30, "grace": 120, "action": "log"}'
+check_line "grace: 120"
+checks=$((checks + 1))
+[ "$(python3 "$MOCK" paths "$LOG" | tail -n 2 | head -n 1)" = \
+    "GET /v1/policy" ] || fail "no GET before the PUT"
+
+name="policy set: --action command --command"
+ctl policy set --action command --command "systemctl isolate rescue.target"
+check_rc 0
+check_req PUT /v1/policy '{"interval": 30, "grace": 120,
+    "action": "command", "command": "systemctl isolate rescue.target"}'
+check_line "command: systemctl isolate rescue.target"
+
+name="policy set: another action drops the stale command"
+ctl policy set --action poweroff
+check_rc 0
+check_req PUT /v1/policy '{"interval": 30, "grace": 120,
+    "action": "poweroff"}'
+
+name="policy set: the server's refusal"
+ctl policy set --interval 200
+check_rc 1
+check_err "grace: 10..86400, more than interval (bad_request)"
+check_out_empty
+
+name="policy show -o json"
+ctl -o json policy show
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd == {"interval": 30, "grace": 120, "action": "poweroff"}' ||
+    fail "json output"
+
+name="vm policy: the default, with its source"
+ctl vm policy ci-1
+check_rc 0
+check_req GET /v1/vms/ci-1/policy
+check_line "action: poweroff"
+check_line "source: default"
+
+name="vm policy: set from the effective policy, without source"
+ctl vm policy ci-1 --interval 10 --grace 20
+check_rc 0
+check_req PUT /v1/vms/ci-1/policy \
+    '{"interval": 10, "grace": 20, "action": "poweroff"}'
+check_line "source: vm"
+
+name="vm show: facts and policy"
+ctl vm show ci-1
+check_rc 0
+check_req GET /v1/vms/ci-1
+check_line "name: ci-1"
+check_line "host name: ci-1.example"
+check_line "os: Debian GNU/Linux 12 (bookworm)"
+check_line "kernel: 6.1.0-27-amd64"
+check_line "machine-id: 0123456789abcdef0123456789abcdef"
+check_line "dmi vendor: QEMU"
+check_line "dmi product: Standard PC (i440FX + PIIX, 1996)"
+check_line "dmi uuid: -"
+check_line "agent version: 0.9.0"
+check_line "uptime: 1d 02:03:04"
+check_line "reported: 2026-12-03T10:00:00Z"
+check_line "reported from: 127.0.0.2:52000"
+check_line "policy: poweroff, interval 10s, grace 20s (vm)"
+
+name="vm show -o json: facts"
+ctl -o json vm show ci-1
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd["facts"]["uptime"] == 93784 and d["policy"]["source"] == "vm"' ||
+    fail "json output"
+
+name="vm policy --clear"
+ctl vm policy ci-1 --clear
+check_rc 0
+check_req DELETE /v1/vms/ci-1/policy
+check_line "vm ci-1 policy cleared: the default applies"
+ctl -o json vm policy ci-1 --clear
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd == {"vm": "ci-1", "policy_cleared": True}' || fail "json output"
+ctl vm policy ci-1
+check_line "source: default"
+
+name="vm policy: no such VM"
+ctl vm policy nope --grace 30
+check_rc 1
+check_req GET /v1/vms/nope/policy
+check_err "no vm named 'nope' (not_found)"
+
+name="agents"
+ctl agents
+check_rc 0
+check_req GET /v1/agents
+check_line "VM VERSION TARGET LAST UPDATE REASON UPDATE TIME REPORTED"
+check_line "ci-1 0.9.0 0.9.1 refused 0.9.1 bad signature 2026-12-03T09:59:00Z 2026-12-03T10:00:00Z"
+check_line "00000000000000B2 0.9.1 - - - - 2026-12-03T09:00:00Z"
+checks=$((checks + 1))
+python3 "$MOCK" aligned "$T/out" 2>"$T/why" || fail "$(cat "$T/why")"
+ctl -o json agents
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'len(d["agents"]) == 2 and "next" not in d' || fail "json output"
+
+# release sign: verified by openssl over the same line.
+name="agent release sign"
+head -c 1000 /dev/urandom >"$T/agent.deb"
+openssl genpkey -algorithm ed25519 -out "$T/rel.pem" 2>"$T/openssl.err" ||
+    fail "openssl genpkey: $(cat "$T/openssl.err")"
+openssl pkey -in "$T/rel.pem" -pubout -out "$T/rel.pub" 2>>"$T/openssl.err"
+chmod 600 "$T/rel.pem"
+SHA=$(sha256sum "$T/agent.deb" | cut -d ' ' -f 1)
+printf 'vtoken-release-v1 1.0~rc1+b %s 1000\n' "$SHA" >"$T/rel.line"
+before=$(count)
+raw agent release sign "$T/agent.deb" --version 1.0~rc1+b --key "$T/rel.pem"
+check_rc 0
+checks=$((checks + 1))
+[ "$(count)" = "$before" ] || fail "release sign made a request"
+cp "$T/out" "$T/rel.sig"
+base64 -d "$T/rel.sig" >"$T/rel.sig.bin" 2>/dev/null
+checks=$((checks + 1))
+openssl pkeyutl -verify -pubin -inkey "$T/rel.pub" -rawin \
+    -in "$T/rel.line" -sigfile "$T/rel.sig.bin" >"$T/why" 2>&1 ||
+    fail "openssl pkeyutl -verify: $(cat "$T/why")"
+raw -o json agent release sign "$T/agent.deb" --version 1.0~rc1+b \
+    --key "$T/rel.pem"
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    "d['size'] == 1000 and d['sha256'] == '$SHA' and
+     d['signature'] == '$(cat "$T/rel.sig")'" || fail "json output"
+
+name="agent release sign: the key's mode, type, missing files"
+chmod 640 "$T/rel.pem"
+raw agent release sign "$T/agent.deb" --version 1.0 --key "$T/rel.pem"
+check_rc 1
+check_err "accessible by group or others (mode 0640); chmod 600 it"
+check_out_empty
+chmod 600 "$T/rel.pem"
+openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$T/ec.pem" 2>>"$T/openssl.err"
+chmod 600 "$T/ec.pem"
+raw agent release sign "$T/agent.deb" --version 1.0 --key "$T/ec.pem"
+check_rc 1
+check_err "not an Ed25519 key"
+raw agent release sign "$T/missing.deb" --version 1.0 --key "$T/rel.pem"
+check_rc 1
+check_err "missing.deb: No such file or directory"
+check_out_empty
+# The private key's base64 lines never reach the output.
+sed -n '2p' "$T/rel.pem" >"$T/rel.pem.body"
+
+name="agent release add --signature @FILE"
+SIG=$(cat "$T/rel.sig")
+B64=$(base64 -w 0 "$T/agent.deb")
+ctl agent release add "$T/agent.deb" --version 1.0 --signature "@$T/rel.sig"
+check_rc 0
+check_req POST /v1/agent/releases "{\"version\": \"1.0\",
+    \"sha256\": \"$SHA\", \"signature\": \"$SIG\", \"artifact\": \"$B64\"}"
+check_line "release 1.0 added: 1000 bytes, sha256 $SHA"
+
+name="agent release add: inline signature, -o json"
+ctl -o json agent release add "$T/agent.deb" --version 1.1 \
+    --signature "$SIG"
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    "d['version'] == '1.1' and d['size'] == 1000" || fail "json output"
+
+name="agent release add: exists"
+ctl agent release add "$T/agent.deb" --version 1.0 --signature "$SIG"
+check_rc 1
+check_err "release '1.0' exists (conflict)"
+
+name="agent release add: unreadable files"
+ctl agent release add "$T/agent.deb" --version 2.0 --signature "@$T/nope"
+check_rc 1
+check_err "nope: No such file or directory"
+printf 'not base64!\n' >"$T/bad.sig"
+ctl agent release add "$T/agent.deb" --version 2.0 --signature "@$T/bad.sig"
+check_rc 1
+check_err "is not the base64 of a 64-byte Ed25519 signature"
+ctl agent release add "$T/missing.deb" --version 2.0 --signature "$SIG"
+check_rc 1
+check_out_empty
+
+name="agent release list"
+ctl agent release list
+check_rc 0
+check_req GET /v1/agent/releases
+check_line "VERSION SIZE SHA256 CREATED"
+check_line "1.0 1000B $SHA 2026-12-03T11:00:00Z"
+check_line "1.1 1000B $SHA 2026-12-03T11:00:00Z"
+
+name="agent rollout show: none (vtokend answers 404)"
+ctl agent rollout show
+check_rc 1
+check_req GET /v1/agent/rollout
+check_err "vtokenctl: no rollout (not_found)"
+check_out_empty
+
+name="agent rollout set"
+ctl agent rollout set 1.0 --vm ci-1 --percent 50 --vm 1A2B3C4D5E6F7081
+check_rc 0
+check_req PUT /v1/agent/rollout '{"version": "1.0",
+    "vms": ["ci-1", "1A2B3C4D5E6F7081"], "percent": 50}'
+check_line "version: 1.0"
+check_line "vms: 1A2B3C4D5E6F7081, 1A2B3C4D5E6F7081"
+check_line "percent: 50"
+ctl agent rollout set 1.1
+check_rc 0
+check_req PUT /v1/agent/rollout '{"version": "1.1"}'
+check_line "vms: all"
+check_line "percent: 100"
+ctl agent rollout set 9.9
+check_rc 1
+check_err "no release '9.9' (not_found)"
+
+name="agent rollout show -o json"
+ctl -o json agent rollout show
+check_rc 0
+python3 "$MOCK" jsonfile "$T/out" \
+    'd == {"version": "1.1", "vms": None, "percent": 100}' ||
+    fail "json output"
+
+name="agent release rm: targeted"
+ctl agent release rm 1.1
+check_rc 1
+check_req DELETE /v1/agent/releases/1.1
+check_err "a rollout targets release '1.1' (conflict)"
+
+name="agent rollout stop"
+ctl agent rollout stop
+check_rc 0
+check_req DELETE /v1/agent/rollout
+check_line "rollout stopped"
+ctl -o json agent rollout stop
+python3 "$MOCK" jsonfile "$T/out" 'd == {"rollout_stopped": True}' ||
+    fail "json output"
+
+name="agent release rm"
+ctl agent release rm 1.1
+check_rc 0
+check_req DELETE /v1/agent/releases/1.1
+check_line "release 1.1 deleted"
+ctl agent release rm 1.1
+check_rc 1
+check_err "no release '1.1' (not_found)"
+
 # --- https ------------------------------------------------------------------
 # openssl is a test dependency (scripts/deps.sh): no silent skip.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -963,6 +1261,11 @@ python3 "$MOCK" auth "$LOG" "$KEY" 2>"$T/why" || fail "$(cat "$T/why")"
 name="key never printed"
 checks=$((checks + 1))
 grep -aqF "$KEY" "$T/all-output" && fail "the API key appeared in output"
+
+name="release key never printed"
+checks=$((checks + 1))
+grep -aqF -f "$T/rel.pem.body" "$T/all-output" &&
+    fail "the release private key appeared in output"
 
 if [ "$failures" -ne 0 ]; then
 	echo "test_ctl_mock: $failures of $checks checks failed" >&2

@@ -110,6 +110,50 @@ prep_key(struct vtd *d, const char *role)
 	vt_http_resp_free(&r);
 }
 
+/* An admin call that must answer want. */
+static void
+admin_call(struct vtd *d, const char *method, const char *path,
+    const char *body, long want)
+{
+	struct vt_http_resp r;
+
+	ck_assert_int_eq(vt_api(d, method, path, body, &r), 0);
+	ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path,
+	    r.status, r.body);
+	vt_http_resp_free(&r);
+}
+
+/* A VM vmp-ROLE with a policy of its own. */
+static void
+prep_vm_policy(struct vtd *d, const char *role)
+{
+	char name[64], addr[32], path[128];
+	static unsigned n;
+
+	snprintf(name, sizeof(name), "vmp-%s", role);
+	snprintf(addr, sizeof(addr), "127.0.4.%u", 1 + n++ % 250);
+	fx_vm(d, name, addr);
+	snprintf(path, sizeof(path), "/v1/vms/%s/policy", name);
+	admin_call(d, "PUT", path, "{\"interval\": 10, \"grace\": 30, "
+	    "\"action\": \"log\"}", 200);
+}
+
+/* A release (not verified by the controller: agents check signatures). */
+#define RELEASE_BODY(v) "{\"version\": \"" v "\", \"sha256\": " \
+	"\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"," \
+	" \"signature\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\", \"artifact\": \"aGVsbG8=\"}"
+
+static void
+prep_release(struct vtd *d, const char *role)
+{
+	char body[512], v[32];
+
+	snprintf(v, sizeof(v), "rd-%s", role);
+	snprintf(body, sizeof(body), RELEASE_BODY("%s"), v);
+	admin_call(d, "POST", "/v1/agent/releases", body, 201);
+}
+
 static const struct route routes[] = {
 	{ "GET", "/healthz", NULL, R_OPEN, 200, NULL },
 	{ "GET", "/v1/openapi.json", NULL, R_OPEN, 200, NULL },
@@ -145,6 +189,29 @@ static const struct route routes[] = {
 	  "\"auditor\"}", R_ADM, 201, NULL },
 	{ "DELETE", "/v1/keys/kdel-@", NULL, R_ADM, 204, prep_key },
 	{ "GET", "/v1/whoami", NULL, R_ALL, 200, NULL },
+	/* Agents managed from the centre (docs/AGENT.md). */
+	{ "GET", "/v1/policy", NULL, R_READ, 200, NULL },
+	{ "PUT", "/v1/policy", "{\"interval\": 30, \"grace\": 90, "
+	  "\"action\": \"log\"}", R_CHG, 200, NULL },
+	{ "GET", "/v1/vms/vm0/policy", NULL, R_READ, 200, NULL },
+	{ "PUT", "/v1/vms/vm0/policy", "{\"interval\": 20, \"grace\": 60, "
+	  "\"action\": \"lock-sessions\"}", R_CHG, 200, NULL },
+	{ "DELETE", "/v1/vms/vmp-@/policy", NULL, R_CHG, 200,
+	  prep_vm_policy },
+	{ "GET", "/v1/agents", NULL, R_READ, 200, NULL },
+	{ "GET", "/v1/agent/releases", NULL, R_READ, 200, NULL },
+	{ "POST", "/v1/agent/releases", RELEASE_BODY("r-@"), R_ADM, 201,
+	  NULL },
+	{ "DELETE", "/v1/agent/releases/rd-@", NULL, R_ADM, 204,
+	  prep_release },
+	/* Allowed: there is no rollout yet. */
+	{ "GET", "/v1/agent/rollout", NULL, R_READ, 404, NULL },
+	{ "PUT", "/v1/agent/rollout", "{\"version\": \"rr\"}", R_ADM, 200,
+	  NULL },
+	{ "DELETE", "/v1/agent/rollout", NULL, R_ADM, 204, NULL },
+	/* No key: the caller's 127.0.0.1 is VM vmhere's. */
+	{ "GET", "/v1/agent/releases/rr/artifact", NULL, R_OPEN, 200, NULL },
+	{ "GET", "/v1/agent/bootstrap", NULL, R_OPEN, 200, NULL },
 	/* Agent routes take no key: a token not assigned to the caller. */
 	{ "POST", "/v1/agent/challenge", "{\"token\": \"t0\"}", R_OPEN, 404,
 	  NULL },
@@ -228,6 +295,8 @@ setup_objects(struct vtd *d)
 
 	fx_token(d, "t0", false, &t);
 	fx_vm(d, "vm0", "127.0.0.2");
+	fx_vm(d, "vmhere", "127.0.0.1");
+	admin_call(d, "POST", "/v1/agent/releases", RELEASE_BODY("rr"), 201);
 }
 
 START_TEST(matrix)

@@ -119,16 +119,35 @@ vt_http_target(const char *url)
 	return p != NULL ? p : "/";
 }
 
+static int vt_http_do(const char *method, const char *url, const char *src,
+    const char *key, const char *body, const char *cafile,
+    struct vt_http_resp *out);
+
 int
 vt_http(const char *method, const char *url, const char *key,
     const char *body, struct vt_http_resp *out)
 {
-	return vt_https(method, url, key, body, NULL, out);
+	return vt_http_do(method, url, NULL, key, body, NULL, out);
+}
+
+int
+vt_http_from(const char *method, const char *url, const char *src,
+    const char *key, const char *body, struct vt_http_resp *out)
+{
+	return vt_http_do(method, url, src, key, body, NULL, out);
 }
 
 int
 vt_https(const char *method, const char *url, const char *key,
     const char *body, const char *cafile, struct vt_http_resp *out)
+{
+	return vt_http_do(method, url, NULL, key, body, cafile, out);
+}
+
+static int
+vt_http_do(const char *method, const char *url, const char *src,
+    const char *key, const char *body, const char *cafile,
+    struct vt_http_resp *out)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -147,6 +166,12 @@ vt_https(const char *method, const char *url, const char *key,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	if (cafile != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
+	if (src != NULL) {
+		char iface[64];
+
+		snprintf(iface, sizeof(iface), "host!%s", src);
+		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+	}
 	if (key != NULL) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
 		h = curl_slist_append(h, auth);

@@ -27,6 +27,9 @@ int vt_http(const char *method, const char *url, const char *key,
 /* The same over HTTPS, trusting only the CA certificate in cafile. */
 int vt_https(const char *method, const char *url, const char *key,
     const char *body, const char *cafile, struct vt_http_resp *out);
+/* vt_http from source address src (a local 127.x address; NULL: any). */
+int vt_http_from(const char *method, const char *url, const char *src,
+    const char *key, const char *body, struct vt_http_resp *out);
 void vt_http_resp_free(struct vt_http_resp *r);
 
 /*

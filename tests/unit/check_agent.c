@@ -359,7 +359,8 @@ START_TEST(test_msg_bodies)
 {
 	uint8_t nonce[VTAUTH_NONCE_LEN], sig[VTAUTH_SIG_LEN];
 	uint8_t back[VTAUTH_SIG_LEN + 4];
-	char *body, *vm;
+	struct agent_msg_answer ans;
+	char *body;
 
 	memset(nonce, 0xa5, sizeof(nonce));
 	memset(sig, 0x5a, sizeof(sig));
@@ -367,7 +368,7 @@ START_TEST(test_msg_bodies)
 	ck_assert_str_eq(body, "{\"token\":\"" T_ID "\"}");
 	free(body);
 
-	body = agent_msg_verify_body(T_ID, nonce, sig);
+	body = agent_msg_verify_body(T_ID, nonce, sig, NULL);
 	ck_assert_ptr_nonnull(strstr(body, "\"token\":\"" T_ID "\""));
 	/* The nonce round-trips through the challenge parser. */
 	{
@@ -406,14 +407,16 @@ START_TEST(test_msg_bodies)
 	/* Verify answers. */
 	body = strdup("{\"ok\": true, \"token\": \"" T_ID "\", \"vm\": "
 	    "\"ci-\\u0007x\"}");
-	ck_assert_int_eq(agent_msg_parse_verify(body, strlen(body), &vm), 0);
-	ck_assert_str_eq(vm, "ci-?x");
-	free(vm);
+	ck_assert_int_eq(agent_msg_parse_verify(body, strlen(body), &ans), 0);
+	ck_assert_str_eq(ans.vm, "ci-?x");
+	ck_assert_int_eq(ans.policy, 0);
+	ck_assert_int_eq(ans.update, 0);
+	agent_msg_answer_clear(&ans);
 	free(body);
-	ck_assert_int_eq(agent_msg_parse_verify("{\"ok\":false}", 12, &vm),
+	ck_assert_int_eq(agent_msg_parse_verify("{\"ok\":false}", 12, &ans),
 	    -1);
-	ck_assert_ptr_null(vm);
-	ck_assert_int_eq(agent_msg_parse_verify("nope", 4, &vm), -1);
+	ck_assert_ptr_null(ans.vm);
+	ck_assert_int_eq(agent_msg_parse_verify("nope", 4, &ans), -1);
 }
 END_TEST
 

@@ -77,6 +77,29 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_POST, VTAPI_KEYS, PERM_KEYS, api_keys_create },
 	{ EVHTTP_REQ_DELETE, VTAPI_KEYS "/*", PERM_KEYS, api_keys_delete },
 	{ EVHTTP_REQ_GET, VTAPI_WHOAMI, PERM_SELF, api_whoami },
+	/* Agents managed from the centre (docs/AGENT.md). */
+	{ EVHTTP_REQ_GET, VTAPI_POLICY, PERM_READ, api_policy_default_get },
+	{ EVHTTP_REQ_PUT, VTAPI_POLICY, PERM_POLICY, api_policy_default_put },
+	{ EVHTTP_REQ_GET, VTAPI_VMS "/*" VTAPI_VM_POLICY, PERM_READ,
+	  api_policy_vm_get },
+	{ EVHTTP_REQ_PUT, VTAPI_VMS "/*" VTAPI_VM_POLICY, PERM_POLICY,
+	  api_policy_vm_put },
+	{ EVHTTP_REQ_DELETE, VTAPI_VMS "/*" VTAPI_VM_POLICY, PERM_POLICY,
+	  api_policy_vm_delete },
+	{ EVHTTP_REQ_GET, VTAPI_AGENTS, PERM_READ, api_agents_list },
+	{ EVHTTP_REQ_GET, VTAPI_AGENT_RELEASES, PERM_READ, api_releases_list },
+	{ EVHTTP_REQ_POST, VTAPI_AGENT_RELEASES, PERM_RELEASES,
+	  api_releases_add },
+	{ EVHTTP_REQ_DELETE, VTAPI_AGENT_RELEASES "/*", PERM_RELEASES,
+	  api_releases_delete },
+	{ EVHTTP_REQ_GET, VTAPI_AGENT_ROLLOUT, PERM_READ, api_rollout_get },
+	{ EVHTTP_REQ_PUT, VTAPI_AGENT_ROLLOUT, PERM_RELEASES, api_rollout_put },
+	{ EVHTTP_REQ_DELETE, VTAPI_AGENT_ROLLOUT, PERM_RELEASES,
+	  api_rollout_delete },
+	/* No key: served to the addresses of registered VMs only. */
+	{ EVHTTP_REQ_GET, VTAPI_AGENT_RELEASES "/*" VTAPI_AGENT_ARTIFACT, 0,
+	  api_releases_artifact },
+	{ EVHTTP_REQ_GET, VTAPI_AGENT_BOOTSTRAP, 0, api_agent_bootstrap },
 	/* Signature-authenticated, not by API key. */
 	{ EVHTTP_REQ_POST, VTAPI_AGENT_CHALLENGE, 0, api_agent_challenge },
 	{ EVHTTP_REQ_POST, VTAPI_AGENT_VERIFY, 0, api_agent_verify },
@@ -176,6 +199,13 @@ api_route_perm(const char *method, const char *path, unsigned *perm)
 			}
 	}
 	return false;
+}
+
+bool
+api_route_big_body(const char *method, const char *path)
+{
+	return strcmp(method, "POST") == 0 && strcmp(path,
+	    VTAPI_AGENT_RELEASES) == 0;
 }
 
 /* A key that does not grant the route: 403, logged and audited. */
@@ -435,7 +465,9 @@ api_server_new(struct event_base *base, const struct api_params *p,
 		goto fail;
 	evhttp_set_bevcb(api->http, api_guard_bevcb, api);
 	evhttp_set_gencb(api->http, api_gencb, api);
-	evhttp_set_max_body_size(api->http, p->max_body);
+	/* api_gate holds each route to its own cap before evhttp reads. */
+	evhttp_set_max_body_size(api->http, p->max_body > API_RELEASE_BODY_MAX ?
+	    p->max_body : API_RELEASE_BODY_MAX);
 	evhttp_set_max_headers_size(api->http, 16384);
 	evhttp_set_timeout(api->http, (int)p->timeout);
 	/* Other methods reach the router too, for a JSON 405. */

@@ -192,5 +192,29 @@ void api_whoami(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
 void api_openapi(struct api_req *r);	/* api_openapi.c */
+/* api_policy.c */
+void api_policy_default_get(struct api_req *r);
+void api_policy_default_put(struct api_req *r);
+void api_policy_vm_get(struct api_req *r);
+void api_policy_vm_put(struct api_req *r);
+void api_policy_vm_delete(struct api_req *r);
+/* api_agentmgr.c */
+void api_agents_list(struct api_req *r);
+void api_releases_list(struct api_req *r);
+void api_releases_add(struct api_req *r);
+void api_releases_delete(struct api_req *r);
+void api_releases_artifact(struct api_req *r);
+void api_rollout_get(struct api_req *r);
+void api_rollout_put(struct api_req *r);
+void api_rollout_delete(struct api_req *r);
+/* api_bootstrap.c */
+void api_agent_bootstrap(struct api_req *r);
+/*
+ * The largest body a route takes: api.max_body, api.max_body_anon or,
+ * for POST /v1/agent/releases, API_RELEASE_BODY_MAX.
+ */
+#define API_RELEASE_BODY_MAX	(22u << 20)	/* base64 of 16 MiB, and JSON */
+/* True for the route that takes API_RELEASE_BODY_MAX. */
+bool api_route_big_body(const char *method, const char *path);
 
 #endif

@@ -83,6 +83,7 @@ api_agent_challenge(struct api_req *r)
 struct api_verify {
 	struct api_req *r;
 	char token[ENCODE_ID_LEN + 1];
+	json_t *report;			/* what the agent reported, owned */
 };
 
 static void
@@ -93,10 +94,16 @@ api_agent_verified(void *arg, enum control_auth_result res,
 	struct api_req *r = v->r;
 	const char *why;
 
-	if (res == AUTH_OK)
-		api_reply_json(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1,
-		    "token", v->token, "vm", vm_name));
-	else if (res == AUTH_STORE_ERROR && strcmp(control_health(r->ctl,
+	json_t *answer;
+
+	if (res == AUTH_OK) {
+		answer = control_agent_report(r->ctl, v->token, r->peer_host,
+		    v->report);
+		json_object_set_new(answer, "ok", json_true());
+		json_object_set_new(answer, "token", json_string(v->token));
+		json_object_set_new(answer, "vm", json_string(vm_name));
+		api_reply_json(r, 200, answer);
+	} else if (res == AUTH_STORE_ERROR && strcmp(control_health(r->ctl,
 	    &why), "ok") != 0)	/* logged where it failed */
 		api_reply_error(r, 503, "store_unavailable", "%s",
 		    control_auth_result_reason(res));
@@ -109,6 +116,7 @@ api_agent_verified(void *arg, enum control_auth_result res,
 		api_reply_error(r, 403, "auth_failed", "%s",
 		    control_auth_result_reason(res));
 	}
+	json_decref(v->report);
 	free(v);
 }
 
@@ -140,9 +148,11 @@ api_agent_verify(struct api_req *r)
 	v = xcalloc(1, sizeof(*v));
 	v->r = r;
 	snprintf(v->token, sizeof(v->token), "%s", tok->id);
+	v->report = json_incref(ar.report);
 	if (control_agent_verify(r->ctl, tok, r->peer_host,
 	    (const struct sockaddr *)&r->peer_sa, ar.nonce, ar.nonce_len,
 	    ar.sig, ar.sig_len, api_agent_verified, v) == AUTH_RATE_LIMITED) {
+		json_decref(v->report);
 		free(v);
 		api_reply_error(r, 429, "too_many_requests", "rate limited");
 	} else

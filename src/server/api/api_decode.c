@@ -440,12 +440,36 @@ api_decode_b64(json_t *o, const char *key, uint8_t *out, size_t cap,
 	return 0;
 }
 
+/* The optional reports of a verify (docs/AGENT.md): objects, kept. */
+static int
+api_decode_agent_report(json_t *o, struct api_agent_req *out, char *why,
+    size_t whylen)
+{
+	static const char *const parts[] = { "facts", "update",
+	    "policy_fired" };
+
+	out->report = json_object();
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		json_t *v = json_object_get(o, parts[i]);
+
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_object(v)) {
+			snprintf(why, whylen, "%s: an object is required",
+			    parts[i]);
+			return -1;
+		}
+		json_object_set(out->report, parts[i], v);
+	}
+	return 0;
+}
+
 int
 api_decode_agent_verify(const char *body, size_t len,
     struct api_agent_req *out, char *why, size_t whylen)
 {
 	static const char *const fields[] = { "token", "nonce", "signature",
-	    NULL };
+	    "facts", "update", "policy_fired", NULL };
 	json_t *o;
 	int rv = -1;
 
@@ -453,6 +477,7 @@ api_decode_agent_verify(const char *body, size_t len,
 	if (api_decode_object(body, len, fields, &o, why, whylen) < 0)
 		return -1;
 	if (api_decode_agent_token(o, out, why, whylen) == 0 &&
+	    api_decode_agent_report(o, out, why, whylen) == 0 &&
 	    api_decode_b64(o, "nonce", out->nonce, sizeof(out->nonce),
 	    &out->nonce_len, why, whylen) == 0 &&
 	    api_decode_b64(o, "signature", out->sig, sizeof(out->sig),
@@ -466,5 +491,6 @@ void
 api_agent_req_clear(struct api_agent_req *ar)
 {
 	free(ar->token);
+	json_decref(ar->report);
 	memset(ar, 0, sizeof(*ar));
 }

@@ -63,6 +63,7 @@ struct api_agent_req {
 	size_t nonce_len;
 	uint8_t sig[API_DECODE_SIG_MAX];
 	size_t sig_len;
+	json_t *report;		/* verify: {"facts"?, "update"?, "policy_fired"?} */
 };
 
 /*

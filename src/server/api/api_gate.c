@@ -204,6 +204,9 @@ api_gate_check(struct api_server *api, const struct api_gate_head *h,
 		return 401;
 	}
 	cap = keyed ? api->params.max_body : api->params.max_body_anon;
+	if (keyed && api_route_big_body(h->method, h->path) &&
+	    cap < API_RELEASE_BODY_MAX)
+		cap = API_RELEASE_BODY_MAX;
 	if (h->content_length > cap) {
 		snprintf(toobig, sizeof(toobig), "request body over %zu bytes",
 		    cap);

@@ -155,7 +155,7 @@ api_body(struct api_req *r, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 
-	/* evhttp enforces api.max_body before we get here (413). */
+	/* api_gate held the body to its route's cap before it was read. */
 	*len = evbuffer_get_length(in);
 	if (*len == 0)
 		return "";

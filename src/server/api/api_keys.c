@@ -100,6 +100,7 @@ static const struct {
 	{ PERM_ALARM_ACK, "alarm_ack" }, { PERM_TOKENS, "tokens" },
 	{ PERM_VMS, "vms" }, { PERM_ASSIGN, "assign" },
 	{ PERM_IMAGE, "image" }, { PERM_KEYS, "keys" },
+	{ PERM_POLICY, "policy" }, { PERM_RELEASES, "releases" },
 };
 
 void

@@ -9,6 +9,7 @@
 #include "server/api/api.h"
 #include "server/api/api_decode.h"
 #include "server/api/api_view.h"
+#include "vtoken/vtapi.h"
 
 static struct control_vm *
 api_vm_arg(struct api_req *r)
@@ -55,9 +56,21 @@ void
 api_vms_show(struct api_req *r)
 {
 	struct control_vm *vm = api_vm_arg(r);
+	json_t *o, *policy, *facts;
+	bool own;
 
-	if (vm != NULL)
-		api_reply_json(r, 200, api_view_vm(r->ctl, vm));
+	if (vm == NULL)
+		return;
+	/* The one VM's view adds what its agent reported and its policy. */
+	o = api_view_vm(r->ctl, vm);
+	policy = control_policy_effective(r->ctl, vm, &own);
+	json_object_set_new(policy, VTAPI_F_SOURCE, json_string(own ? "vm" :
+	    "default"));
+	json_object_set_new(o, VTAPI_F_POLICY, policy);
+	facts = control_vm_facts(r->ctl, vm);
+	json_object_set_new(o, VTAPI_F_FACTS, facts != NULL ? facts :
+	    json_null());
+	api_reply_json(r, 200, o);
 }
 
 /* A change's answer: the VM as it is now (status 201 or 200). */

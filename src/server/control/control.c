@@ -287,6 +287,20 @@ control_audit_start(struct control *ctl, struct store *st,
 	return r < 0 ? -1 : r;
 }
 
+/* The port of "HOST:PORT" or "[V6]:PORT"; 0 when there is none. */
+static unsigned
+control_addr_port(const char *addr)
+{
+	const char *colon = addr != NULL ? strrchr(addr, ':') : NULL;
+	char *end;
+	unsigned long v;
+
+	if (colon == NULL)
+		return 0;
+	v = strtoul(colon + 1, &end, 10);
+	return *end == '\0' && v <= 65535 ? (unsigned)v : 0;
+}
+
 /* Everything that reads the store before the store thread starts. */
 static int
 control_start(struct control *ctl, struct store *st,
@@ -296,9 +310,16 @@ control_start(struct control *ctl, struct store *st,
 
 	int sealed;
 
+	json_t *docs = NULL;
+
 	if ((sealed = control_audit_start(ctl, st, p)) < 0 ||
 	    control_load(ctl, st) < 0)
 		return -1;
+	if (control_doc_load_run(st, &docs) < 0) {
+		log_error("loading documents: %s", store_error(st));
+		return -1;
+	}
+	control_doc_load_apply(ctl, docs);
 	(void)control_load_legacy_images(ctl, st, p->data_dir);
 	if (control_key_load(ctl, st, p->data_dir, sealed == 1) < 0 ||
 	    control_node_start(ctl, st, p) < 0)
@@ -342,6 +363,7 @@ control_open(struct event_base *base, const struct control_params *p,
 	ctl->ix = control_index_new();
 	ctl->node_name = xstrdup(p->node);
 	ctl->controller_url = xstrdup(p->controller_url);
+	ctl->usbip_port = control_addr_port(p->usbip_addr);
 	ctl->lease_s = p->lease_s;
 	ctl->auth_record_every = p->auth_record_every;
 	control_auth_init(&ctl->auth, &p->agent);
@@ -405,6 +427,8 @@ control_close(struct control *ctl)
 	control_auth_clear(&ctl->auth);
 	ratelimit_clear(&ctl->refusal_rate);
 	control_key_clear(&ctl->keys);
+	control_doc_free(ctl);
+	json_decref(ctl->agent_seen);
 	free(ctl->node_name);
 	free(ctl->controller_url);
 	free(ctl);

@@ -157,6 +157,7 @@ struct control {
 	char *node_name;
 	char *controller_url;
 	char ca_sha256[65];		/* pin of the API certificate, or "" */
+	unsigned usbip_port;		/* this node's USB/IP port, or 0 */
 	unsigned lease_s;
 	unsigned ntokens, nvms;
 	struct control_stats stats;
@@ -167,6 +168,8 @@ struct control {
 	struct control_key_set keys;	/* REST API keys */
 	struct control_release *release_retry;	/* control_session.c */
 	struct control_alarm *alarm;	/* control_alarm.c, or NULL */
+	json_t *docs;			/* control_doc.c: kind -> key -> doc */
+	json_t *agent_seen;		/* control_agentmgr.c: VM id -> report */
 	void (*audit_bell)(void *);	/* control_audit_watch */
 	void *audit_bell_arg;
 	bool store_down;		/* the last store call could not reach it */
@@ -423,5 +426,104 @@ const char *control_health(struct control *ctl, const char **why);
  */
 void control_demo_setup(struct control *ctl, control_done_fn *done,
     void *arg);
+
+/* ---- agents managed from the centre (docs/AGENT.md) ---- */
+
+/* Policies (control_policy.c). */
+#define CONTROL_POLICY_DEFAULT_KEY	"default"
+#define CONTROL_POLICY_INTERVAL_MIN	5
+#define CONTROL_POLICY_INTERVAL_MAX	3600
+#define CONTROL_POLICY_INTERVAL_DEFAULT	30
+#define CONTROL_POLICY_GRACE_MIN	10
+#define CONTROL_POLICY_GRACE_MAX	86400
+#define CONTROL_POLICY_GRACE_DEFAULT	90
+#define CONTROL_POLICY_COMMAND_MAX	1024
+/*
+ * A checked, normalised copy of policy (new reference), or NULL with
+ * *err (VT_EINVAL) saying what is wrong.  A "source" member is ignored.
+ */
+json_t *control_policy_check(const json_t *policy, struct vt_error *err);
+/* The cluster default (new reference). */
+json_t *control_policy_default(struct control *ctl);
+/* vm's own policy or the default (new reference); *own says which. */
+json_t *control_policy_effective(struct control *ctl,
+    const struct control_vm *vm, bool *own);
+/*
+ * Sets vm's own policy (vm NULL: the default), audited as policy.set;
+ * clears vm's, audited as policy.cleared (VT_ENOTFOUND when it has none).
+ * -1 with *err when refused at once, else 0 and done later.
+ */
+int control_policy_set(struct control *ctl, const char *actor,
+    const struct control_vm *vm, const json_t *policy,
+    control_done_fn *done, void *arg, struct vt_error *err);
+int control_policy_clear(struct control *ctl, const char *actor,
+    const struct control_vm *vm, control_done_fn *done, void *arg,
+    struct vt_error *err);
+
+/* Reports of agents (control_agentmgr.c). */
+#define CONTROL_FACT_MAX	255	/* bytes of one reported string */
+/*
+ * What token_id's agent reported with a successful verify from peer
+ * (report: the request's "facts", "update" and "policy_fired", borrowed;
+ * NULL: none) is kept and audited as it changes; returns the members
+ * the answer adds: "policy" and, when a rollout wants another version
+ * on the VM, "update" (new reference).
+ */
+json_t *control_agent_report(struct control *ctl, const char *token_id,
+    const char *peer, const json_t *report);
+/* vm's facts as GET /v1/vms/{id} shows them (new reference), or NULL. */
+json_t *control_vm_facts(struct control *ctl, const struct control_vm *vm);
+/* GET /v1/agents: every VM's agent version, target, update result. */
+json_t *control_agents_json(struct control *ctl);
+
+/* Releases and the rollout (control_agentrel.c). */
+#define CONTROL_RELEASE_MAX	(16u << 20)	/* bytes of an artifact */
+#define CONTROL_VERSION_MAX	64
+/* True for 1-64 characters of [0-9A-Za-z.+~-], starting alphanumeric. */
+bool control_version_valid(const char *v);
+/*
+ * Adds a release: version, its SHA-256 (64 hex digits, checked against
+ * the artifact), the base64 Ed25519 signature (64 bytes; not verified:
+ * agents do), the artifact (len bytes, copied).  Audited as
+ * agent.release_added.  -1 + *err when refused at once.
+ */
+int control_release_add(struct control *ctl, const char *actor,
+    const char *version, const char *sha256, const char *signature,
+    const uint8_t *artifact, size_t len, control_done_fn *done, void *arg,
+    struct vt_error *err);
+int control_release_delete(struct control *ctl, const char *actor,
+    const char *version, control_done_fn *done, void *arg,
+    struct vt_error *err);
+/* Every release's metadata (new reference, an array). */
+json_t *control_releases_json(struct control *ctl);
+/* One release's metadata (borrowed), or NULL. */
+const json_t *control_release_get(struct control *ctl, const char *version);
+/*
+ * Reads version's artifact: done(arg, err, data, len) on the event loop;
+ * err NULL with data (valid for the call), or VT_ENOTFOUND, VT_EUNAVAIL
+ * or VT_EINTERNAL.
+ */
+typedef void control_artifact_fn(void *arg, const struct vt_error *err,
+    const uint8_t *data, size_t len);
+void control_release_artifact(struct control *ctl, const char *version,
+    control_artifact_fn *done, void *arg);
+/*
+ * The rollout: {"version", "vms"?: [VM ids], "percent"} (rollout is
+ * checked here: VM ids or names, percent 1-100).  Audited as
+ * agent.rollout / agent.rollout_stopped.
+ */
+int control_rollout_set(struct control *ctl, const char *actor,
+    const json_t *rollout, control_done_fn *done, void *arg,
+    struct vt_error *err);
+int control_rollout_stop(struct control *ctl, const char *actor,
+    control_done_fn *done, void *arg, struct vt_error *err);
+/* The current rollout (borrowed), or NULL. */
+const json_t *control_rollout_get(struct control *ctl);
+/* The version the rollout wants on vm, or NULL. */
+const char *control_rollout_target(struct control *ctl,
+    const struct control_vm *vm);
+/* A VM whose addresses hold sa (artifact, bootstrap), or NULL. */
+struct control_vm *control_peer_vm(struct control *ctl,
+    const struct sockaddr *sa);
 
 #endif

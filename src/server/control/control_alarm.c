@@ -196,6 +196,8 @@ alarm_tickcb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start and stop ---- */
 
+#define ALARM_BUILTIN_RULES	5	/* alarm_builtin's */
+
 static void
 alarm_special(struct control_alarm_rule *r, const char *name,
     const char *severity)
@@ -206,6 +208,17 @@ alarm_special(struct control_alarm_rule *r, const char *name,
 	r->count = 1;
 	r->window = 1;
 	r->webhook = r->syslog = true;
+}
+
+/* A built-in rule raised by each `action' record, per VM, for window s. */
+static void
+alarm_builtin_vm(struct control_alarm_rule *r, const char *name,
+    const char *severity, const char *action, unsigned window)
+{
+	alarm_special(r, name, severity);
+	snprintf(r->actions, sizeof(r->actions), ",%s,", action);
+	r->per = ALARM_PER_VM;
+	r->window = window;
 }
 
 static void
@@ -225,6 +238,13 @@ alarm_builtin(struct control_alarm *a, const struct control_alarm_params *p)
 	r->per = ALARM_PER_ADDRESS;
 	r->count = p->denied_count;
 	r->window = p->denied_window;
+	/* What agents report (docs/AGENT.md): one record is enough. */
+	alarm_builtin_vm(&a->rules[a->nrules++], "identity_changed", "critical",
+	    "vm.identity_changed", 86400);
+	alarm_builtin_vm(&a->rules[a->nrules++], "agent_update_failed",
+	    "warning", "agent.update_failed", 3600);
+	alarm_builtin_vm(&a->rules[a->nrules++], "agent_policy_fired",
+	    "warning", "agent.policy_fired", 3600);
 }
 
 static void
@@ -244,7 +264,8 @@ control_alarm_start(struct control *ctl, const struct control_alarm_params *p)
 
 	a->ctl = ctl;
 	a->last_seq = -1;
-	a->rules = xcalloc(p->nrules + 2, sizeof(*a->rules));
+	a->rules = xcalloc(p->nrules + ALARM_BUILTIN_RULES,
+	    sizeof(*a->rules));
 	if (p->builtin)
 		alarm_builtin(a, p);
 	for (size_t i = 0; i < p->nrules; i++)

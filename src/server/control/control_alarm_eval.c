@@ -17,15 +17,12 @@
 static time_t
 rec_time(const json_t *rec)
 {
-	const char *s = json_string_value(json_object_get(rec, "time"));
-	struct tm tm;
-	char *end;
+	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) ==
-	    NULL || *end != '\0')
+	if (encode_time_parse(json_string_value(json_object_get(rec, "time")),
+	    &t) < 0)
 		return time(NULL);
-	return timegm(&tm);
+	return t;
 }
 
 static const char *

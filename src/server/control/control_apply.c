@@ -175,6 +175,11 @@ control_apply_vm_gone(struct control *ctl, const char *id)
 	}
 	control_index_vm_remove(ctl->ix, vm);
 	ctl->nvms--;
+	/* Its documents went in the same transaction (control_vm.c). */
+	json_object_del(ctl->agent_seen, id);	/* NULL: nothing */
+	control_doc_set_local(ctl, CONTROL_DOC_POLICY, id, NULL);
+	control_doc_set_local(ctl, CONTROL_DOC_FACTS, id, NULL);
+	control_doc_set_local(ctl, CONTROL_DOC_AGENT, id, NULL);
 	control_vm_free(vm);
 }
 

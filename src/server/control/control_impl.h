@@ -258,4 +258,68 @@ void control_node_poll(struct control *ctl);
 int control_key_load(struct control *ctl, struct store *st,
     const char *data_dir, bool adopt);
 
+/* ---- documents (control_doc.c) ---- */
+
+#define CONTROL_DOC_POLICY	"policy"	/* key: VM id, or "default" */
+#define CONTROL_DOC_FACTS	"facts"		/* key: VM id */
+#define CONTROL_DOC_AGENT	"agent"		/* key: VM id: update result */
+#define CONTROL_DOC_RELEASE	"release"	/* key: version: metadata */
+#define CONTROL_DOC_ARTIFACT	"artifact"	/* key: version: the bytes */
+#define CONTROL_DOC_ROLLOUT	"rollout"	/* key: "current" */
+#define CONTROL_DOC_PUT_MAX	2		/* documents per write */
+
+/* The cached documents of kind (key -> JSON), borrowed; never NULL. */
+json_t *control_doc_kind(struct control *ctl, const char *kind);
+/* One cached document (borrowed), or NULL. */
+json_t *control_doc_get(struct control *ctl, const char *kind,
+    const char *key);
+/* Sets (doc stolen) or forgets (doc NULL) a cached document. */
+void control_doc_set_local(struct control *ctl, const char *kind,
+    const char *key, json_t *doc);
+void control_doc_free(struct control *ctl);
+/* Store thread: every cached kind as {kind: {key: doc}} into *out. */
+int control_doc_load_run(struct store *st, json_t **out);
+/* Event loop: all (stolen) replaces the cache. */
+void control_doc_load_apply(struct control *ctl, json_t *all);
+
+/* A document a "doc" feed row names, and what the store has of it. */
+struct control_doc_refresh {
+	char kind[STORE_DOC_KIND_MAX + 1];
+	char key[STORE_DOC_KEY_MAX + 1];
+	json_t *doc;			/* NULL: gone */
+};
+/* From the feed row's key "KIND/KEY"; -1 for a kind not cached. */
+int control_doc_refresh_init(struct control_doc_refresh *r,
+    const char *feedkey);
+int control_doc_refresh_run(struct store *st, struct control_doc_refresh *r);
+void control_doc_refresh_apply(struct control *ctl,
+    struct control_doc_refresh *r);
+
+/*
+ * Store thread, in an open transaction: deletes a document if there is
+ * one, with its feed row.  0 or a STORE_* error.
+ */
+int control_doc_forget_run(struct store *st, const char *node,
+    const char *kind, const char *key);
+
+/* One document of a write: body NULL deletes it. */
+struct control_doc_put {
+	char kind[STORE_DOC_KIND_MAX + 1];
+	char key[STORE_DOC_KEY_MAX + 1];
+	uint8_t *body;			/* malloc'ed; the write takes it */
+	size_t len;
+};
+/* p for doc (NULL: a delete) as compact JSON. */
+void control_doc_put_json(struct control_doc_put *p, const char *kind,
+    const char *key, const json_t *doc);
+/*
+ * Writes n documents (their bodies taken) with one audit record (detail
+ * stolen; NULL is {}) and the feed rows, in one transaction, then
+ * updates the cache and calls done (op id: the first 16 characters of
+ * the first document's key).
+ */
+void control_doc_write(struct control *ctl, const char *actor,
+    struct control_doc_put *put, size_t n, const char *action,
+    const char *subject, json_t *detail, control_done_fn *done, void *arg);
+
 #endif

@@ -43,7 +43,7 @@ control_role_perms(const char *role)
 		{ "admin", ~0u },
 		{ "operator", PERM_READ | PERM_METRICS | PERM_AUDIT |
 		    PERM_ALARMS | PERM_ALARM_ACK | PERM_TOKENS | PERM_VMS |
-		    PERM_ASSIGN | PERM_SELF },
+		    PERM_ASSIGN | PERM_SELF | PERM_POLICY },
 		{ "auditor", PERM_READ | PERM_METRICS | PERM_AUDIT |
 		    PERM_ALARMS | PERM_SELF },
 		{ "orchestrator", PERM_READ | PERM_VMS | PERM_ASSIGN |
@@ -61,14 +61,9 @@ control_role_perms(const char *role)
 static time_t
 control_key_time(const char *s)
 {
-	struct tm tm;
-	const char *end;
+	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return timegm(&tm);
+	return encode_time_parse(s, &t) < 0 ? 0 : t;
 }
 
 int

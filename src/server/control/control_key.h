@@ -40,6 +40,8 @@ enum control_perm {
 	PERM_IMAGE = 1u << 8,	/* export a token's image (its private key) */
 	PERM_KEYS = 1u << 9,	/* manage API keys */
 	PERM_SELF = 1u << 10,	/* see its own key (GET /v1/whoami) */
+	PERM_POLICY = 1u << 11,	/* set agents' policies */
+	PERM_RELEASES = 1u << 12,	/* agent releases and the rollout */
 };
 
 /* The permissions of role; 0 for no such role. */

@@ -82,10 +82,34 @@ struct node_poll {
 	bool full;			/* a batch filled up: more to come */
 	bool keys;			/* reload the API keys */
 	struct control_key_set newkeys;	/* what the store has now */
+	size_t ndocs, capdocs;
+	struct control_doc_refresh *docs;	/* "doc" rows */
+	json_t *alldocs;		/* a resync: every document */
 	size_t n, cap;
 	struct node_refresh *r;
 	struct strmap *seen;		/* kind:key already in r */
 };
+
+/* A "doc" row: the document to read again (once per poll). */
+static int
+node_poll_doc(struct node_poll *p, const char *feedkey)
+{
+	struct control_doc_refresh r;
+	char k[STORE_DOC_KIND_MAX + STORE_DOC_KEY_MAX + 4];
+
+	snprintf(k, sizeof(k), "d:%s", feedkey);
+	if (strmap_get(p->seen, k) != NULL ||
+	    control_doc_refresh_init(&r, feedkey) < 0)
+		return 0;
+	if (p->ndocs == p->capdocs) {
+		p->capdocs = p->capdocs ? p->capdocs * 2 : 16;
+		p->docs = xreallocarray(p->docs, p->capdocs,
+		    sizeof(*p->docs));
+	}
+	p->docs[p->ndocs++] = r;
+	(void)strmap_put(p->seen, k, p);
+	return 0;
+}
 
 static int
 node_poll_change(void *arg, const struct store_change *c)
@@ -99,6 +123,8 @@ node_poll_change(void *arg, const struct store_change *c)
 		p->keys = true;
 		return 0;
 	}
+	if (strcmp(c->kind, "doc") == 0)
+		return node_poll_doc(p, c->key);
 	snprintf(k, sizeof(k), "%c:%s", vm ? 'v' : 't', c->key);
 	if (strmap_get(p->seen, k) != NULL)
 		return 0;
@@ -188,6 +214,9 @@ node_poll_run(struct store *st, void *arg)
 	for (size_t i = 0; i < p->n; i++)
 		if ((r = node_refresh_run(st, &p->r[i])) < 0)
 			return r;
+	for (size_t i = 0; i < p->ndocs; i++)
+		if ((r = control_doc_refresh_run(st, &p->docs[i])) < 0)
+			return r;
 	if (p->keys) {
 		control_key_clear(&p->newkeys);	/* a retried job */
 		return control_key_reload_run(st, &p->newkeys);
@@ -224,6 +253,10 @@ node_poll_free(struct node_poll *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->r[i].addresses);
 	free(p->r);
+	for (size_t i = 0; i < p->ndocs; i++)
+		json_decref(p->docs[i].doc);
+	free(p->docs);
+	json_decref(p->alldocs);
 	strmap_free(p->seen);
 	control_key_clear(&p->newkeys);
 	free(p);
@@ -256,6 +289,8 @@ node_poll_done(void *arg, int result, const char *err)
 	}
 	for (size_t i = 0; i < p->n; i++)
 		node_apply(ctl, &p->r[i]);
+	for (size_t i = 0; i < p->ndocs; i++)
+		control_doc_refresh_apply(ctl, &p->docs[i]);
 	if (p->keys)
 		control_key_reload_apply(ctl, &p->newkeys);
 	ctl->stats.changes_applied += p->n;
@@ -323,6 +358,10 @@ node_resync_run(struct store *st, void *arg)
 	    (r = store_token_foreach(st, node_resync_token, &x->all)) < 0 ||
 	    (r = control_key_reload_run(st, &x->all.newkeys)) < 0)
 		return r;
+	json_decref(x->all.alldocs);
+	x->all.alldocs = NULL;
+	if ((r = control_doc_load_run(st, &x->all.alldocs)) < 0)
+		return r;
 	for (size_t i = 0; i < x->all.n; i++)
 		if ((r = node_refresh_run(st, &x->all.r[i])) < 0)
 			return r;
@@ -369,6 +408,8 @@ node_resync_done(void *arg, int result, const char *err)
 		for (size_t i = 0; i < x->all.n; i++)
 			node_apply(ctl, &x->all.r[i]);
 		control_key_reload_apply(ctl, &x->all.newkeys);
+		control_doc_load_apply(ctl, x->all.alldocs);
+		x->all.alldocs = NULL;
 		/* What the store no longer has goes. */
 		control_index_tokens_foreach(ctl->ix, node_sweep_token, &s);
 		for (size_t i = 0; i < s.n; i++)
@@ -398,6 +439,7 @@ node_resync_done(void *arg, int result, const char *err)
 	free(x->all.r);
 	strmap_free(x->all.seen);
 	control_key_clear(&x->all.newkeys);
+	json_decref(x->all.alldocs);
 	free(x);
 }
 

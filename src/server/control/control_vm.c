@@ -138,6 +138,11 @@ control_vmop_delete(struct store *st, struct control_vmop *v)
 	}
 	if (r == 0)
 		r = store_vm_delete(st, v->row.id);
+	/* What its agent reported and its policy go with it. */
+	for (size_t i = 0; r == 0 && i < 3; i++)
+		r = control_doc_forget_run(st, v->op.node, (const char *[]){
+		    CONTROL_DOC_POLICY, CONTROL_DOC_FACTS,
+		    CONTROL_DOC_AGENT }[i], v->row.id);
 	return r;
 }
 

@@ -425,3 +425,30 @@ store_alarm_foreach(struct store *st, const char *state, unsigned limit,
 {
 	STORE_READ(alarm_foreach, state, limit, cb, arg);
 }
+
+int
+store_doc_put(struct store *st, const char *kind, const char *key,
+    const void *body, size_t len)
+{
+	STORE_WRITE(doc_put, kind, key, body, len);
+}
+
+int
+store_doc_delete(struct store *st, const char *kind, const char *key)
+{
+	STORE_WRITE(doc_delete, kind, key);
+}
+
+int
+store_doc_get(struct store *st, const char *kind, const char *key,
+    store_doc_cb *cb, void *arg)
+{
+	STORE_READ(doc_get, kind, key, cb, arg);
+}
+
+int
+store_doc_foreach(struct store *st, const char *kind, store_doc_cb *cb,
+    void *arg)
+{
+	STORE_READ(doc_foreach, kind, cb, arg);
+}

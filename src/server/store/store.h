@@ -148,6 +148,22 @@ struct store_alarm {
 	const char *node;		/* the node that raised it */
 };
 
+/*
+ * A document: a small blob (JSON, or a release artifact) named by kind
+ * and key, for state that needs no query beyond "this one" or "all of a
+ * kind": agent policies, the facts VMs report, releases, the rollout
+ * (server/control/control_doc.c).  updated is when it was last put.
+ */
+#define STORE_DOC_KIND_MAX	16
+#define STORE_DOC_KEY_MAX	80
+struct store_doc {
+	const char *kind;
+	const char *key;
+	const uint8_t *body;		/* len bytes, borrowed for the call */
+	size_t len;
+	char updated[STORE_TIME_LEN + 1];
+};
+
 struct store;
 
 typedef int store_token_cb(void *arg, const struct store_token *row);
@@ -160,6 +176,7 @@ typedef int store_change_cb(void *arg, const struct store_change *row);
 typedef int store_audit_cb(void *arg, const struct store_audit *row);
 typedef int store_apikey_cb(void *arg, const struct store_apikey *row);
 typedef int store_alarm_cb(void *arg, const struct store_alarm *row);
+typedef int store_doc_cb(void *arg, const struct store_doc *row);
 
 struct store_ops {
 	const char *name;
@@ -234,6 +251,13 @@ struct store_ops {
 	    void *);
 	int (*alarm_foreach)(struct store *, const char *state, unsigned limit,
 	    store_alarm_cb *, void *);
+	int (*doc_put)(struct store *, const char *kind, const char *key,
+	    const void *body, size_t len);
+	int (*doc_delete)(struct store *, const char *kind, const char *key);
+	int (*doc_get)(struct store *, const char *kind, const char *key,
+	    store_doc_cb *, void *);
+	int (*doc_foreach)(struct store *, const char *kind, store_doc_cb *,
+	    void *);
 };
 
 /* What the front counts (for /metrics and the tests). */
@@ -356,6 +380,20 @@ int store_alarm_get(struct store *st, const char *id, store_alarm_cb *cb,
     void *arg);
 int store_alarm_foreach(struct store *st, const char *state, unsigned limit,
     store_alarm_cb *cb, void *arg);
+
+/*
+ * Documents (struct store_doc).  put inserts or replaces (a write);
+ * delete is STORE_NOTFOUND when there is none.  get calls cb once, or
+ * not at all when there is none; foreach calls cb per document of kind,
+ * in key order.  Reads need no transaction.
+ */
+int store_doc_put(struct store *st, const char *kind, const char *key,
+    const void *body, size_t len);
+int store_doc_delete(struct store *st, const char *kind, const char *key);
+int store_doc_get(struct store *st, const char *kind, const char *key,
+    store_doc_cb *cb, void *arg);
+int store_doc_foreach(struct store *st, const char *kind, store_doc_cb *cb,
+    void *arg);
 
 /* Reads. */
 int store_token_get(struct store *st, const char *id, store_token_cb *cb,

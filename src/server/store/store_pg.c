@@ -92,6 +92,10 @@ static const char *const pg_migrations[] = {
 	"CREATE INDEX alarms_seen ON alarms(last_seen);",
 	/* 4: API key rows carry a MAC under the audit key (control_key.c) */
 	"ALTER TABLE api_keys ADD COLUMN mac text;",
+	/* 5: documents: agent policies, facts, releases (store_pg_doc.c) */
+	"CREATE TABLE docs(kind text NOT NULL, key text NOT NULL,"
+	" body bytea NOT NULL, updated text NOT NULL,"
+	" PRIMARY KEY(kind, key));",
 };
 
 /* Whether the connection (still) works. */
@@ -769,6 +773,10 @@ const struct store_ops store_pg_ops = {
 	.apikey_foreach = pg_apikey_foreach,
 	.apikey_delete = pg_apikey_delete,
 	.apikey_set_mac = pg_apikey_set_mac,
+	.doc_put = pg_doc_put,
+	.doc_delete = pg_doc_delete,
+	.doc_get = pg_doc_get,
+	.doc_foreach = pg_doc_foreach,
 	.alarm_raise = pg_alarm_raise,
 	.alarm_clear = pg_alarm_clear,
 	.alarm_ack = pg_alarm_ack,

@@ -80,4 +80,12 @@ int pg_alarm_get(struct store *, const char *, store_alarm_cb *, void *);
 int pg_alarm_foreach(struct store *, const char *, unsigned,
     store_alarm_cb *, void *);
 
+/* documents (store_pg_doc.c) */
+int pg_doc_put(struct store *, const char *, const char *, const void *,
+    size_t);
+int pg_doc_delete(struct store *, const char *, const char *);
+int pg_doc_get(struct store *, const char *, const char *, store_doc_cb *,
+    void *);
+int pg_doc_foreach(struct store *, const char *, store_doc_cb *, void *);
+
 #endif

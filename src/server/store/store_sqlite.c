@@ -82,6 +82,10 @@ static const char *const sq_migrations[] = {
 	"CREATE INDEX alarms_seen ON alarms(last_seen);",
 	/* 6: API key rows carry a MAC under the audit key (control_key.c) */
 	"ALTER TABLE api_keys ADD COLUMN mac TEXT;",
+	/* 7: documents: agent policies, facts, releases (store_sqlite_doc.c) */
+	"CREATE TABLE docs(kind TEXT NOT NULL, key TEXT NOT NULL,"
+	" body BLOB NOT NULL, updated TEXT NOT NULL,"
+	" PRIMARY KEY(kind, key)) WITHOUT ROWID;",
 };
 
 int
@@ -600,6 +604,10 @@ const struct store_ops store_sqlite_ops = {
 	.apikey_foreach = sq_apikey_foreach,
 	.apikey_delete = sq_apikey_delete,
 	.apikey_set_mac = sq_apikey_set_mac,
+	.doc_put = sq_doc_put,
+	.doc_delete = sq_doc_delete,
+	.doc_get = sq_doc_get,
+	.doc_foreach = sq_doc_foreach,
 	.alarm_raise = sq_alarm_raise,
 	.alarm_clear = sq_alarm_clear,
 	.alarm_ack = sq_alarm_ack,

@@ -84,4 +84,12 @@ int sq_alarm_get(struct store *, const char *, store_alarm_cb *, void *);
 int sq_alarm_foreach(struct store *, const char *, unsigned,
     store_alarm_cb *, void *);
 
+/* documents (store_sqlite_doc.c) */
+int sq_doc_put(struct store *, const char *, const char *, const void *,
+    size_t);
+int sq_doc_delete(struct store *, const char *, const char *);
+int sq_doc_get(struct store *, const char *, const char *, store_doc_cb *,
+    void *);
+int sq_doc_foreach(struct store *, const char *, store_doc_cb *, void *);
+
 #endif
