@@ -15,7 +15,10 @@
 #     the daemon (it reconnects with Last-Event-ID); --type and --token
 #     filter; a key without audit access gets 403 at once; SIGTERM ends a
 #     follower with exit 0;
-#  7. SIGTERM stops the daemon with exit 0.
+#  7. alarms;
+#  8. agent policies (a VM's and the default), releases signed with
+#     `agent release sign`, a rollout, `agents`;
+#  9. SIGTERM stops the daemon with exit 0.
 # VT_STORE=postgresql (integration.ctl_daemon.pg) gives the daemon a
 # fresh database on the suite's PostgreSQL server.  Every wait is
 # bounded.  Needs python3 and timeout(1).
@@ -316,6 +319,55 @@ ctl alarms --state sometimes
 [ "$rc" -eq 1 ] || fail "alarms --state sometimes: exit $rc"
 ok "alarms lists, alarm ack of an unknown id: not found"
 
-# ---- 8. a clean stop ----
+# ---- 8. agents managed from the centre (docs/AGENT.md) ----
+ctl vm add pvm --addr 127.0.9.9
+[ "$rc" -eq 0 ] || fail "vm add pvm: exit $rc"
+ctl vm policy pvm --interval 20 --grace 60 --action isolate-network
+[ "$rc" -eq 0 ] || fail "vm policy set: exit $rc, $(cat "$W/err")"
+ctl -o json vm policy pvm
+jsonout 'd["action"] == "isolate-network" and d["interval"] == 20 and d["source"] == "vm"' ||
+    fail "vm policy show: $(cat "$W/out")"
+ctl vm policy pvm --grace 15
+[ "$rc" -eq 1 ] && grep -q "grace" "$W/err" ||
+    fail "vm policy --grace 15 (not above interval): exit $rc, $(cat "$W/err")"
+ctl vm policy pvm --clear
+[ "$rc" -eq 0 ] || fail "vm policy --clear: exit $rc"
+ctl -o json vm show pvm
+jsonout 'd["policy"]["source"] == "default" and d["facts"] is None' ||
+    fail "vm show after clear: $(cat "$W/out")"
+ctl policy set --action command --command 'logger vtoken' --interval 15 --grace 45
+[ "$rc" -eq 0 ] || fail "policy set: exit $rc, $(cat "$W/err")"
+ctl policy show
+grep -q "logger vtoken" "$W/out" || fail "policy show: $(cat "$W/out")"
+ok "policy: a VM's own set, shown, refused out of range, cleared; the default"
+
+openssl genpkey -algorithm ed25519 -out "$W/rel.key" 2>/dev/null &&
+    chmod 600 "$W/rel.key" || fail "genpkey"
+printf 'an agent build\n' > "$W/art.bin"
+ctl agent release sign "$W/art.bin" --version 1.2.3 --key "$W/rel.key"
+[ "$rc" -eq 0 ] || fail "release sign: exit $rc, $(cat "$W/err")"
+cp "$W/out" "$W/art.sig"
+ctl agent release add "$W/art.bin" --version 1.2.3 --signature "@$W/art.sig"
+[ "$rc" -eq 0 ] || fail "release add: exit $rc, $(cat "$W/err")"
+ctl agent release add "$W/art.bin" --version 1.2.3 --signature "@$W/art.sig"
+[ "$rc" -eq 1 ] && grep -q "(conflict)" "$W/err" ||
+    fail "release add twice: exit $rc, $(cat "$W/err")"
+ctl agent rollout set 1.2.3 --vm pvm --percent 100
+[ "$rc" -eq 0 ] || fail "rollout set: exit $rc, $(cat "$W/err")"
+ctl -o json agents
+jsonout 'any(a["vm_name"] == "pvm" and a["target"] == "1.2.3" for a in d["agents"])' ||
+    fail "agents: $(cat "$W/out")"
+ctl agent release rm 1.2.3
+[ "$rc" -eq 1 ] && grep -q "(conflict)" "$W/err" ||
+    fail "release rm while targeted: exit $rc, $(cat "$W/err")"
+ctl agent rollout stop
+[ "$rc" -eq 0 ] || fail "rollout stop: exit $rc, $(cat "$W/err")"
+ctl agent release rm 1.2.3
+[ "$rc" -eq 0 ] || fail "release rm: exit $rc, $(cat "$W/err")"
+ctl -o json agent release list
+jsonout 'd["releases"] == []' || fail "release list: $(cat "$W/out")"
+ok "releases: signed, added, rolled out to one VM, refused twice, removed"
+
+# ---- 9. a clean stop ----
 stop_vtokend
 ok "SIGTERM: vtokend exits 0"
