@@ -494,8 +494,8 @@ cfg_check(const struct vtd_config *cfg, struct yamlconf_errs *e)
 	if (cfg->alarms.builtin && cfg->alarms.agent_grace > 0 &&
 	    cfg->agent.record_every >= cfg->alarms.agent_grace)
 		yamlconf_err(e, NULL, "agent.record_every (%u) must be less "
-		    "than alarms.agent_silent.grace (%u): other nodes learn "
-		    "that an agent is alive from its records",
+		    "than alarms.agent_silent.grace (%u): an agent back from "
+		    "a silence is recorded before it is called silent",
 		    cfg->agent.record_every, cfg->alarms.agent_grace);
 }
 

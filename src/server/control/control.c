@@ -331,6 +331,10 @@ control_start(struct control *ctl, struct store *st,
 		return -1;
 	}
 	store_worker_on_audit(ctl->worker, control_audit_ring, ctl);
+	if (control_alive_start(ctl, p->heartbeat_s) < 0) {
+		log_error("agents' successes: no timer");
+		return -1;
+	}
 	return 0;
 }
 
@@ -407,6 +411,7 @@ control_close(struct control *ctl)
 		export_set_hooks(ctl->exp, NULL, NULL);
 	control_node_stop(ctl);
 	control_alarm_stop(ctl->alarm);		/* no new jobs */
+	control_alive_stop(ctl);		/* its last batch is queued */
 	store_worker_free(ctl->worker);	/* runs what is queued */
 	control_alarm_free(ctl->alarm);	/* after its jobs' callbacks */
 	ctl->alarm = NULL;

@@ -147,6 +147,7 @@ struct control_index;
 struct control_node;
 struct control_release;
 struct control_alarm;
+struct control_alive;
 
 struct control {
 	struct event_base *base;
@@ -169,6 +170,7 @@ struct control {
 	struct control_release *release_retry;	/* control_session.c */
 	struct control_alarm *alarm;	/* control_alarm.c, or NULL */
 	json_t *docs;			/* control_doc.c: kind -> key -> doc */
+	struct control_alive *alive;	/* control_alive.c */
 	json_t *agent_seen;		/* control_agentmgr.c: VM id -> report */
 	void (*audit_bell)(void *);	/* control_audit_watch */
 	void *audit_bell_arg;

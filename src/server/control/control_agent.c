@@ -7,12 +7,13 @@
  *
  * What is recorded is what changes: a success is recorded when it is the
  * agent's first on this node, the first of a new session through this
- * node, the first after a recorded failure, or when the last recorded
- * one is agent.record_every seconds old (by default half the
- * agent_silent alarm's grace, so that every node's alarm engine still
- * sees each agent alive); other successes only update the token's state
- * (last success, from where), which the API shows.  Every failure is
- * recorded (beyond its rate as auth.flood).
+ * node, the first after a recorded failure, or the first after
+ * agent.record_every seconds without one (a silence: by default half
+ * the agent_silent alarm's grace); other successes only update the
+ * token's state (last success, from where), which the API shows, and the
+ * shared state other nodes read (control_alive.c).  A quiet agent is
+ * thus never recorded again.  Every failure is recorded (beyond its
+ * rate as auth.flood).
  */
 #include <event2/event.h>
 #include <jansson.h>
@@ -85,6 +86,7 @@ control_agent_state(struct control *ctl, const struct control_verify *v,
 	}
 	tok->auth_failing = false;
 	tok->auth_recorded_at = tok->auth_ok_at = v->when;
+	control_alive_note(ctl, tok->id, v->peer, v->when);
 	tok->auth_gen = tok->attach_gen;
 	snprintf(tok->auth_peer, sizeof(tok->auth_peer), "%s", v->peer);
 }
@@ -96,8 +98,8 @@ control_agent_quiet(const struct control *ctl, const struct control_token *tok,
 {
 	return ctl->auth_record_every > 0 && !tok->auth_failing &&
 	    tok->auth_recorded_at != 0 && tok->auth_gen == tok->attach_gen &&
-	    now - tok->auth_recorded_at < (time_t)ctl->auth_record_every &&
-	    now >= tok->auth_recorded_at;
+	    now - tok->auth_ok_at < (time_t)ctl->auth_record_every &&
+	    now >= tok->auth_ok_at;
 }
 
 /* A success answered without a record: after this turn of the loop. */
@@ -131,6 +133,7 @@ control_agent_quiet_ok(struct control *ctl, struct control_token *tok,
 	ctl->stats.auth_ok++;
 	ctl->stats.auth_quiet++;
 	control_alarm_agent_ok(ctl, tok->id, now);
+	control_alive_note(ctl, tok->id, peer, now);
 	q->done = done;
 	q->arg = arg;
 	snprintf(q->vm_name, sizeof(q->vm_name), "%s", tok->vm->name);

@@ -227,7 +227,11 @@ watch_agent_event(struct control_alarm *a, const char *tok,
 	if (a->agent_grace == 0 || *tok == '\0')
 		return;
 	g = strmap_get(a->agents, tok);
-	if (strcmp(action, "auth.ok") == 0) {
+	/*
+	 * An attach usually comes before the agent's first success: every
+	 * attached token is followed, and judged once it has had an agent.
+	 */
+	if (strcmp(action, "auth.ok") == 0 || strcmp(action, "attach") == 0) {
 		if (g == NULL) {
 			g = xcalloc(1, sizeof(*g));
 			snprintf(g->id, sizeof(g->id), "%s", tok);
@@ -236,11 +240,11 @@ watch_agent_event(struct control_alarm *a, const char *tok,
 				return;
 			}
 		}
-		if (t > g->last_auth)
+		if (strcmp(action, "attach") == 0)
+			g->attached = t;
+		else if (t > g->last_auth)
 			g->last_auth = t;
-	} else if (strcmp(action, "attach") == 0 && g != NULL)
-		g->attached = t;
-	else if (strcmp(action, "detach") == 0 && g != NULL)
+	} else if (strcmp(action, "detach") == 0 && g != NULL)
 		g->attached = 0;
 	else
 		return;
@@ -302,46 +306,102 @@ tick_state(void *v, void *arg)
 	return !s->active && s->last + (time_t)r->window < now;
 }
 
+/* Tokens whose agents look silent here, to be checked in the store. */
+#define AGENT_CHECK_MAX	1000	/* a tick's; the rest wait for the next */
+
 struct agent_tick {
 	struct control_alarm *a;
 	time_t now;
+	size_t n;
+	char (*ids)[ENCODE_ID_LEN + 1];
 };
+
+/* When g's agent was last heard of (the attach, if later). */
+static time_t
+agent_since(const struct alarm_agent *g)
+{
+	return g->attached > g->last_auth ? g->attached : g->last_auth;
+}
 
 /*
  * agent_silent watches a token once an agent has authenticated for it
- * (a token without an agent is never "silent"): attached, and no auth.ok
- * for longer than the grace since the attach or the last one.
+ * (a token without an agent is never "silent"): attached, and no success
+ * for longer than the grace since the attach or the last one.  Quiet
+ * successes leave no record (control_agent.c), and those through other
+ * nodes are not seen here at all: a token that looks silent is checked
+ * against the successes every node keeps in the store
+ * (control_alive.c) before it is called silent.
  */
 static bool
 tick_agent(void *v, void *arg)
 {
 	struct alarm_agent *g = v;
 	struct agent_tick *x = arg;
-	struct alarm_state *s;
-	time_t since;
-	char msg[200];
 
 	if (g->attached == 0)
 		return g->last_auth + 86400 < x->now;	/* forget, in a day */
-	since = g->attached > g->last_auth ? g->attached : g->last_auth;
-	if (g->active || x->now - since <= (time_t)x->a->agent_grace ||
-	    (s = alarm_state_get(x->a, ALARM_R_AGENT, g->id)) == NULL)
+	if (g->last_auth == 0)
+		return false;	/* no agent yet: never silent */
+	if (g->active || x->now - agent_since(g) <= (time_t)x->a->agent_grace
+	    || x->n == AGENT_CHECK_MAX || strlen(g->id) != ENCODE_ID_LEN)
 		return false;
+	memcpy(x->ids[x->n++], g->id, ENCODE_ID_LEN + 1);
+	return false;
+}
+
+static void
+agent_raise(struct control_alarm *a, struct alarm_agent *g, time_t now)
+{
+	struct alarm_state *s = alarm_state_get(a, ALARM_R_AGENT, g->id);
+	char msg[200];
+
+	if (s == NULL)
+		return;
 	g->active = s->active = true;
-	s->first = s->last = x->now;
+	s->first = s->last = now;
 	s->total = 1;
 	snprintf(msg, sizeof(msg), "token %s is attached and its agent has "
 	    "not authenticated for %lld s", g->id,
-	    (long long)(x->now - since));
-	alarm_job_raise(x->a, s, msg);
-	return false;
+	    (long long)(now - agent_since(g)));
+	alarm_job_raise(a, s, msg);
+}
+
+/* What the store says of the agents that looked silent. */
+static void
+agent_checked(void *arg, bool ok, const char (*ids)[ENCODE_ID_LEN + 1],
+    const time_t *at, size_t n)
+{
+	struct control_alarm *a = arg;
+	time_t now = time(NULL);
+
+	a->agents_checking = false;
+	/* Stopped (no tick): the store thread is going; raise nothing. */
+	for (size_t i = 0; ok && a->ev_tick != NULL && i < n; i++) {
+		struct alarm_agent *g = strmap_get(a->agents, ids[i]);
+
+		if (g == NULL || g->active || g->attached == 0)
+			continue;
+		if (at[i] > g->last_auth)
+			g->last_auth = at[i];	/* alive through some node */
+		if (now - agent_since(g) > (time_t)a->agent_grace)
+			agent_raise(a, g, now);
+	}
 }
 
 void
 alarm_eval_tick(struct control_alarm *a, time_t now)
 {
-	struct agent_tick x = { a, now };
+	struct agent_tick x = { a, now, 0, NULL };
 
 	strmap_prune(a->states, tick_state, a);
+	if (a->agents_checking)
+		return;		/* the last tick's check is still out */
+	x.ids = xreallocarray(NULL, AGENT_CHECK_MAX, sizeof(*x.ids));
 	strmap_prune(a->agents, tick_agent, &x);
+	if (x.n > 0) {
+		a->agents_checking = true;
+		control_alive_check(a->ctl, (const char (*)[ENCODE_ID_LEN + 1])
+		    x.ids, x.n, agent_checked, a);
+	}
+	free(x.ids);
 }

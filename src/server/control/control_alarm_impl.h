@@ -61,6 +61,7 @@ struct control_alarm {
 	struct strmap *agents;		/* token id -> alarm_agent */
 	int64_t last_seq;		/* newest record read; -1 not yet */
 	bool reading, reread, counting, verifying;
+	bool agents_checking;		/* a control_alive_check is out */
 	struct event *ev_tick;
 	time_t next_verify;
 	/* The head the last good verify saw (and published), checked next. */

@@ -258,6 +258,31 @@ void control_node_poll(struct control *ctl);
 int control_key_load(struct control *ctl, struct store *st,
     const char *data_dir, bool adopt);
 
+/* ---- agents' latest successes (control_alive.c) ---- */
+
+/*
+ * Starts the batched writes, one every period_s (the heartbeat's), after
+ * the store thread; 0 or -1.
+ */
+int control_alive_start(struct control *ctl, unsigned period_s);
+/* Hands what is noted to the store thread, and stops. */
+void control_alive_stop(struct control *ctl);
+/* A success of token_id's agent from peer at `at', for the next batch. */
+void control_alive_note(struct control *ctl, const char *token_id,
+    const char *peer, time_t at);
+/* Writes what is noted now (also every period). */
+void control_alive_flush(struct control *ctl);
+/*
+ * Reads the stored latest success of each of n tokens: done(arg, ok,
+ * ids, at, n) on the event loop, at[i] 0 where none is stored; ok false
+ * when the store could not be read.  ids is copied.
+ */
+typedef void control_alive_fn(void *arg, bool ok,
+    const char (*ids)[ENCODE_ID_LEN + 1], const time_t *at, size_t n);
+void control_alive_check(struct control *ctl,
+    const char (*ids)[ENCODE_ID_LEN + 1], size_t n, control_alive_fn *done,
+    void *arg);
+
 /* ---- documents (control_doc.c) ---- */
 
 #define CONTROL_DOC_POLICY	"policy"	/* key: VM id, or "default" */
