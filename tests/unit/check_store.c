@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "server/store/store.h"
+#include "server/store/store_worker.h"
 #include "../lib/store_fixture.h"
+#include "../lib/vt_wait.h"
 
 static void
 token_row(struct store_token *t, const char *id, const char *name,
@@ -450,6 +454,119 @@ START_TEST(alarm_lifecycle)
 }
 END_TEST
 
+/* ---- group commit (store_worker_post_tx) ---- */
+
+
+#define GROUP_JOBS	40
+
+struct gc_job {
+	int i;			/* job number; GROUP_JOBS / 2 fails */
+	int runs;		/* how often its body ran */
+	int result;		/* its done callback's; 1: not yet */
+	int *left;
+};
+
+static int
+gc_block(struct store *st, void *arg)
+{
+	(void)st;
+	(void)arg;
+	vt_sleep_ms(300);	/* the jobs behind it queue up meanwhile */
+	return 0;
+}
+
+static int
+gc_body(struct store *st, void *arg)
+{
+	struct gc_job *j = arg;
+	char key[16];
+
+	j->runs++;
+	if (j->i == GROUP_JOBS / 2)
+		return STORE_ERR;
+	snprintf(key, sizeof(key), "k%02d", j->i);
+	return store_doc_put(st, "gc", key, "{}", 2);
+}
+
+static void
+gc_done(void *arg, int result, const char *err)
+{
+	struct gc_job *j = arg;
+
+	(void)err;
+	j->result = result;
+	(*j->left)--;
+}
+
+static int
+gc_count(void *arg, const struct store_doc *d)
+{
+	(void)d;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+gc_list(struct store *st, void *arg)
+{
+	return store_doc_foreach(st, "gc", gc_count, arg);
+}
+
+/*
+ * Transactions queued behind a busy worker share one commit; one that
+ * fails sends the group back to one commit each, so only it fails.
+ */
+START_TEST(group_commit)
+{
+	struct event_base *base = event_base_new();
+	struct store *st = store_fx_open();
+	struct store_worker *w;
+	struct gc_job jobs[GROUP_JOBS];
+	struct store_stats stats;
+	char *cause = NULL;
+	int left = GROUP_JOBS, n = 0;
+
+	w = store_worker_new(base, st, &cause);
+	ck_assert_msg(w != NULL, "%s", cause ? cause : "?");
+	store_worker_post(w, gc_block, NULL, NULL);
+	for (int i = 0; i < GROUP_JOBS; i++) {
+		jobs[i] = (struct gc_job){ i, 0, 1, &left };
+		store_worker_post_tx(w, gc_body, gc_done, &jobs[i]);
+	}
+	for (int t = 0; left > 0 && t < 500; t++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(left, 0);
+	for (int i = 0; i < GROUP_JOBS; i++) {
+		ck_assert_int_eq(jobs[i].result, i == GROUP_JOBS / 2 ?
+		    STORE_ERR : 0);
+		ck_assert_int_le(jobs[i].runs, 2);
+	}
+	stats = store_worker_stats(w);
+	ck_assert_uint_eq(stats.tx_groups, 0);	/* the group failed */
+	ck_assert_int_eq(store_worker_call(w, gc_list, &n, NULL), 0);
+	ck_assert_int_eq(n, GROUP_JOBS - 1);
+
+	/* Without a failure: one commit carries them all. */
+	left = GROUP_JOBS - 1;
+	store_worker_post(w, gc_block, NULL, NULL);
+	for (int i = 0; i < GROUP_JOBS - 1; i++) {
+		jobs[i] = (struct gc_job){ i == GROUP_JOBS / 2 ? GROUP_JOBS :
+		    i, 0, 1, &left };
+		store_worker_post_tx(w, gc_body, gc_done, &jobs[i]);
+	}
+	for (int t = 0; left > 0 && t < 500; t++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(left, 0);
+	stats = store_worker_stats(w);
+	ck_assert_uint_eq(stats.tx_groups, 1);
+	ck_assert_uint_eq(stats.tx_grouped, GROUP_JOBS - 1);
+	for (int i = 0; i < GROUP_JOBS - 1; i++)
+		ck_assert_int_eq(jobs[i].runs, 1);
+	store_worker_free(w);
+	event_base_free(base);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -467,6 +584,7 @@ main(void)
 	tcase_add_test(tc, alarm_lifecycle);
 	tcase_add_test(tc, change_feed);
 	tcase_add_test(tc, audit_head_follows);
+	tcase_add_test(tc, group_commit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

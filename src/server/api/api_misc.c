@@ -107,6 +107,7 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 {
 	const struct control *ctl = r->ctl;
 	const struct api_stats *as = &r->api->stats;
+	struct store_stats ss;
 	const char *why;
 
 	metric(m, "vtoken_tokens", "gauge", "Tokens.", ctl->ntokens);
@@ -149,6 +150,18 @@ api_metrics_control(struct api_req *r, struct api_metrics *m)
 	    strcmp(control_health(r->ctl, &why), "ok") == 0);
 	metric(m, "vtoken_store_pending", "gauge",
 	    "Store jobs queued or running.", control_pending(ctl));
+	ss = control_store_stats(r->ctl);
+	metric(m, "vtoken_store_commits_total", "counter",
+	    "Transactions committed (each one durable: one fsync on SQLite).",
+	    ss.commits);
+	metric(m, "vtoken_store_group_commits_total", "counter",
+	    "Commits that carried several queued transactions at once.",
+	    ss.tx_groups);
+	metric(m, "vtoken_store_group_commit_jobs_total", "counter",
+	    "Transactions carried by those group commits.", ss.tx_grouped);
+	metric(m, "vtoken_audit_records_total", "counter",
+	    "Audit records committed through this node since it started.",
+	    ss.audit_commits);
 	metric(m, "vtoken_changes_applied_total", "counter",
 	    "Changes made through other nodes, applied here.",
 	    ctl->stats.changes_applied);

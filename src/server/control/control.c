@@ -445,6 +445,12 @@ control_pending(const struct control *ctl)
 	return store_worker_pending(ctl->worker);
 }
 
+struct store_stats
+control_store_stats(struct control *ctl)
+{
+	return store_worker_stats(ctl->worker);
+}
+
 const char *
 control_health(struct control *ctl, const char **why)
 {

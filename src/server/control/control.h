@@ -413,6 +413,8 @@ void control_alarm_ack(struct control *ctl, const char *actor,
     const char *id, control_alarm_fn *done, void *arg);
 /* Store work queued or running (for tests and /metrics). */
 size_t control_pending(const struct control *ctl);
+/* The store's counters (commits, group commits, ...). */
+struct store_stats control_store_stats(struct control *ctl);
 /*
  * "ok", or "degraded" with the reason in *why (for /healthz): the last
  * store call could not reach the store, or a store job has been running

@@ -154,12 +154,6 @@ control_verify_body(struct store *st, void *arg)
 	    "auth.ok" : "auth.fail", v->subject, v->detail);
 }
 
-static int
-control_verify_run(struct store *st, void *arg)
-{
-	return control_tx_run(st, control_verify_body, arg);
-}
-
 static void
 control_verify_done(void *arg, int result, const char *err)
 {
@@ -216,7 +210,7 @@ control_agent_verify(struct control *ctl, struct control_token *tok,
 		snprintf(v->vm_name, sizeof(v->vm_name), "%s", tok->vm->name);
 	v->detail = r == AUTH_OK ? json_pack("{s:s}", "vm", tok->vm->name) :
 	    json_pack("{s:s}", "reason", control_auth_result_reason(r));
-	control_post(ctl, control_verify_run, control_verify_done, v);
+	control_post_tx(ctl, control_verify_body, control_verify_done, v);
 	return AUTH_OK;
 }
 

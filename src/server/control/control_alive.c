@@ -68,12 +68,6 @@ alive_flush_body(struct store *st, void *arg)
 	return r;
 }
 
-static int
-alive_flush_run(struct store *st, void *arg)
-{
-	return control_tx_run(st, alive_flush_body, arg);
-}
-
 static void alive_note_entry(struct control_alive *al,
     const struct alive_entry *e);
 
@@ -119,7 +113,7 @@ control_alive_flush(struct control *ctl)
 	f->e = xreallocarray(NULL, n, sizeof(*f->e));
 	strmap_prune(al->pending, alive_take, f);
 	al->flushing = true;
-	control_post(ctl, alive_flush_run, alive_flush_done, f);
+	control_post_tx(ctl, alive_flush_body, alive_flush_done, f);
 }
 
 static void

@@ -213,12 +213,6 @@ doc_job_body(struct store *st, void *arg)
 	return 0;
 }
 
-static int
-doc_job_run(struct store *st, void *arg)
-{
-	return control_tx_run(st, doc_job_body, arg);
-}
-
 static void
 doc_job_free(struct doc_job *j)
 {
@@ -275,7 +269,7 @@ control_doc_write(struct control *ctl, const char *actor,
 	j->action = xstrdup(action);
 	j->subject = xstrdup(subject);
 	j->detail = detail;
-	control_post(ctl, doc_job_run, doc_job_done, j);
+	control_post_tx(ctl, doc_job_body, doc_job_done, j);
 }
 
 void

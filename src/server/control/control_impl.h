@@ -131,6 +131,12 @@ void control_op_finish(struct control_op *op, const struct vt_error *err);
 void control_post(struct control *ctl, store_run_fn *run,
     store_done_fn *done, void *arg);
 /*
+ * Posts the transaction body (store_worker_post_tx: group-committed with
+ * those queued next to it; body may run twice, so it starts afresh).
+ */
+void control_post_tx(struct control *ctl, store_run_fn *body,
+    store_done_fn *done, void *arg);
+/*
  * The store-thread steps of every change: the audit record (detail
  * borrowed; NULL means {}) and the change-feed row, in the open
  * transaction.  0 or a STORE_* error.

@@ -69,6 +69,13 @@ control_post(struct control *ctl, store_run_fn *run, store_done_fn *done,
 	store_worker_post(ctl->worker, run, done, arg);
 }
 
+void
+control_post_tx(struct control *ctl, store_run_fn *body, store_done_fn *done,
+    void *arg)
+{
+	store_worker_post_tx(ctl->worker, body, done, arg);
+}
+
 int
 control_tx_audit_run(struct store *st, const char *node, const char *actor,
     const char *action, const char *subject, const json_t *detail)
@@ -118,12 +125,6 @@ control_audit_job_body(struct store *st, void *arg)
 	    j->subject, j->detail);
 }
 
-static int
-control_audit_job_run(struct store *st, void *arg)
-{
-	return control_tx_run(st, control_audit_job_body, arg);
-}
-
 static void
 control_audit_job_done(void *arg, int result, const char *err)
 {
@@ -152,5 +153,5 @@ control_audit_post(struct control *ctl, const char *actor,
 	j->action = xstrdup(action);
 	j->subject = xstrdup(subject);
 	j->detail = detail;
-	control_post(ctl, control_audit_job_run, control_audit_job_done, j);
+	control_post_tx(ctl, control_audit_job_body, control_audit_job_done, j);
 }

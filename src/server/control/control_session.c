@@ -188,12 +188,6 @@ control_release_body(struct store *st, void *arg)
 	return r;
 }
 
-static int
-control_release_run(struct store *st, void *arg)
-{
-	return control_tx_run(st, control_release_body, arg);
-}
-
 static void
 control_release_done(void *arg, int result, const char *err)
 {
@@ -223,7 +217,7 @@ control_release_retry(struct control *ctl)
 		next = x->next;
 		log_info("token %s: releasing its claim again (the store is "
 		    "back)", x->token_id);
-		control_post(ctl, control_release_run, control_release_done,
+		control_post_tx(ctl, control_release_body, control_release_done,
 		    x);
 	}
 }
@@ -252,7 +246,7 @@ control_release_post(struct control *ctl, const char *token_id,
 	snprintf(x->token_id, sizeof(x->token_id), "%s", token_id);
 	snprintf(x->actor, sizeof(x->actor), "usbip:%s", peer);
 	x->detail = detail;
-	control_post(ctl, control_release_run, control_release_done, x);
+	control_post_tx(ctl, control_release_body, control_release_done, x);
 }
 
 /* The device of tok, from the blocks the claim read; NULL when short. */

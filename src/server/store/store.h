@@ -267,6 +267,8 @@ struct store_stats {
 	unsigned long long commits, rollbacks;
 	unsigned long long unavailable;		/* calls refused: no database */
 	unsigned long long audit_commits;	/* audit records committed */
+	unsigned long long tx_groups;		/* commits of several jobs */
+	unsigned long long tx_grouped;		/* jobs they carried */
 };
 
 struct store {

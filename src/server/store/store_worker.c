@@ -24,8 +24,12 @@
 #include "common/cause.h"
 #include "common/xmalloc.h"
 
+/* The most transactions one commit carries. */
+#define STORE_GROUP_MAX	128
+
 struct store_job {
 	store_run_fn *run;
+	store_run_fn *body;		/* a transaction (post_tx), else NULL */
 	store_done_fn *done;
 	void *arg;
 	int result;
@@ -55,11 +59,72 @@ struct store_worker {
 	unsigned long long audit_seen;	/* loop only */
 };
 
+/* One transaction job on its own: begin, body, commit. */
+static int
+store_tx_one(struct store *st, struct store_job *j)
+{
+	int r = store_begin(st);
+
+	if (r == 0)
+		r = j->body(st, j->arg);
+	if (r == 0)
+		r = store_commit(st);
+	if (r != 0)
+		store_rollback(st);
+	return r;
+}
+
+/*
+ * The n transaction jobs of g in one transaction; when that fails, each
+ * on its own.  Fills every job's result and err.
+ */
+static void
+store_tx_group(struct store *st, struct store_job **g, size_t n)
+{
+	int r = n > 1 ? store_begin(st) : -1;
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = g[i]->body(st, g[i]->arg);
+	if (r == 0)
+		r = store_commit(st);
+	if (n > 1 && r == 0) {
+		st->stats.tx_groups++;
+		st->stats.tx_grouped += n;
+		for (size_t i = 0; i < n; i++)
+			g[i]->result = 0;
+		return;
+	}
+	store_rollback(st);
+	for (size_t i = 0; i < n; i++) {
+		st->err[0] = '\0';
+		g[i]->result = store_tx_one(st, g[i]);
+		if (g[i]->result < 0)
+			snprintf(g[i]->err, sizeof(g[i]->err), "%s", st->err);
+	}
+}
+
+/* Runs j, and (a transaction) those queued right behind it; mu held. */
+static size_t
+store_worker_take(struct store_worker *w, struct store_job *j,
+    struct store_job **g)
+{
+	size_t n = 0;
+
+	g[n++] = j;
+	while (j->body != NULL && n < STORE_GROUP_MAX &&
+	    (j = TAILQ_FIRST(&w->todo)) != NULL && j->body != NULL) {
+		TAILQ_REMOVE(&w->todo, j, entry);
+		g[n++] = j;
+	}
+	return n;
+}
+
 static void *
 store_worker_main(void *arg)
 {
 	struct store_worker *w = arg;
-	struct store_job *j;
+	struct store_job *j, *g[STORE_GROUP_MAX];
+	size_t n;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -68,25 +133,33 @@ store_worker_main(void *arg)
 		if ((j = TAILQ_FIRST(&w->todo)) == NULL)
 			break;		/* stopping, and nothing left */
 		TAILQ_REMOVE(&w->todo, j, entry);
+		n = store_worker_take(w, j, g);
 		w->running_since = monotime_sec();
 		pthread_mutex_unlock(&w->mu);
 
 		w->st->err[0] = '\0';
-		j->result = j->run(w->st, j->arg);
-		if (j->result < 0)
-			snprintf(j->err, sizeof(j->err), "%s", w->st->err);
+		if (j->body != NULL)
+			store_tx_group(w->st, g, n);
+		else {
+			j->result = j->run(w->st, j->arg);
+			if (j->result < 0)
+				snprintf(j->err, sizeof(j->err), "%s",
+				    w->st->err);
+		}
 		/* A job must not leave a transaction open behind it. */
 		store_rollback(w->st);
 
 		pthread_mutex_lock(&w->mu);
 		w->running_since = 0;
 		w->stats = w->st->stats;
-		j->finished = true;
-		if (!j->sync) {
-			uint64_t one = 1;
+		for (size_t i = 0; i < n; i++) {
+			g[i]->finished = true;
+			if (!g[i]->sync) {
+				uint64_t one = 1;
 
-			TAILQ_INSERT_TAIL(&w->done, j, entry);
-			(void)write(w->efd, &one, sizeof(one));
+				TAILQ_INSERT_TAIL(&w->done, g[i], entry);
+				(void)write(w->efd, &one, sizeof(one));
+			}
 		}
 		pthread_cond_broadcast(&w->cond);
 	}
@@ -220,6 +293,22 @@ store_worker_post(struct store_worker *w, store_run_fn *run,
 	struct store_job *j = xcalloc(1, sizeof(*j));
 
 	j->run = run;
+	j->done = done;
+	j->arg = arg;
+	w->pending++;
+	pthread_mutex_lock(&w->mu);
+	TAILQ_INSERT_TAIL(&w->todo, j, entry);
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+store_worker_post_tx(struct store_worker *w, store_run_fn *body,
+    store_done_fn *done, void *arg)
+{
+	struct store_job *j = xcalloc(1, sizeof(*j));
+
+	j->body = body;
 	j->done = done;
 	j->arg = arg;
 	w->pending++;

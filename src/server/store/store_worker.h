@@ -43,6 +43,17 @@ void store_worker_free(struct store_worker *w);
 void store_worker_post(struct store_worker *w, store_run_fn *run,
     store_done_fn *done, void *arg);
 /*
+ * Queues a transaction: the worker runs begin, body(st, arg), commit
+ * (rollback on failure).  Transactions queued one after another run in
+ * one database transaction, with one commit (one fsync) for all of them:
+ * group commit.  Each done callback runs only after that commit, with 0;
+ * when any body or the commit fails, the group is rolled back and each
+ * runs again on its own, so every one gets its own result.  A body may
+ * therefore run more than once, and must start afresh each time.
+ */
+void store_worker_post_tx(struct store_worker *w, store_run_fn *body,
+    store_done_fn *done, void *arg);
+/*
  * fn(arg) runs on the event loop after done callbacks whenever jobs
  * since the last call committed audit records (NULL: none).
  */
