@@ -66,7 +66,7 @@ decode_base64(const char *in, uint8_t *out, size_t outcap)
 	char *back;
 	bool same;
 
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outcap + 2 || n > 1 << 20)
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outcap + 2 || n > 32u << 20)
 		return -1;
 	if (in[n - 1] == '=')
 		pad++;

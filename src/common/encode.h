@@ -21,7 +21,8 @@ int decode_hex(const char *in, uint8_t *out, size_t outlen);
 char *encode_base64(const uint8_t *in, size_t len);
 /*
  * Decodes base64 into out (capacity outcap); returns the decoded length
- * or -1 when the text is not canonical base64 or does not fit.
+ * or -1 when the text is not canonical base64, does not fit, or is over
+ * 32 MiB (an agent release, base64, is the largest there is).
  */
 long decode_base64(const char *in, uint8_t *out, size_t outcap);
 

@@ -20,9 +20,12 @@
  *  - a deleted VM's documents go with it.
  */
 #include <check.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/encode.h"
 
 #include "../lib/control_fixture.h"
 #include "../lib/vt_agent.h"
@@ -198,6 +201,43 @@ check_releases(struct vtd *d, struct vt_agent *a)
 	ck_assert_int_eq(vt_audit_count(d, "agent.updated", NULL), 1);
 }
 
+/*
+ * A release larger than api.max_body (1 MiB) is taken on its route, and
+ * a body beyond that route's cap is refused before it is read.
+ */
+static void
+check_big_release(struct vtd *d)
+{
+	size_t art_len = 1536 * 1024, cap = 23u << 20;
+	struct vt_http_resp r;
+	char *body = malloc(cap + 1), sha[65];
+	uint8_t *art = malloc(art_len), md[32];
+	char *b64;
+	int n;
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_ptr_nonnull(art);
+	for (size_t i = 0; i < art_len; i++)
+		art[i] = (uint8_t)(i * 2654435761u >> 13);
+	ck_assert_int_eq(EVP_Digest(art, art_len, md, NULL, EVP_sha256(),
+	    NULL), 1);
+	encode_hex(md, sizeof(md), sha, false);
+	b64 = encode_base64(art, art_len);
+	n = snprintf(body, cap + 1, "{\"version\": \"big\", \"sha256\": "
+	    "\"%s\", \"signature\": \"" ZERO_SIG "\", \"artifact\": "
+	    "\"%s\"}", sha, b64);
+	ck_assert_int_gt(n, 1 << 20);
+	ck_assert_int_eq(vt_api(d, "POST", "/v1/agent/releases", body, &r), 0);
+	ck_assert_msg(r.status == 201, "big release: %ld %s", r.status, r.body);
+	vt_http_resp_free(&r);
+	memset(body, ' ', cap);
+	body[cap] = '\0';
+	ck_assert_int_eq(call(d, "POST", "/v1/agent/releases", body), 413);
+	free(b64);
+	free(art);
+	free(body);
+}
+
 static void
 check_served(struct vtd *d, struct vt_agent *a)
 {
@@ -253,6 +293,7 @@ START_TEST(managed)
 	check_facts_and_policy(&d, &a);
 	check_releases(&d, &a);
 	check_served(&d, &a);
+	check_big_release(&d);
 
 	/* Kept in the store: the same after a restart. */
 	fx_restart(&d);

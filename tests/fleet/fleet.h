@@ -1,0 +1,131 @@
+/*
+ * fleet: what the files of vtoken-fleet share.  vtoken-fleet starts a
+ * real vtokend with a TLS API, gives it N tokens, N VMs (one loopback
+ * address each) and N assignments, then plays N VMs: each imports its
+ * token over USB/IP and keeps the session (a few KiB read now and then),
+ * and runs the agent's challenge-response over HTTPS every interval
+ * (libcurl multi, one kept-alive handle per VM, TLS sessions shared).
+ * It reports the daemon's CPU, memory, descriptors, disk writes and audit
+ * records over a steady-state window, or the latencies of a boot storm,
+ * against baselines measured in the same run.
+ *
+ * Files: vtoken_fleet.c (main, phases, report), fleet_setup.c (limits,
+ * daemon, REST setup, keys, /proc and baselines), fleet_agent.c (the
+ * agents on one curl multi), fleet_usbip.c (import and reader threads).
+ * The histogram, error counter and clock are tests/load/load_stats.c.
+ */
+#ifndef VTOKEN_TEST_FLEET_H
+#define VTOKEN_TEST_FLEET_H
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/usbip_client.h"
+#include "../load/load.h"
+
+#define FLEET_MAX_VMS		20000
+#define FLEET_ADDR_BASE		(127u << 24 | 3u << 16 | 1u)	/* 127.3.0.1 */
+#define FLEET_NS		1000000000ull
+
+struct fleet_opts {
+	unsigned n;		/* -n: VMs = tokens = sessions */
+	unsigned window;	/* -w: steady-state window, s */
+	double interval;	/* agent interval, s */
+	bool storm;		/* --storm */
+	unsigned storm_s;	/* --storm-spread */
+	unsigned threads;	/* import threads */
+	unsigned api_timeout;	/* api.timeout, s (0: interval + 15) */
+	const char *store;	/* --store for vtokend, or NULL */
+};
+
+enum fleet_agent_state { AG_IDLE, AG_CHALLENGE, AG_VERIFY };
+
+struct fleet_vm {
+	char vm_id[32];
+	char tok[32];		/* token id, 16 hex digits */
+	char busid[32];
+	char addr[16];		/* source address */
+	void *key;		/* EVP_PKEY *, owned */
+	struct usbip_client uc;
+	atomic_bool ready;	/* imported: agent and reader may start */
+	uint64_t t_sched;	/* storm: when it was to start */
+	/* agent (main thread only) */
+	CURL *h;
+	enum fleet_agent_state st;
+	uint64_t due, t0;
+	bool first_done;
+	char body[512];
+	char *rbuf;
+	size_t rlen, rcap;
+};
+
+struct fleet_ctx {
+	struct fleet_opts o;
+	struct vtd d;
+	char cert[512];
+	char base[64];		/* https://127.0.0.1:PORT */
+	struct fleet_vm *vm;
+	atomic_bool stop_usbip;
+	/* results */
+	struct hist h_import, h_verify, h_first, h_boot;
+	atomic_ulong auths, reads, imports;
+	bool in_window;
+	pthread_mutex_t mtx;	/* h_import */
+};
+
+/* fleet_setup.c */
+int fleet_rlimit(unsigned n);
+int fleet_start_daemon(struct fleet_ctx *x);
+int fleet_populate(struct fleet_ctx *x);
+/* Authenticated (admin key) HTTPS call; 0 when a 2xx arrived. */
+int fleet_api(struct fleet_ctx *x, const char *method, const char *path,
+    const char *body, struct vt_http_resp *r);
+/* vtoken_audit_records_total, or -1. */
+long long fleet_audit_total(struct fleet_ctx *x);
+
+struct fleet_proc {
+	double cpu;		/* utime + stime, s */
+	long long wbytes;	/* /proc/PID/io write_bytes */
+	long rss_kib;
+	int fds;
+	uint64_t t;		/* load_now_ns() */
+	long long audit;
+	unsigned long auths, errors;
+};
+void fleet_sample(struct fleet_ctx *x, struct fleet_proc *p);
+
+struct fleet_tls_base {
+	struct hist lat;
+	double cpu_per;		/* server CPU per request, s */
+};
+/* 4 KiB write + fsync in the data dir, n times. */
+void fleet_fsync_baseline(struct fleet_ctx *x, unsigned n, struct hist *h);
+/* GET /healthz, n times: full handshake, resumed, kept-alive. */
+void fleet_tls_baseline(struct fleet_ctx *x, unsigned n,
+    struct fleet_tls_base b[3]);
+
+/* fleet_agent.c */
+struct fleet_agents;
+struct fleet_agents *fleet_agents_new(struct fleet_ctx *x);
+/*
+ * Runs the agents until `until` (load_now_ns), or in storm mode until
+ * every VM has had its first verify.  A VM starts when it is ready: at
+ * its due time (steady state) or at once (storm).
+ */
+void fleet_agents_run(struct fleet_agents *a, uint64_t until, bool storm);
+/* Sets every ready VM's first due time in [start, start + interval). */
+void fleet_agents_spread(struct fleet_agents *a, uint64_t start);
+void fleet_agents_free(struct fleet_agents *a);
+
+/* fleet_usbip.c */
+/* Imports every VM's token with o.threads threads (storm: staggered). */
+int fleet_import_all(struct fleet_ctx *x, uint64_t t0, bool wait);
+int fleet_import_join(struct fleet_ctx *x);
+/* Reader thread: a 4 KiB READ(10) per session per interval. */
+int fleet_reader_start(struct fleet_ctx *x);
+void fleet_reader_stop(struct fleet_ctx *x);
+void fleet_close_sessions(struct fleet_ctx *x);
+
+#endif

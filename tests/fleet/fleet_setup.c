@@ -1,0 +1,366 @@
+/*
+ * fleet_setup: descriptor limits, the daemon (TLS API, raised limits),
+ * the REST calls that make N tokens, VMs and assignments, each token's
+ * Ed25519 key read from its image, what /proc says about the daemon, and
+ * the baselines (a bare fsync, bare TLS handshakes).
+ *
+ * Address plan: VM v is 127.3.0.1 + v, one /32 each (the daemon allows
+ * one VM per address); nothing leaves 127.0.0.0/8.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fleet.h"
+#include "token/fat.h"
+#include "vtoken/tokenfs.h"
+
+#define FLEET_FD_SLACK	1024
+#define FLEET_BULK	250	/* tokens per bulk POST (10 s per call) */
+
+int
+fleet_rlimit(unsigned n)
+{
+	rlim_t need = (rlim_t)4 * n + FLEET_FD_SLACK;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		rl.rlim_max = need;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		fprintf(stderr, "vtoken-fleet: cannot raise RLIMIT_NOFILE to "
+		    "%llu (%s): run as root or with fewer VMs\n",
+		    (unsigned long long)need, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+fleet_start_daemon(struct fleet_ctx *x)
+{
+	char key[512], conf[2048], path[600], subj[] = "/CN=127.0.0.1";
+	const char *args[] = { "-c", path, NULL, NULL, NULL };
+	const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec",
+	    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+	    "-out", x->cert, "-days", "2", "-subj", subj, "-addext",
+	    "subjectAltName=IP:127.0.0.1", NULL };
+	unsigned n = x->o.n, tmo = x->o.api_timeout;
+
+	if (tmo == 0)
+		tmo = (unsigned)x->o.interval + 15;
+	if (vtd_init(&x->d) < 0)
+		goto fail;
+	vtd_path(&x->d, "cert.pem", x->cert, sizeof(x->cert));
+	vtd_path(&x->d, "key.pem", key, sizeof(key));
+	if (vtd_run(req) != 0) {
+		snprintf(x->d.err, sizeof(x->d.err), "openssl req failed");
+		goto fail;
+	}
+	/*
+	 * Every VM holds one USB/IP session and one kept-alive HTTPS
+	 * connection: the caps must fit N of each, api.timeout must exceed
+	 * the interval (else every round resumes on a new connection), and
+	 * the agent rate limits must not count a compressed interval as a
+	 * flood.
+	 */
+	snprintf(conf, sizeof(conf),
+	    "log_level: info\n"
+	    "usbip:\n  max_sessions: %u\n"
+	    "api:\n  tls:\n    cert: %s\n    key: %s\n  timeout: %u\n"
+	    "  max_connections: %u\n"
+	    "agent:\n  rate_per_token: 100000\n"
+	    "  rate_per_address: 1000000\n",
+	    2 * n + 1024, x->cert, key, tmo, n + 512);
+	if (vtd_write_file(&x->d, "fleet.yaml", conf) < 0) {
+		snprintf(x->d.err, sizeof(x->d.err), "cannot write config");
+		goto fail;
+	}
+	vtd_path(&x->d, "fleet.yaml", path, sizeof(path));
+	if (x->o.store != NULL) {
+		args[2] = "--store";
+		args[3] = x->o.store;
+	}
+	if (vtd_start(&x->d, args) < 0)
+		goto fail;
+	snprintf(x->base, sizeof(x->base), "https://127.0.0.1:%u",
+	    x->d.api_port);
+	return 0;
+fail:
+	fprintf(stderr, "vtoken-fleet: daemon: %s\n", x->d.err);
+	return -1;
+}
+
+int
+fleet_api(struct fleet_ctx *x, const char *method, const char *path,
+    const char *body, struct vt_http_resp *r)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s%s", x->base, path);
+	if (vt_https(method, url, vt_admin_key(&x->d), body, x->cert,
+	    r) < 0 || r->status / 100 != 2) {
+		fprintf(stderr, "vtoken-fleet: %s %s: %ld %.200s\n", method,
+		    path, r->status, r->body ? r->body : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fleet_tokens(struct fleet_ctx *x)
+{
+	struct vt_http_resp r;
+	char body[256];
+	unsigned done = 0, c;
+
+	for (unsigned k = 0; done < x->o.n; k++, done += c) {
+		json_t *arr;
+
+		c = x->o.n - done < FLEET_BULK ? x->o.n - done : FLEET_BULK;
+		snprintf(body, sizeof(body), "{\"count\": %u, \"prefix\": "
+		    "\"fleet%u\", \"size\": \"1M\"}", c, k);
+		if (fleet_api(x, "POST", "/v1/tokens", body, &r) < 0)
+			return -1;
+		arr = json_object_get(r.json, "tokens");
+		if (json_array_size(arr) != c) {
+			fprintf(stderr, "vtoken-fleet: bulk create made %zu "
+			    "of %u tokens\n", json_array_size(arr), c);
+			vt_http_resp_free(&r);
+			return -1;
+		}
+		for (unsigned i = 0; i < c; i++) {
+			json_t *t = json_array_get(arr, i);
+			const char *id, *busid;
+			struct fleet_vm *v = &x->vm[done + i];
+
+			id = json_string_value(json_object_get(t, "id"));
+			busid = json_string_value(json_object_get(t, "busid"));
+			if (id == NULL || busid == NULL) {
+				vt_http_resp_free(&r);
+				return -1;
+			}
+			snprintf(v->tok, sizeof(v->tok), "%s", id);
+			snprintf(v->busid, sizeof(v->busid), "%s", busid);
+		}
+		vt_http_resp_free(&r);
+	}
+	return 0;
+}
+
+static int
+fleet_vms(struct fleet_ctx *x)
+{
+	struct vt_http_resp r;
+	char body[256];
+	const char *id;
+
+	for (unsigned i = 0; i < x->o.n; i++) {
+		struct fleet_vm *v = &x->vm[i];
+
+		load_addr_str(FLEET_ADDR_BASE + i, v->addr);
+		snprintf(body, sizeof(body), "{\"name\": \"fleet-vm-%u\", "
+		    "\"addresses\": [\"%s/32\"]}", i, v->addr);
+		if (fleet_api(x, "POST", "/v1/vms", body, &r) < 0)
+			return -1;
+		id = json_string_value(json_object_get(r.json, "id"));
+		snprintf(v->vm_id, sizeof(v->vm_id), "%s", id ? id : "");
+		vt_http_resp_free(&r);
+		snprintf(body, sizeof(body), "{\"token\": \"%s\", \"vm\": "
+		    "\"%s\"}", v->tok, v->vm_id);
+		if (fleet_api(x, "POST", "/v1/assignments", body, &r) < 0)
+			return -1;
+		vt_http_resp_free(&r);
+	}
+	return 0;
+}
+
+/* The token's private key (TOKEN.KEY of its image); the image is freed. */
+static int
+fleet_key(struct fleet_ctx *x, struct fleet_vm *v)
+{
+	struct vt_http_resp r;
+	struct fat_mem mem;
+	struct fat *fs;
+	char path[128], *cause = NULL;
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	BIO *bio;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/v1/tokens/%s/image", v->tok);
+	if (fleet_api(x, "GET", path, NULL, &r) < 0)
+		return -1;
+	mem.buf = (const uint8_t *)r.body;
+	mem.len = r.len;
+	if ((fs = fat_open(fat_mem_read, &mem, r.len, &cause)) == NULL)
+		goto out;
+	if (fat_read_file(fs, TOKENFS_KEY, 4096, &pem, &len, &cause) < 0) {
+		fat_close(fs);
+		goto out;
+	}
+	fat_close(fs);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	v->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	rc = v->key != NULL ? 0 : -1;
+out:
+	if (rc < 0)
+		fprintf(stderr, "vtoken-fleet: key of %s: %s\n", v->tok,
+		    cause ? cause : "unreadable");
+	free(cause);
+	vt_http_resp_free(&r);
+	return rc;
+}
+
+int
+fleet_populate(struct fleet_ctx *x)
+{
+	if (fleet_tokens(x) < 0 || fleet_vms(x) < 0)
+		return -1;
+	for (unsigned i = 0; i < x->o.n; i++)
+		if (fleet_key(x, &x->vm[i]) < 0)
+			return -1;
+	return 0;
+}
+
+long long
+fleet_audit_total(struct fleet_ctx *x)
+{
+	struct vt_http_resp r;
+	long long v = -1;
+
+	if (fleet_api(x, "GET", "/metrics", NULL, &r) == 0)
+		v = vt_metric(r.body, "vtoken_audit_records_total");
+	vt_http_resp_free(&r);
+	return v;
+}
+
+static double
+fleet_cpu(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long long
+fleet_wbytes(int pid)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "write_bytes: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+void
+fleet_sample(struct fleet_ctx *x, struct fleet_proc *p)
+{
+	p->t = load_now_ns();
+	p->cpu = fleet_cpu(x->d.pid);
+	p->wbytes = fleet_wbytes(x->d.pid);
+	p->rss_kib = proc_rss_kib(x->d.pid);
+	p->fds = proc_fd_count(x->d.pid);
+	p->audit = fleet_audit_total(x);
+	p->auths = atomic_load(&x->auths);
+	p->errors = load_errors();
+}
+
+void
+fleet_fsync_baseline(struct fleet_ctx *x, unsigned n, struct hist *h)
+{
+	char path[512], buf[4096];
+	int fd;
+
+	memset(buf, 0xa5, sizeof(buf));
+	vtd_path(&x->d, "fsync.probe", path, sizeof(path));
+	if ((fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600)) < 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t0 = load_now_ns();
+
+		if (pwrite(fd, buf, sizeof(buf), (off_t)(i % 16) * 4096) !=
+		    (ssize_t)sizeof(buf) || fsync(fd) < 0)
+			break;
+		hist_add(h, load_now_ns() - t0);
+	}
+	close(fd);
+	unlink(path);
+}
+
+static size_t
+fleet_discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return sz * n;
+}
+
+void
+fleet_tls_baseline(struct fleet_ctx *x, unsigned n,
+    struct fleet_tls_base b[3])
+{
+	char url[160];
+
+	snprintf(url, sizeof(url), "%s/healthz", x->base);
+	for (int m = 0; m < 3; m++) {
+		CURL *c = curl_easy_init();
+		double c0;
+
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_CAINFO, x->cert);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fleet_discard);
+		curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE,
+		    m == 0 ? 0L : 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, m == 2 ? 0L : 1L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+		(void)curl_easy_perform(c);	/* warm: a session to resume */
+		c0 = fleet_cpu(x->d.pid);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t t0 = load_now_ns();
+
+			if (curl_easy_perform(c) != CURLE_OK) {
+				load_error("baseline GET /healthz failed");
+				break;
+			}
+			hist_add(&b[m].lat, load_now_ns() - t0);
+		}
+		b[m].cpu_per = (fleet_cpu(x->d.pid) - c0) / n;
+		curl_easy_cleanup(c);
+	}
+}
