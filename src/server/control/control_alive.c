@@ -23,7 +23,7 @@
 #include "common/xmalloc.h"
 #include "server/control/control_impl.h"
 
-#define ALIVE_KIND	"alive"
+#define ALIVE_KIND	CONTROL_DOC_ALIVE
 
 struct alive_entry {
 	char id[ENCODE_ID_LEN + 1];

@@ -297,6 +297,7 @@ void control_alive_check(struct control *ctl,
 #define CONTROL_DOC_RELEASE	"release"	/* key: version: metadata */
 #define CONTROL_DOC_ARTIFACT	"artifact"	/* key: version: the bytes */
 #define CONTROL_DOC_ROLLOUT	"rollout"	/* key: "current" */
+#define CONTROL_DOC_ALIVE	"alive"		/* key: token id; not cached */
 #define CONTROL_DOC_PUT_MAX	2		/* documents per write */
 
 /* The cached documents of kind (key -> JSON), borrowed; never NULL. */

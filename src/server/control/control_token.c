@@ -416,6 +416,9 @@ control_delete_body(struct store *st, void *arg)
 		r = 0;	/* not assigned */
 	if (r == 0)
 		r = store_token_delete(st, d->op.id);
+	if (r == 0 && (r = store_doc_delete(st, CONTROL_DOC_ALIVE,
+	    d->op.id)) == STORE_NOTFOUND)
+		r = 0;		/* its agent never succeeded */
 	snprintf(subject, sizeof(subject), "token:%s", d->op.id);
 	detail = json_pack("{s:s}", "name", d->name);
 	if (r == 0)
