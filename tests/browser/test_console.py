@@ -350,6 +350,17 @@ def steps(c, vtd, hold_path):
     c.text("#vms-list tr[data-vm='ui-vm']", "bad signature")
     c.shoot("vms")
 
+    yield "agents: each VM's agent, the default policy, facts on demand"
+    vtd.api("PUT", "/v1/policy", {"interval": 20, "grace": 60,
+                                  "action": "lock-sessions"}, want=200)
+    c.go("agents")
+    c.text("#agents-policy", "lock-sessions")
+    tr = c.row("agents-list", "vm", "ui-vm")
+    tr.find_element(c.by.CSS_SELECTOR, "[data-action=facts]").click()
+    wait_until(lambda: "No facts reported yet" in c.row(
+        "agents-list", "vm", "ui-vm").text, WAIT, "the VM's facts")
+    c.shoot("agents")
+
     yield "an auditor is offered no change and the server refuses one"
     c.sign_out()
     c.sign_in(secret)

@@ -9,12 +9,13 @@ import { usbipEndpoint } from './usbip.js';
 import overview from './page-overview.js';
 import tokens from './page-tokens.js';
 import vms from './page-vms.js';
+import agents from './page-agents.js';
 import sessions from './page-sessions.js';
 import audit from './page-audit.js';
 import alarms from './page-alarms.js';
 import keys from './page-keys.js';
 
-const PAGES = [overview, tokens, vms, sessions, audit, alarms, keys];
+const PAGES = [overview, tokens, vms, agents, sessions, audit, alarms, keys];
 const main = document.getElementById('main');
 const ctx = { can: session.can, me: null, usbip: null };
 
