@@ -4,14 +4,15 @@
  * address each) and N assignments, then plays N VMs: each imports its
  * token over USB/IP and keeps the session (a few KiB read now and then),
  * and runs the agent's challenge-response over HTTPS every interval
- * (libcurl multi, one kept-alive handle per VM, TLS sessions shared).
+ * (libcurl, one kept-alive handle per VM, TLS sessions shared).
  * It reports the daemon's CPU, memory, descriptors, disk writes and audit
  * records over a steady-state window, or the latencies of a boot storm,
  * against baselines measured in the same run.
  *
  * Files: vtoken_fleet.c (main, phases, report), fleet_setup.c (limits,
  * daemon, REST setup, keys, /proc and baselines), fleet_agent.c (the
- * agents on one curl multi), fleet_usbip.c (import and reader threads).
+ * agents: libcurl multi handles on one epoll set), fleet_usbip.c
+ * (import and reader threads).
  * The histogram, error counter and clock are tests/load/load_stats.c.
  */
 #ifndef VTOKEN_TEST_FLEET_H
@@ -71,6 +72,7 @@ struct fleet_ctx {
 	/* results */
 	struct hist h_import, h_verify, h_first, h_boot;
 	atomic_ulong auths, reads, imports;
+	unsigned long conns;	/* new HTTPS connections (agents) */
 	bool in_window;
 	pthread_mutex_t mtx;	/* h_import */
 };
@@ -92,7 +94,7 @@ struct fleet_proc {
 	int fds;
 	uint64_t t;		/* load_now_ns() */
 	long long audit;
-	unsigned long auths, errors;
+	unsigned long auths, errors, conns;
 };
 void fleet_sample(struct fleet_ctx *x, struct fleet_proc *p);
 

@@ -22,22 +22,21 @@
 #include "token/fat.h"
 #include "vtoken/tokenfs.h"
 
-#define FLEET_FD_SLACK	1024
+#define FLEET_FD_SLACK	512	/* beyond 2 per VM (+ agents' cells) */
 #define FLEET_BULK	250	/* tokens per bulk POST (10 s per call) */
 
 int
 fleet_rlimit(unsigned n)
 {
-	rlim_t need = (rlim_t)4 * n + FLEET_FD_SLACK;
+	rlim_t need = (rlim_t)2 * n + 2 * n / 16 + FLEET_FD_SLACK;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -1;
 	if (rl.rlim_cur >= need)
 		return 0;
-	if (rl.rlim_max < need) {
+	if (rl.rlim_max < need)
 		rl.rlim_max = need;
-	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		fprintf(stderr, "vtoken-fleet: cannot raise RLIMIT_NOFILE to "
@@ -71,10 +70,11 @@ fleet_start_daemon(struct fleet_ctx *x)
 	}
 	/*
 	 * Every VM holds one USB/IP session and one kept-alive HTTPS
-	 * connection: the caps must fit N of each, api.timeout must exceed
-	 * the interval (else every round resumes on a new connection), and
-	 * the agent rate limits must not count a compressed interval as a
-	 * flood.
+	 * connection: the caps must fit N of each (and the descriptor
+	 * limit together, else vtokend splits it 3:1 between them),
+	 * api.timeout must exceed the interval (else every round resumes
+	 * on a new connection), and the agent rate limits must not count a
+	 * compressed interval as a flood.
 	 */
 	snprintf(conf, sizeof(conf),
 	    "log_level: info\n"
@@ -83,7 +83,7 @@ fleet_start_daemon(struct fleet_ctx *x)
 	    "  max_connections: %u\n"
 	    "agent:\n  rate_per_token: 100000\n"
 	    "  rate_per_address: 1000000\n",
-	    2 * n + 1024, x->cert, key, tmo, n + 512);
+	    n + 256, x->cert, key, tmo, n + 512);
 	if (vtd_write_file(&x->d, "fleet.yaml", conf) < 0) {
 		snprintf(x->d.err, sizeof(x->d.err), "cannot write config");
 		goto fail;
@@ -160,6 +160,15 @@ fleet_tokens(struct fleet_ctx *x)
 	return 0;
 }
 
+static void
+fleet_addr_str(uint32_t a, char buf[16])
+{
+	struct in_addr in = { htonl(a) };
+
+	if (inet_ntop(AF_INET, &in, buf, 16) == NULL)
+		snprintf(buf, 16, "0.0.0.0");
+}
+
 static int
 fleet_vms(struct fleet_ctx *x)
 {
@@ -170,7 +179,7 @@ fleet_vms(struct fleet_ctx *x)
 	for (unsigned i = 0; i < x->o.n; i++) {
 		struct fleet_vm *v = &x->vm[i];
 
-		load_addr_str(FLEET_ADDR_BASE + i, v->addr);
+		fleet_addr_str(FLEET_ADDR_BASE + i, v->addr);
 		snprintf(body, sizeof(body), "{\"name\": \"fleet-vm-%u\", "
 		    "\"addresses\": [\"%s/32\"]}", i, v->addr);
 		if (fleet_api(x, "POST", "/v1/vms", body, &r) < 0)
@@ -299,6 +308,7 @@ fleet_sample(struct fleet_ctx *x, struct fleet_proc *p)
 	p->audit = fleet_audit_total(x);
 	p->auths = atomic_load(&x->auths);
 	p->errors = load_errors();
+	p->conns = x->conns;
 }
 
 void

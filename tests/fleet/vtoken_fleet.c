@@ -1,0 +1,312 @@
+/*
+ * vtoken-fleet: N VMs against a real vtokend (issue #15).  See fleet.h
+ * for the files and docs/PERFORMANCE.md, "Fleet steady state and boot
+ * storm", for figures.
+ *
+ * Steady state: setup, baselines (a bare 4 KiB write+fsync in the data
+ * dir; GET /healthz with a full handshake, a resumed session and a
+ * kept-alive connection; the idle daemon's CPU over one window), then
+ * every VM imports its token and its agent starts, spread over one
+ * interval; after one interval of warm-up the window is measured.
+ * Storm (--storm): VM i imports at i * spread / N and does its first
+ * verify at once; the run ends when every VM has had its first verify.
+ *
+ * usage: vtoken-fleet [-n VMS] [-w WINDOW_S] [-i INTERVAL_S]
+ *   [--interval-scale F] [--rate AUTH_PER_S] [--storm] [--spread S]
+ *   [-j IMPORT_THREADS] [--api-timeout S] [--store postgresql:DSN]
+ *   [--smoke]
+ * -i is the agents' interval (30 s); --interval-scale F divides it (N VMs
+ * then authenticate as F * N would at -i); --rate R sets it to N / R.
+ * --smoke marks the ctest run.  Exits 0 when nothing failed, 1 on any
+ * error, 77 (skip) when run as the ctest smoke test without
+ * VTOKEN_BENCH_TESTS=1.
+ */
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fleet.h"
+
+#define FLEET_BASE_ROUNDS	200
+
+struct fleet_run {
+	struct fleet_proc setup, idle0, idle1, w0, w1;
+	struct hist fsync;
+	struct fleet_tls_base tls[3];
+	double t_setup, t_import;
+};
+
+static void
+fleet_usage(void)
+{
+	fprintf(stderr, "usage: vtoken-fleet [-n VMS] [-w WINDOW_S] "
+	    "[-i INTERVAL_S] [--interval-scale F] [--rate AUTH_PER_S]\n"
+	    "    [--storm] [--spread S] [-j IMPORT_THREADS] "
+	    "[--api-timeout S] [--store postgresql:DSN] [--smoke]\n");
+	exit(2);
+}
+
+static double
+fleet_num(const char *s, double lo, double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end != '\0' || v < lo || v > hi)
+		fleet_usage();
+	return v;
+}
+
+static void
+fleet_opts(int argc, char **argv, struct fleet_opts *o)
+{
+	static const struct option lo[] = {
+		{ "interval-scale", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "storm", no_argument, NULL, 'S' },
+		{ "spread", required_argument, NULL, 'p' },
+		{ "api-timeout", required_argument, NULL, 'T' },
+		{ "store", required_argument, NULL, 'd' },
+		{ "smoke", no_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
+	double scale = 1, rate = 0;
+	int ch;
+
+	*o = (struct fleet_opts){ .n = 1000, .window = 60, .interval = 30,
+	    .storm_s = 5, .threads = 4 };
+	while ((ch = getopt_long(argc, argv, "n:w:i:j:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'n': o->n = (unsigned)fleet_num(optarg, 1, FLEET_MAX_VMS);
+			break;
+		case 'w': o->window = (unsigned)fleet_num(optarg, 1, 3600);
+			break;
+		case 'i': o->interval = fleet_num(optarg, 0.01, 3600); break;
+		case 'j': o->threads = (unsigned)fleet_num(optarg, 1, 32);
+			break;
+		case 's': scale = fleet_num(optarg, 0.001, 100000); break;
+		case 'r': rate = fleet_num(optarg, 0.001, 1e6); break;
+		case 'S': o->storm = true; break;
+		case 'p': o->storm_s = (unsigned)fleet_num(optarg, 0, 600);
+			break;
+		case 'T': o->api_timeout = (unsigned)fleet_num(optarg, 1,
+		    3600); break;
+		case 'd': o->store = optarg; break;
+		case 'k':
+			if (getenv("VTOKEN_BENCH_TESTS") == NULL ||
+			    strcmp(getenv("VTOKEN_BENCH_TESTS"), "1") != 0) {
+				printf("vtoken-fleet: skipped (set "
+				    "VTOKEN_BENCH_TESTS=1)\n");
+				exit(77);
+			}
+			break;
+		default: fleet_usage();
+		}
+	}
+	/* --interval-scale F: N VMs make the rate of F * N at -i. */
+	o->interval /= scale;
+	if (rate > 0)
+		o->interval = o->n / rate;
+}
+
+static double
+fleet_ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double
+fleet_q(const struct hist *h, double q)
+{
+	return h->count ? fleet_ms(hist_quantile(h, q)) : 0;
+}
+
+static double
+fleet_secs(const struct fleet_proc *a, const struct fleet_proc *b)
+{
+	return (double)(b->t - a->t) / 1e9;
+}
+
+static void
+fleet_report(struct fleet_ctx *x, struct fleet_run *r)
+{
+	const struct fleet_proc *i0 = &r->idle0, *i1 = &r->idle1,
+	    *w0 = &r->w0, *w1 = &r->w1;
+	double iw = fleet_secs(i0, i1), ww = fleet_secs(w0, w1);
+	char mach[256];
+
+	proc_machine(mach, sizeof(mach));
+	printf("\nvtoken-fleet: %u VMs, %s, %s; interval %.3g s (%.1f "
+	    "auth/s expected), %s %u s\n", x->o.n, x->o.store ? "PostgreSQL"
+	    : "SQLite", mach, x->o.interval, x->o.n / x->o.interval,
+	    x->o.storm ? "storm spread" : "window", x->o.storm ? x->o.storm_s
+	    : x->o.window);
+	printf("setup %.1f s (tokens, VMs, assignments, keys); imports "
+	    "%.1f s\n\n", r->t_setup, r->t_import);
+	printf("| metric | %s | baseline | target |\n|---|---:|---:|---|\n",
+	    x->o.storm ? "storm" : "fleet window");
+	printf("| server CPU | %.3f cores | %.3f cores (idle, %.0f s) | "
+	    "< 0.5 |\n", (w1->cpu - w0->cpu) / ww, (i1->cpu - i0->cpu) / iw,
+	    iw);
+	printf("| RSS | %.1f MiB | %.1f MiB (after setup) | < 512 MiB |\n",
+	    w1->rss_kib / 1024.0, r->setup.rss_kib / 1024.0);
+	printf("| open descriptors | %d | %d (after setup) | |\n", w1->fds,
+	    r->setup.fds);
+	printf("| disk writes | %.1f KiB/s | %.1f KiB/s (idle) | |\n",
+	    (double)(w1->wbytes - w0->wbytes) / ww / 1024,
+	    (double)(i1->wbytes - i0->wbytes) / iw / 1024);
+	printf("| audit records | %.0f /h (%lld) | %.0f /h (idle) | ~0 |\n",
+	    (double)(w1->audit - w0->audit) * 3600 / ww,
+	    w1->audit - w0->audit, (double)(i1->audit - i0->audit) * 3600 /
+	    iw);
+	printf("| authentications | %.1f /s | %.1f /s expected | |\n",
+	    (double)(w1->auths - w0->auths) / ww, x->o.n / x->o.interval);
+	if (!x->o.storm)
+		printf("| verify (challenge+verify) p50 / p99 / max | "
+		    "%.2f / %.2f / %.2f ms (%llu) | | p99 < 20 ms |\n",
+		    fleet_q(&x->h_verify, .5), fleet_q(&x->h_verify, .99),
+		    fleet_ms(x->h_verify.max),
+		    (unsigned long long)x->h_verify.count);
+	printf("| first verify p50 / p99 / max | %.2f / %.2f / %.2f ms "
+	    "(%llu) | | |\n", fleet_q(&x->h_first, .5),
+	    fleet_q(&x->h_first, .99), fleet_ms(x->h_first.max),
+	    (unsigned long long)x->h_first.count);
+	if (x->o.storm)
+		printf("| boot: scheduled start to first verify p50 / p99 / "
+		    "max | %.2f / %.2f / %.2f ms | | |\n",
+		    fleet_q(&x->h_boot, .5), fleet_q(&x->h_boot, .99),
+		    fleet_ms(x->h_boot.max));
+	printf("| import (connect + OP_REQ_IMPORT) p50 / p99 / max | "
+	    "%.2f / %.2f / %.2f ms (%llu) | | |\n", fleet_q(&x->h_import, .5),
+	    fleet_q(&x->h_import, .99), fleet_ms(x->h_import.max),
+	    (unsigned long long)x->h_import.count);
+	printf("| new agent HTTPS connections | %lu (%lu before) | | |\n",
+	    w1->conns - w0->conns, w0->conns);
+	printf("| USB/IP 4 KiB reads | %lu | | |\n", atomic_load(&x->reads));
+	printf("| errors | %lu (window: %lu) | | 0 |\n", load_errors(),
+	    w1->errors - w0->errors);
+	printf("| bare 4 KiB write+fsync p50 / p99 | | %.3f / %.3f ms | |\n",
+	    fleet_q(&r->fsync, .5), fleet_q(&r->fsync, .99));
+	for (int m = 0; m < 3; m++)
+		printf("| bare GET /healthz, %s: p50 / p99, server CPU | | "
+		    "%.2f / %.2f ms, %.0f µs | |\n", m == 0 ? "full handshake"
+		    : m == 1 ? "resumed session" : "kept-alive",
+		    fleet_q(&r->tls[m].lat, .5), fleet_q(&r->tls[m].lat, .99),
+		    r->tls[m].cpu_per * 1e6);
+	fflush(stdout);
+}
+
+static void
+fleet_phase(const char *what)
+{
+	fprintf(stderr, "vtoken-fleet: %s\n", what);
+}
+
+static int
+fleet_steady(struct fleet_ctx *x, struct fleet_run *r,
+    struct fleet_agents *a)
+{
+	uint64_t t0 = load_now_ns();
+
+	fleet_phase("imports");
+	if (fleet_import_all(x, t0, true) < 0)
+		load_error("%lu of %u imports succeeded",
+		    atomic_load(&x->imports), x->o.n);
+	r->t_import = (double)(load_now_ns() - t0) / 1e9;
+	if (fleet_reader_start(x) < 0)
+		return -1;
+	fleet_phase("agents: warm-up of one interval");
+	t0 = load_now_ns();
+	fleet_agents_spread(a, t0);
+	fleet_agents_run(a, t0 + (uint64_t)(x->o.interval * FLEET_NS) +
+	    FLEET_NS, false);
+	fleet_phase("agents: window");
+	x->in_window = true;
+	fleet_sample(x, &r->w0);
+	fleet_agents_run(a, r->w0.t + (uint64_t)x->o.window * FLEET_NS,
+	    false);
+	fleet_sample(x, &r->w1);
+	x->in_window = false;
+	fleet_reader_stop(x);
+	return 0;
+}
+
+static int
+fleet_storm(struct fleet_ctx *x, struct fleet_run *r, struct fleet_agents *a)
+{
+	uint64_t t0 = load_now_ns() + FLEET_NS / 10;
+
+	fleet_phase("storm");
+	fleet_sample(x, &r->w0);
+	if (fleet_import_all(x, t0, false) < 0 || fleet_reader_start(x) < 0)
+		return -1;
+	fleet_agents_run(a, t0 + ((uint64_t)x->o.storm_s + 60) * FLEET_NS,
+	    true);
+	if (fleet_import_join(x) < 0)
+		load_error("%lu of %u imports succeeded",
+		    atomic_load(&x->imports), x->o.n);
+	r->t_import = (double)(load_now_ns() - t0) / 1e9;
+	fleet_sample(x, &r->w1);
+	fleet_reader_stop(x);
+	if (x->h_first.count < x->o.n)
+		load_error("%llu of %u VMs had a first verify",
+		    (unsigned long long)x->h_first.count, x->o.n);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct fleet_ctx x;
+	static struct fleet_run r;
+	struct fleet_agents *a = NULL;
+	uint64_t t0;
+	int rc = 1;
+
+	fleet_opts(argc, argv, &x.o);
+	pthread_mutex_init(&x.mtx, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    fleet_rlimit(x.o.n) < 0)
+		return 1;
+	if ((x.vm = calloc(x.o.n, sizeof(*x.vm))) == NULL ||
+	    fleet_start_daemon(&x) < 0)
+		goto out;
+	fleet_phase("setup");
+	t0 = load_now_ns();
+	if (fleet_populate(&x) < 0)
+		goto out;
+	r.t_setup = (double)(load_now_ns() - t0) / 1e9;
+	fleet_phase("baselines");
+	fleet_sample(&x, &r.setup);
+	fleet_fsync_baseline(&x, FLEET_BASE_ROUNDS, &r.fsync);
+	fleet_tls_baseline(&x, FLEET_BASE_ROUNDS, r.tls);
+	fleet_sample(&x, &r.idle0);
+	sleep(x.o.storm ? 10 : x.o.window);
+	fleet_sample(&x, &r.idle1);
+	if ((a = fleet_agents_new(&x)) == NULL)
+		goto out;
+	if ((x.o.storm ? fleet_storm(&x, &r, a) : fleet_steady(&x, &r,
+	    a)) < 0)
+		goto out;
+	fleet_report(&x, &r);
+	if (kill(x.d.pid, 0) != 0)
+		load_error("vtokend died; see %s", x.d.log);
+	if (x.auths == 0)
+		load_error("no authentication succeeded");
+	rc = load_errors() == 0 ? 0 : 1;
+out:
+	fleet_agents_free(a);
+	fleet_close_sessions(&x);
+	vtd_cleanup(&x.d);
+	for (unsigned i = 0; x.vm != NULL && i < x.o.n; i++)
+		EVP_PKEY_free(x.vm[i].key);
+	free(x.vm);
+	curl_global_cleanup();
+	printf("vtoken-fleet: %s (%lu errors)\n", rc == 0 ? "PASS" : "FAIL",
+	    load_errors());
+	return rc;
+}
