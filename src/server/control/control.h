@@ -104,6 +104,7 @@ struct control_token {
 	time_t auth_recorded_at;	/* the last auth.ok record */
 	bool auth_failing;		/* the last outcome recorded a failure */
 	char auth_peer[48];		/* where the last success came from */
+	time_t alive_noted_at;		/* control_alive.c: last batched */
 };
 
 struct control_stats {

@@ -86,7 +86,7 @@ control_agent_state(struct control *ctl, const struct control_verify *v,
 	}
 	tok->auth_failing = false;
 	tok->auth_recorded_at = tok->auth_ok_at = v->when;
-	control_alive_note(ctl, tok->id, v->peer, v->when);
+	control_alive_note(ctl, tok, v->peer, v->when);
 	tok->auth_gen = tok->attach_gen;
 	snprintf(tok->auth_peer, sizeof(tok->auth_peer), "%s", v->peer);
 }
@@ -133,7 +133,7 @@ control_agent_quiet_ok(struct control *ctl, struct control_token *tok,
 	ctl->stats.auth_ok++;
 	ctl->stats.auth_quiet++;
 	control_alarm_agent_ok(ctl, tok->id, now);
-	control_alive_note(ctl, tok->id, peer, now);
+	control_alive_note(ctl, tok, peer, now);
 	q->done = done;
 	q->arg = arg;
 	snprintf(q->vm_name, sizeof(q->vm_name), "%s", tok->vm->name);

@@ -273,8 +273,12 @@ int control_key_load(struct control *ctl, struct store *st,
 int control_alive_start(struct control *ctl, unsigned period_s);
 /* Hands what is noted to the store thread, and stops. */
 void control_alive_stop(struct control *ctl);
-/* A success of token_id's agent from peer at `at', for the next batch. */
-void control_alive_note(struct control *ctl, const char *token_id,
+/*
+ * A success of tok's agent from peer at `at', for the next batch; not
+ * again within half of agent.record_every (the store need only know an
+ * agent is alive well within the agent_silent grace).
+ */
+void control_alive_note(struct control *ctl, struct control_token *tok,
     const char *peer, time_t at);
 /* Writes what is noted now (also every period). */
 void control_alive_flush(struct control *ctl);
