@@ -35,8 +35,29 @@ fleet_rlimit(unsigned n)
 		return -1;
 	if (rl.rlim_cur >= need)
 		return 0;
-	if (rl.rlim_max < need)
-		rl.rlim_max = need;
+	if (rl.rlim_max < need && getuid() != 0) {
+		fprintf(stderr, "vtoken-fleet: %llu descriptors needed, the "
+		    "hard limit is %llu\n", (unsigned long long)need,
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	if (rl.rlim_max < need) {
+		struct rlimit up = { need, need };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return 0;
+		/*
+		 * A container may refuse even root: take what there is.  That
+		 * is enough when agents do not all keep their connections
+		 * (--api-timeout below the interval); a shortage shows as
+		 * errors.
+		 */
+		fprintf(stderr, "vtoken-fleet: warning: %llu descriptors "
+		    "needed with every agent connection kept, the hard limit "
+		    "is %llu\n", (unsigned long long)need,
+		    (unsigned long long)rl.rlim_max);
+		need = rl.rlim_max;
+	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		fprintf(stderr, "vtoken-fleet: cannot raise RLIMIT_NOFILE to "
