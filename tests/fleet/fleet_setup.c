@@ -77,10 +77,12 @@ fleet_start_daemon(struct fleet_ctx *x)
 	    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
 	    "-out", x->cert, "-days", "2", "-subj", subj, "-addext",
 	    "subjectAltName=IP:127.0.0.1", NULL };
-	unsigned n = x->o.n, tmo = x->o.api_timeout;
+	unsigned n = x->o.n, tmo = x->o.api_timeout, api_conns = n + 512;
 
 	if (tmo == 0)
 		tmo = (unsigned)x->o.interval + 15;
+	else if (tmo < x->o.interval)	/* each agent holds one part-time */
+		api_conns = (unsigned)((double)n * tmo / x->o.interval) + 1024;
 	if (vtd_init(&x->d) < 0)
 		goto fail;
 	vtd_path(&x->d, "cert.pem", x->cert, sizeof(x->cert));
@@ -92,7 +94,9 @@ fleet_start_daemon(struct fleet_ctx *x)
 	/*
 	 * Every VM holds one USB/IP session and one kept-alive HTTPS
 	 * connection: the caps must fit N of each (and the descriptor
-	 * limit together, else vtokend splits it 3:1 between them),
+	 * limit together, else vtokend splits it 3:1 between them; with
+	 * api.timeout below the interval an agent holds its connection
+	 * for timeout/interval of the time, and the API cap is that share),
 	 * api.timeout must exceed the interval (else every round resumes
 	 * on a new connection), and the agent rate limits must not count a
 	 * compressed interval as a flood.
@@ -104,7 +108,7 @@ fleet_start_daemon(struct fleet_ctx *x)
 	    "  max_connections: %u\n"
 	    "agent:\n  rate_per_token: 100000\n"
 	    "  rate_per_address: 1000000\n",
-	    n + 256, x->cert, key, tmo, n + 512);
+	    n + 256, x->cert, key, tmo, api_conns);
 	if (vtd_write_file(&x->d, "fleet.yaml", conf) < 0) {
 		snprintf(x->d.err, sizeof(x->d.err), "cannot write config");
 		goto fail;
