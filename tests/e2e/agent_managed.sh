@@ -29,24 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-port=$(e2e_free_port)
-api_port=$(e2e_free_port)
 other_port=$(e2e_free_port)
-mkdir -p "$work/var" "$work/www" "$work/mods"
-cat > "$work/vtokend.yaml" <<EOF
-agent:
-  rate_per_token: 600
-  rate_per_address: 6000
-EOF
-"$VT_BIN/vtokend" -c "$work/vtokend.yaml" --data-dir "$work/var" \
-    --listen "127.0.0.1:$port" --api-listen "127.0.0.1:$api_port" \
-    2> "$work/vtokend.log" &
-pid=$!
-e2e_wait_port "$api_port" || { cat "$work/vtokend.log"; e2e_fail "no API"; }
-i=0
-while [ ! -s "$work/var/admin.key" ] && [ $i -lt 50 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+mkdir -p "$work/www" "$work/mods"
+e2e_agent_vtokend "$work"
 export VTOKEN_URL="http://127.0.0.1:$api_port"
 export VTOKEN_API_KEY_FILE="$work/var/admin.key"
 ctl() { "$VT_BIN/vtokenctl" "$@"; }

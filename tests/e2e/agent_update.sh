@@ -44,23 +44,7 @@ old=$("$VT_BIN/vtoken-agent" -V | sed -n 's/^vtoken-agent \([^ ]*\)$/\1/p')
     e2e_fail "versions: old '$old', next '$next'"
 echo "E2E-HOST versions: running $old, release $next"
 
-port=$(e2e_free_port)
-api_port=$(e2e_free_port)
-mkdir -p "$work/var"
-cat > "$work/vtokend.yaml" <<EOF
-agent:
-  rate_per_token: 600
-  rate_per_address: 6000
-EOF
-"$VT_BIN/vtokend" -c "$work/vtokend.yaml" --data-dir "$work/var" \
-    --listen "127.0.0.1:$port" --api-listen "127.0.0.1:$api_port" \
-    2> "$work/vtokend.log" &
-pid=$!
-e2e_wait_port "$api_port" || { cat "$work/vtokend.log"; e2e_fail "no API"; }
-i=0
-while [ ! -s "$work/var/admin.key" ] && [ $i -lt 50 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+e2e_agent_vtokend "$work"
 key=$(cat "$work/var/admin.key") || e2e_fail "no admin.key"
 api=http://127.0.0.1:$api_port
 export VTOKEN_URL="$api" VTOKEN_API_KEY_FILE="$work/var/admin.key"

@@ -42,3 +42,29 @@ e2e_stop_daemon() {
 	done
 	kill -KILL "$1" 2>/dev/null || true
 }
+
+# e2e_agent_vtokend WORK: vtokend on free ports with agent rate limits
+# for rounds every few seconds, state in WORK/var, log in
+# WORK/vtokend.log; sets pid, port, api_port and waits (<= 5 s) for
+# WORK/var/admin.key.  The caller's cleanup stops $pid.
+e2e_agent_vtokend() {
+	port=$(e2e_free_port)
+	api_port=$(e2e_free_port)
+	mkdir -p "$1/var"
+	cat > "$1/vtokend.yaml" <<EOF
+agent:
+  rate_per_token: 600
+  rate_per_address: 6000
+EOF
+	"$VT_BIN/vtokend" -c "$1/vtokend.yaml" --data-dir "$1/var" \
+	    --listen "127.0.0.1:$port" --api-listen "127.0.0.1:$api_port" \
+	    2> "$1/vtokend.log" &
+	pid=$!
+	e2e_wait_port "$api_port" ||
+	    { cat "$1/vtokend.log"; e2e_fail "no API"; }
+	_i=0
+	while [ ! -s "$1/var/admin.key" ] && [ $_i -lt 50 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ -s "$1/var/admin.key" ] || e2e_fail "no admin.key"
+}

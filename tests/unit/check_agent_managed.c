@@ -107,7 +107,8 @@ START_TEST(test_facts_fixture)
 	ck_assert_str_ne(f.hostname, "");
 
 	/* Fallback os-release, bad machine id, long and hostile values. */
-	unlink(strcat(strcpy(longname, root), "/etc/os-release"));
+	snprintf(longname, sizeof(longname), "%s/etc/os-release", root);
+	unlink(longname);
 	t_put(root, "/usr/lib/os-release", "PRETTY_NAME='Alpine \"x\"'\n");
 	t_put(root, "/etc/machine-id", "not-a-machine-id\n");
 	memset(longname, 'A', sizeof(longname) - 2);
@@ -239,19 +240,19 @@ START_TEST(test_store_roundtrip)
 	s.policy.interval = 60;
 	s.policy.grace = 600;
 	s.policy.action = AGENT_ACT_COMMAND;
-	strcpy(s.policy.command, "logger \"vtoken\" && true");
+	snprintf(s.policy.command, sizeof(s.policy.command), "%s", "logger \"vtoken\" && true");
 	s.isolated = true;
-	strcpy(s.fired.action, "command");
-	strcpy(s.fired.reason, "revoked");
-	strcpy(s.fired.time, "2026-12-03T10:00:00Z");
-	strcpy(s.fired.result, "ok");
-	strcpy(s.report.version, "0.9.1");
-	strcpy(s.report.result, "refused");
-	strcpy(s.report.reason, "bad signature");
-	strcpy(s.pending_version, "0.9.2");
-	strcpy(s.pending_previous, "0.9.0");
+	snprintf(s.fired.action, sizeof(s.fired.action), "%s", "command");
+	snprintf(s.fired.reason, sizeof(s.fired.reason), "%s", "revoked");
+	snprintf(s.fired.time, sizeof(s.fired.time), "%s", "2026-12-03T10:00:00Z");
+	snprintf(s.fired.result, sizeof(s.fired.result), "%s", "ok");
+	snprintf(s.report.version, sizeof(s.report.version), "%s", "0.9.1");
+	snprintf(s.report.result, sizeof(s.report.result), "%s", "refused");
+	snprintf(s.report.reason, sizeof(s.report.reason), "%s", "bad signature");
+	snprintf(s.pending_version, sizeof(s.pending_version), "%s", "0.9.2");
+	snprintf(s.pending_previous, sizeof(s.pending_previous), "%s", "0.9.0");
 	s.pending_starts = 2;
-	strcpy(s.tried_version, "0.9.1");
+	snprintf(s.tried_version, sizeof(s.tried_version), "%s", "0.9.1");
 	s.tried_time = 1700000000;
 	ck_assert_int_eq(agent_store_save(&st, &s, &why), 0);
 	agent_store_close(&st);
@@ -545,8 +546,8 @@ START_TEST(test_msg_extra)
 	char *body;
 
 	memset(&f, 0, sizeof(f));
-	strcpy(f.hostname, "vm-17");
-	strcpy(f.agent_version, "0.9.0");
+	snprintf(f.hostname, sizeof(f.hostname), "%s", "vm-17");
+	snprintf(f.agent_version, sizeof(f.agent_version), "%s", "0.9.0");
 	f.uptime = 77;
 	x.facts = &f;
 	x.update = &up;
@@ -587,7 +588,7 @@ START_TEST(test_msg_extra)
 	f.uptime = 1;
 	memset(up.reason, '\\', AGENT_STORE_REASON_MAX);
 	up.reason[AGENT_STORE_REASON_MAX] = '\0';
-	strcpy(up.version, "0.9.1");
+	snprintf(up.version, sizeof(up.version), "%s", "0.9.1");
 	body = agent_msg_verify_body(T_ID, nonce, sig, &x);
 	ck_assert_uint_le(strlen(body), AGENT_MSG_VERIFY_MAX);
 	ck_assert_ptr_nonnull(j = json_loads(body, 0, NULL));

@@ -286,13 +286,15 @@ store_worker_free(struct store_worker *w)
 	free(w);
 }
 
-void
-store_worker_post(struct store_worker *w, store_run_fn *run,
-    store_done_fn *done, void *arg)
+/* Queues a job of either kind (run or body set). */
+static void
+store_worker_queue(struct store_worker *w, store_run_fn *run,
+    store_run_fn *body, store_done_fn *done, void *arg)
 {
 	struct store_job *j = xcalloc(1, sizeof(*j));
 
 	j->run = run;
+	j->body = body;
 	j->done = done;
 	j->arg = arg;
 	w->pending++;
@@ -303,19 +305,17 @@ store_worker_post(struct store_worker *w, store_run_fn *run,
 }
 
 void
+store_worker_post(struct store_worker *w, store_run_fn *run,
+    store_done_fn *done, void *arg)
+{
+	store_worker_queue(w, run, NULL, done, arg);
+}
+
+void
 store_worker_post_tx(struct store_worker *w, store_run_fn *body,
     store_done_fn *done, void *arg)
 {
-	struct store_job *j = xcalloc(1, sizeof(*j));
-
-	j->body = body;
-	j->done = done;
-	j->arg = arg;
-	w->pending++;
-	pthread_mutex_lock(&w->mu);
-	TAILQ_INSERT_TAIL(&w->todo, j, entry);
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->mu);
+	store_worker_queue(w, NULL, body, done, arg);
 }
 
 size_t
