@@ -1,5 +1,5 @@
 /*
- * fleet_agent: N agents on one libcurl multi handle, in the main thread.
+ * fleet_agent: N agents on libcurl multi handles, in the main thread.
  * Each VM has one easy handle, bound to its own address (CURLOPT_INTERFACE
  * "host!ADDR"), whose connection stays in the multi's cache between
  * rounds (keep-alive; api.timeout is set above the interval); the TLS
@@ -41,7 +41,7 @@ struct fleet_agents {
 	unsigned nhot;
 	CURLSH *sh;
 	struct curl_slist *hdr;
-	char url_ch[160], url_ver[160];
+	char url_ch[FLEET_MAX_NODES][160], url_ver[FLEET_MAX_NODES][160];
 	uint64_t interval;	/* ns */
 	unsigned firsts;	/* VMs with their first verify done */
 };
@@ -145,10 +145,12 @@ fleet_agents_new(struct fleet_ctx *x)
 	a->sh = curl_share_init();
 	curl_share_setopt(a->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	a->hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	snprintf(a->url_ch, sizeof(a->url_ch), "%s/v1/agent/challenge",
-	    x->base);
-	snprintf(a->url_ver, sizeof(a->url_ver), "%s/v1/agent/verify",
-	    x->base);
+	for (unsigned k = 0; k < x->o.nodes; k++) {
+		snprintf(a->url_ch[k], sizeof(a->url_ch[k]),
+		    "%s/v1/agent/challenge", x->base[k]);
+		snprintf(a->url_ver[k], sizeof(a->url_ver[k]),
+		    "%s/v1/agent/verify", x->base[k]);
+	}
 	for (unsigned i = 0; i < x->o.n; i++) {
 		struct fleet_vm *v = &x->vm[i];
 		CURL *h = curl_easy_init();
@@ -218,7 +220,7 @@ fleet_agent_start(struct fleet_agents *a, struct fleet_vm *v, uint64_t now)
 	v->t0 = now;
 	v->st = AG_CHALLENGE;
 	snprintf(v->body, sizeof(v->body), "{\"token\": \"%s\"}", v->tok);
-	fleet_agent_post(a, v, a->url_ch);
+	fleet_agent_post(a, v, a->url_ch[v->node]);
 }
 
 /* Signs the nonce of the challenge's answer into v->body (the verify). */
@@ -279,7 +281,7 @@ fleet_agent_done(struct fleet_agents *a, struct fleet_vm *v, CURLcode res,
 		}
 		json_decref(j);
 		v->st = AG_VERIFY;
-		fleet_agent_post(a, v, a->url_ver);
+		fleet_agent_post(a, v, a->url_ver[v->node]);
 		return;
 	}
 	if (!json_is_true(json_object_get(j, "ok"))) {

@@ -14,9 +14,12 @@
  * usage: vtoken-fleet [-n VMS] [-w WINDOW_S] [-i INTERVAL_S]
  *   [--interval-scale F] [--rate AUTH_PER_S] [--storm] [--spread S]
  *   [-j IMPORT_THREADS] [--api-timeout S] [--store postgresql:DSN]
- *   [--smoke]
+ *   [--nodes 2] [--pg-pid PID] [--smoke]
  * -i is the agents' interval (30 s); --interval-scale F divides it (N VMs
  * then authenticate as F * N would at -i); --rate R sets it to N / R.
+ * --nodes 2 starts two daemons on the --store database (VM v uses node
+ * v % 2); --pg-pid names the PostgreSQL server's postmaster, whose CPU,
+ * writes and memory (with its children's) are then reported too.
  * --smoke marks the ctest run.  Exits 0 when nothing failed, 1 on any
  * error, 77 (skip) when run as the ctest smoke test without
  * VTOKEN_BENCH_TESTS=1.
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fleet.h"
@@ -34,7 +38,7 @@
 #define FLEET_BASE_ROUNDS	200
 
 struct fleet_run {
-	struct fleet_proc setup, idle0, idle1, w0, w1;
+	struct fleet_sample setup, idle0, idle1, w0, w1;
 	struct hist fsync;
 	struct fleet_tls_base tls[3];
 	double t_setup, t_import;
@@ -46,7 +50,8 @@ fleet_usage(void)
 	fprintf(stderr, "usage: vtoken-fleet [-n VMS] [-w WINDOW_S] "
 	    "[-i INTERVAL_S] [--interval-scale F] [--rate AUTH_PER_S]\n"
 	    "    [--storm] [--spread S] [-j IMPORT_THREADS] "
-	    "[--api-timeout S] [--store postgresql:DSN] [--smoke]\n");
+	    "[--api-timeout S] [--store postgresql:DSN]\n"
+	    "    [--nodes 2] [--pg-pid PID] [--smoke]\n");
 	exit(2);
 }
 
@@ -72,13 +77,15 @@ fleet_opts(int argc, char **argv, struct fleet_opts *o)
 		{ "api-timeout", required_argument, NULL, 'T' },
 		{ "store", required_argument, NULL, 'd' },
 		{ "smoke", no_argument, NULL, 'k' },
+		{ "nodes", required_argument, NULL, 'N' },
+		{ "pg-pid", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	double scale = 1, rate = 0;
 	int ch;
 
 	*o = (struct fleet_opts){ .n = 1000, .window = 60, .interval = 30,
-	    .storm_s = 5, .threads = 4 };
+	    .storm_s = 5, .threads = 4, .nodes = 1 };
 	while ((ch = getopt_long(argc, argv, "n:w:i:j:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'n': o->n = (unsigned)fleet_num(optarg, 1, FLEET_MAX_VMS);
@@ -96,6 +103,10 @@ fleet_opts(int argc, char **argv, struct fleet_opts *o)
 		case 'T': o->api_timeout = (unsigned)fleet_num(optarg, 1,
 		    3600); break;
 		case 'd': o->store = optarg; break;
+		case 'N': o->nodes = (unsigned)fleet_num(optarg, 1,
+		    FLEET_MAX_NODES); break;
+		case 'P': o->pg_pid = (int)fleet_num(optarg, 1, 1 << 30);
+			break;
 		case 'k':
 			if (getenv("VTOKEN_BENCH_TESTS") == NULL ||
 			    strcmp(getenv("VTOKEN_BENCH_TESTS"), "1") != 0) {
@@ -106,6 +117,11 @@ fleet_opts(int argc, char **argv, struct fleet_opts *o)
 			break;
 		default: fleet_usage();
 		}
+	}
+	if (o->nodes > 1 && o->store == NULL) {
+		fprintf(stderr, "vtoken-fleet: --nodes 2 needs a shared "
+		    "--store postgresql:DSN\n");
+		exit(2);
 	}
 	/* --interval-scale F: N VMs make the rate of F * N at -i. */
 	o->interval /= scale;
@@ -126,43 +142,131 @@ fleet_q(const struct hist *h, double q)
 }
 
 static double
-fleet_secs(const struct fleet_proc *a, const struct fleet_proc *b)
+fleet_secs(const struct fleet_sample *a, const struct fleet_sample *b)
 {
 	return (double)(b->t - a->t) / 1e9;
+}
+
+/* Per-second rate of a field summed over the nodes (and its parts). */
+struct fleet_sum {
+	double all, node[FLEET_MAX_NODES];
+};
+
+static struct fleet_sum
+fleet_rate(const struct fleet_ctx *x, const struct fleet_sample *a,
+    const struct fleet_sample *b, int what)
+{
+	struct fleet_sum r = { 0 };
+	double secs = fleet_secs(a, b);
+
+	for (unsigned k = 0; k < x->o.nodes; k++) {
+		const struct fleet_proc *p = &a->node[k], *q = &b->node[k];
+		double d = what == 0 ? q->cpu - p->cpu : what == 1 ?
+		    (double)(q->wbytes - p->wbytes) / 1024 :
+		    (double)(q->audit - p->audit) * 3600;
+
+		r.node[k] = d / secs;
+		r.all += r.node[k];
+	}
+	return r;
+}
+
+/* " (a X, b Y)" for two nodes, "" for one; prec decimals. */
+static const char *
+fleet_parts(const struct fleet_ctx *x, const double *v, int prec,
+    char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned k = 0; x->o.nodes > 1 && k < x->o.nodes; k++) {
+		char one[64];
+
+		snprintf(one, sizeof(one), "%.*f", prec, v[k]);
+		o += (size_t)snprintf(buf + o, len - o, "%s%c %s", k ? ", " :
+		    " (", 'a' + k, one);
+		if (o >= len)
+			break;
+	}
+	if (x->o.nodes > 1 && o + 2 < len)
+		strcat(buf, ")");
+	return buf;
+}
+
+static void
+fleet_report_nodes(struct fleet_ctx *x, struct fleet_run *r)
+{
+	const struct fleet_sample *w1 = &r->w1;
+	struct fleet_sum cpu = fleet_rate(x, &r->w0, w1, 0), icpu =
+	    fleet_rate(x, &r->idle0, &r->idle1, 0), wr = fleet_rate(x, &r->w0,
+	    w1, 1), iwr = fleet_rate(x, &r->idle0, &r->idle1, 1), au =
+	    fleet_rate(x, &r->w0, w1, 2), iau = fleet_rate(x, &r->idle0,
+	    &r->idle1, 2);
+	double rss[FLEET_MAX_NODES], fds[FLEET_MAX_NODES], rmax = 0, s0 = 0;
+	char b1[160], b2[160];
+	long long nrec = 0;
+
+	for (unsigned k = 0; k < x->o.nodes; k++) {
+		rss[k] = w1->node[k].rss_kib / 1024.0;
+		fds[k] = w1->node[k].fds;
+		rmax = rss[k] > rmax ? rss[k] : rmax;
+		s0 += r->setup.node[k].rss_kib / 1024.0;
+		nrec += w1->node[k].audit - r->w0.node[k].audit;
+	}
+	printf("| server CPU%s | %.3f cores%s | %.3f cores (idle, %.0f s) | "
+	    "< 0.5 per node |\n", x->o.nodes > 1 ? ", all nodes" : "",
+	    cpu.all, fleet_parts(x, cpu.node, 3, b1, sizeof(b1)),
+	    icpu.all, fleet_secs(&r->idle0, &r->idle1));
+	printf("| RSS%s | %.1f MiB%s | %.1f MiB (after setup%s) | < 512 "
+	    "MiB |\n", x->o.nodes > 1 ? ", largest node" : "", rmax,
+	    fleet_parts(x, rss, 1, b1, sizeof(b1)), s0,
+	    x->o.nodes > 1 ? ", all nodes" : "");
+	printf("| open descriptors | %d%s | %d (after setup) | |\n",
+	    w1->node[0].fds + (x->o.nodes > 1 ? w1->node[1].fds : 0),
+	    fleet_parts(x, fds, 0, b2, sizeof(b2)),
+	    r->setup.node[0].fds);
+	printf("| disk writes | %.1f KiB/s%s | %.1f KiB/s (idle) | |\n",
+	    wr.all, fleet_parts(x, wr.node, 1, b1, sizeof(b1)),
+	    iwr.all);
+	printf("| audit records | %.0f /h (%lld) | %.0f /h (idle) | ~0 |\n",
+	    au.all, nrec, iau.all);
+	if (x->o.pg_pid > 0) {
+		const struct fleet_proc *p0 = &r->w0.pg, *p1 = &w1->pg,
+		    *i0 = &r->idle0.pg, *i1 = &r->idle1.pg;
+		double ws = fleet_secs(&r->w0, w1), is = fleet_secs(&r->idle0,
+		    &r->idle1);
+
+		printf("| PostgreSQL CPU (postmaster + children) | %.3f cores "
+		    "| %.3f cores (idle) | |\n", (p1->cpu - p0->cpu) / ws,
+		    (i1->cpu - i0->cpu) / is);
+		printf("| PostgreSQL disk writes | %.1f KiB/s | %.1f KiB/s "
+		    "(idle) | |\n", (double)(p1->wbytes - p0->wbytes) / ws /
+		    1024, (double)(i1->wbytes - i0->wbytes) / is / 1024);
+		printf("| PostgreSQL RSS, summed over %d processes (shared "
+		    "buffers counted in each) | %.1f MiB | | |\n", p1->fds,
+		    p1->rss_kib / 1024.0);
+	}
 }
 
 static void
 fleet_report(struct fleet_ctx *x, struct fleet_run *r)
 {
-	const struct fleet_proc *i0 = &r->idle0, *i1 = &r->idle1,
-	    *w0 = &r->w0, *w1 = &r->w1;
-	double iw = fleet_secs(i0, i1), ww = fleet_secs(w0, w1);
+	const struct fleet_sample *w0 = &r->w0, *w1 = &r->w1;
+	double ww = fleet_secs(w0, w1);
 	char mach[256];
 
 	proc_machine(mach, sizeof(mach));
-	printf("\nvtoken-fleet: %u VMs, %s, %s; interval %.3g s (%.1f "
-	    "auth/s expected), %s %u s\n", x->o.n, x->o.store ? "PostgreSQL"
-	    : "SQLite", mach, x->o.interval, x->o.n / x->o.interval,
+	printf("\nvtoken-fleet: %u VMs, %s%s, %s; interval %.3g s (%.1f "
+	    "auth/s expected), %s %u s\n", x->o.n, x->o.nodes > 1 ?
+	    "2 nodes, " : "", x->o.store ? "PostgreSQL" : "SQLite", mach,
+	    x->o.interval, x->o.n / x->o.interval,
 	    x->o.storm ? "storm spread" : "window", x->o.storm ? x->o.storm_s
 	    : x->o.window);
 	printf("setup %.1f s (tokens, VMs, assignments, keys); imports "
 	    "%.1f s\n\n", r->t_setup, r->t_import);
 	printf("| metric | %s | baseline | target |\n|---|---:|---:|---|\n",
 	    x->o.storm ? "storm" : "fleet window");
-	printf("| server CPU | %.3f cores | %.3f cores (idle, %.0f s) | "
-	    "< 0.5 |\n", (w1->cpu - w0->cpu) / ww, (i1->cpu - i0->cpu) / iw,
-	    iw);
-	printf("| RSS | %.1f MiB | %.1f MiB (after setup) | < 512 MiB |\n",
-	    w1->rss_kib / 1024.0, r->setup.rss_kib / 1024.0);
-	printf("| open descriptors | %d | %d (after setup) | |\n", w1->fds,
-	    r->setup.fds);
-	printf("| disk writes | %.1f KiB/s | %.1f KiB/s (idle) | |\n",
-	    (double)(w1->wbytes - w0->wbytes) / ww / 1024,
-	    (double)(i1->wbytes - i0->wbytes) / iw / 1024);
-	printf("| audit records | %.0f /h (%lld) | %.0f /h (idle) | ~0 |\n",
-	    (double)(w1->audit - w0->audit) * 3600 / ww,
-	    w1->audit - w0->audit, (double)(i1->audit - i0->audit) * 3600 /
-	    iw);
+	fleet_report_nodes(x, r);
 	printf("| authentications | %.1f /s | %.1f /s expected | |\n",
 	    (double)(w1->auths - w0->auths) / ww, x->o.n / x->o.interval);
 	if (!x->o.storm)
@@ -187,7 +291,7 @@ fleet_report(struct fleet_ctx *x, struct fleet_run *r)
 	printf("| new agent HTTPS connections | %lu (%lu before) | | |\n",
 	    w1->conns - w0->conns, w0->conns);
 	printf("| USB/IP 4 KiB reads | %lu | | |\n", atomic_load(&x->reads));
-	printf("| errors | %lu (window: %lu) | | 0 |\n", load_errors(),
+	printf("| errors | %lu (window: %lu) | | 0 |\n", fleet_errors(x),
 	    w1->errors - w0->errors);
 	printf("| bare 4 KiB write+fsync p50 / p99 | | %.3f / %.3f ms | |\n",
 	    fleet_q(&r->fsync, .5), fleet_q(&r->fsync, .99));
@@ -213,12 +317,13 @@ fleet_steady(struct fleet_ctx *x, struct fleet_run *r,
 	uint64_t t0 = load_now_ns();
 
 	fleet_phase("imports");
-	if (fleet_import_all(x, t0, true) < 0)
+	if (fleet_usbip_start(x, t0) < 0)
+		return -1;
+	/* 60 s + 20 ms per import is far beyond any seen. */
+	if (fleet_usbip_imports(x, t0 + (60 + x->o.n / 50) * FLEET_NS) < 0)
 		load_error("%lu of %u imports succeeded",
 		    atomic_load(&x->imports), x->o.n);
 	r->t_import = (double)(load_now_ns() - t0) / 1e9;
-	if (fleet_reader_start(x) < 0)
-		return -1;
 	fleet_phase("agents: warm-up of one interval");
 	t0 = load_now_ns();
 	fleet_agents_spread(a, t0);
@@ -231,7 +336,7 @@ fleet_steady(struct fleet_ctx *x, struct fleet_run *r,
 	    false);
 	fleet_sample(x, &r->w1);
 	x->in_window = false;
-	fleet_reader_stop(x);
+	fleet_usbip_stop(x);
 	return 0;
 }
 
@@ -239,74 +344,120 @@ static int
 fleet_storm(struct fleet_ctx *x, struct fleet_run *r, struct fleet_agents *a)
 {
 	uint64_t t0 = load_now_ns() + FLEET_NS / 10;
+	uint64_t until = t0 + ((uint64_t)x->o.storm_s + 60) * FLEET_NS;
 
 	fleet_phase("storm");
 	fleet_sample(x, &r->w0);
-	if (fleet_import_all(x, t0, false) < 0 || fleet_reader_start(x) < 0)
+	if (fleet_usbip_start(x, t0) < 0)
 		return -1;
-	fleet_agents_run(a, t0 + ((uint64_t)x->o.storm_s + 60) * FLEET_NS,
-	    true);
-	if (fleet_import_join(x) < 0)
+	fleet_agents_run(a, until, true);
+	if (fleet_usbip_imports(x, until) < 0)
 		load_error("%lu of %u imports succeeded",
 		    atomic_load(&x->imports), x->o.n);
 	r->t_import = (double)(load_now_ns() - t0) / 1e9;
 	fleet_sample(x, &r->w1);
-	fleet_reader_stop(x);
+	fleet_usbip_stop(x);
 	if (x->h_first.count < x->o.n)
 		load_error("%llu of %u VMs had a first verify",
 		    (unsigned long long)x->h_first.count, x->o.n);
 	return 0;
 }
 
+unsigned long
+fleet_errors(struct fleet_ctx *x)
+{
+	return load_errors() + atomic_load(&x->usbip_errors);
+}
+
+/* Memory both processes see (the USB/IP process is forked later). */
+static void *
+fleet_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED |
+	    MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static struct fleet_ctx *
+fleet_ctx_new(int argc, char **argv)
+{
+	struct fleet_ctx *x = fleet_shared(sizeof(*x));
+	pthread_mutexattr_t ma;
+
+	if (x == NULL)
+		return NULL;
+	fleet_opts(argc, argv, &x->o);
+	if ((x->vm = fleet_shared(x->o.n * sizeof(*x->vm))) == NULL) {
+		munmap(x, sizeof(*x));
+		return NULL;
+	}
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&x->mtx, &ma);
+	pthread_mutexattr_destroy(&ma);
+	for (unsigned i = 0; i < x->o.n; i++)
+		x->vm[i].uc.fd = -1;
+	return x;
+}
+
+static void
+fleet_ctx_free(struct fleet_ctx *x)
+{
+	for (unsigned i = 0; i < x->o.n; i++)
+		EVP_PKEY_free(x->vm[i].key);
+	munmap(x->vm, x->o.n * sizeof(*x->vm));
+	munmap(x, sizeof(*x));
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct fleet_ctx x;
 	static struct fleet_run r;
 	struct fleet_agents *a = NULL;
+	struct fleet_ctx *x;
 	uint64_t t0;
 	int rc = 1;
 
-	fleet_opts(argc, argv, &x.o);
-	pthread_mutex_init(&x.mtx, NULL);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    fleet_rlimit(x.o.n) < 0)
+	if ((x = fleet_ctx_new(argc, argv)) == NULL) {
+		fprintf(stderr, "vtoken-fleet: out of memory\n");
 		return 1;
-	if ((x.vm = calloc(x.o.n, sizeof(*x.vm))) == NULL ||
-	    fleet_start_daemon(&x) < 0)
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    fleet_rlimit(x->o.n, x->o.nodes) < 0 || fleet_start_daemons(x) < 0)
 		goto out;
 	fleet_phase("setup");
 	t0 = load_now_ns();
-	if (fleet_populate(&x) < 0)
+	if (fleet_populate(x) < 0)
 		goto out;
 	r.t_setup = (double)(load_now_ns() - t0) / 1e9;
 	fleet_phase("baselines");
-	fleet_sample(&x, &r.setup);
-	fleet_fsync_baseline(&x, FLEET_BASE_ROUNDS, &r.fsync);
-	fleet_tls_baseline(&x, FLEET_BASE_ROUNDS, r.tls);
-	fleet_sample(&x, &r.idle0);
-	sleep(x.o.storm ? 10 : x.o.window);
-	fleet_sample(&x, &r.idle1);
-	if ((a = fleet_agents_new(&x)) == NULL)
+	fleet_sample(x, &r.setup);
+	fleet_fsync_baseline(x, FLEET_BASE_ROUNDS, &r.fsync);
+	fleet_tls_baseline(x, FLEET_BASE_ROUNDS, r.tls);
+	fleet_sample(x, &r.idle0);
+	sleep(x->o.storm ? 10 : x->o.window);
+	fleet_sample(x, &r.idle1);
+	if ((a = fleet_agents_new(x)) == NULL)
 		goto out;
-	if ((x.o.storm ? fleet_storm(&x, &r, a) : fleet_steady(&x, &r,
+	if ((x->o.storm ? fleet_storm(x, &r, a) : fleet_steady(x, &r,
 	    a)) < 0)
 		goto out;
-	fleet_report(&x, &r);
-	if (kill(x.d.pid, 0) != 0)
-		load_error("vtokend died; see %s", x.d.log);
-	if (x.auths == 0)
+	fleet_report(x, &r);
+	for (unsigned k = 0; k < x->o.nodes; k++)
+		if (kill(x->d[k].pid, 0) != 0)
+			load_error("vtokend died; see %s", x->d[k].log);
+	if (x->auths == 0)
 		load_error("no authentication succeeded");
-	rc = load_errors() == 0 ? 0 : 1;
+	rc = fleet_errors(x) == 0 ? 0 : 1;
 out:
+	fleet_usbip_stop(x);
 	fleet_agents_free(a);
-	fleet_close_sessions(&x);
-	vtd_cleanup(&x.d);
-	for (unsigned i = 0; x.vm != NULL && i < x.o.n; i++)
-		EVP_PKEY_free(x.vm[i].key);
-	free(x.vm);
+	for (unsigned k = x->o.nodes; k-- > 0;)
+		vtd_cleanup(&x->d[k]);
 	curl_global_cleanup();
 	printf("vtoken-fleet: %s (%lu errors)\n", rc == 0 ? "PASS" : "FAIL",
-	    load_errors());
+	    fleet_errors(x));
+	fleet_ctx_free(x);
 	return rc;
 }

@@ -295,7 +295,7 @@ vtd_fork(struct vtd *d, const char *const *args)
 	char listen[32], api[32], var[300], wrap[1024];
 	char *argv[VTD_MAX_WRAPPER_ARGS + VTD_MAX_ARGS + 8];
 	size_t n = 0;
-	pid_t parent = getpid();
+	pid_t parent = getpid(), pid;
 	int logfd, nwrap;
 
 	snprintf(listen, sizeof(listen), "%s:%u", d->host, d->port);
@@ -326,14 +326,14 @@ vtd_fork(struct vtd *d, const char *const *args)
 	logfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return vtd_fail(d, "%s: %s", d->log, strerror(errno));
-	d->pid = fork();
-	if (d->pid == 0)
+	/* The child must not write d: it may be in shared memory. */
+	pid = fork();
+	if (pid == 0)
 		vtd_exec(logfd, argv, parent);
 	close(logfd);
-	if (d->pid < 0) {
-		d->pid = 0;
+	if (pid < 0)
 		return vtd_fail(d, "fork: %s", strerror(errno));
-	}
+	d->pid = pid;
 	vtd_live_pid(d, d->pid);
 	return 0;
 }
