@@ -4,6 +4,9 @@
  *  - a token created through node A's API and assigned through node B's
  *    is listed and imported through node C; a second import of it
  *    through A answers busy (one session per token in the cluster);
+ *  - the byte counts of A's session reach B with A's heartbeats, each
+ *    time they move, and stay when they do not (a heartbeat writes only
+ *    the counters that moved);
  *  - a revoke through B cuts the session on C: the time from B's answer
  *    to C closing the client's socket is measured over ROUNDS rounds
  *    (p50/p99 printed; docs/PERFORMANCE.md has the figures) and every
@@ -91,6 +94,68 @@ cl_takeover(struct fx_token *t)
 	}
 	fprintf(stderr, "cluster: token imported through A %lld ms after "
 	    "node C was killed\n", (long long)waited);
+	usbip_client_close(&c);
+}
+
+/* bytes_out of token id's session as d lists it; *live set; -1: none. */
+static long long
+cl_session_out(struct vtd *d, const char *id, bool *live)
+{
+	struct vt_http_resp r;
+	json_t *arr, *s;
+	size_t i;
+	long long out = -1;
+
+	ck_assert_int_eq(vt_api(d, "GET", "/v1/sessions", NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	arr = json_object_get(r.json, "sessions");
+	json_array_foreach(arr, i, s) {
+		if (strcmp(json_string_value(json_object_get(s, "token")),
+		    id) != 0)
+			continue;
+		out = json_integer_value(json_object_get(s, "bytes_out"));
+		*live = json_is_true(json_object_get(s, "live"));
+	}
+	vt_http_resp_free(&r);
+	return out;
+}
+
+/* Waits (two heartbeats at most) until B lists A's session at want. */
+static void
+cl_wait_out(const char *id, long long want)
+{
+	int64_t deadline = monotime_ms() + 12000;
+	long long got;
+	bool live = true;
+
+	while ((got = cl_session_out(&node[1], id, &live)) != want) {
+		ck_assert_msg(monotime_ms() < deadline, "B lists %lld bytes "
+		    "out, A's session has %lld", got, want);
+		vt_sleep_ms(100);
+	}
+	ck_assert_msg(!live, "B calls A's session its own");
+}
+
+/* A's heartbeat carries its session's counters to B when they move. */
+static void
+cl_session_counters(struct fx_token *t)
+{
+	static uint8_t buf[8 * 512];
+	struct usbip_client c;
+	long long out = 0;
+	bool live = false;
+
+	ck_assert_uint_eq(fx_import(&node[0], VM_ADDR, t->busid, &c), 0);
+	ck_assert_int_eq(usbip_client_enumerate(&c), 0);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(usbip_client_read10(&c, 0, 8, buf), 0);
+		out = cl_session_out(&node[0], t->id, &live);
+		ck_assert_msg(live && out > 0, "A: %lld bytes out", out);
+		cl_wait_out(t->id, out);
+	}
+	/* A heartbeat of A without traffic: B's figure stays. */
+	vt_sleep_ms(6000);	/* node.heartbeat is 5 s */
+	ck_assert_int_eq(cl_session_out(&node[1], t->id, &live), out);
 	usbip_client_close(&c);
 }
 
@@ -243,8 +308,7 @@ START_TEST(three_nodes)
 	usbip_client_close(&c);
 	/* C's detach releases the claim: A may attach it then. */
 	vt_sleep_ms(200);
-	ck_assert_uint_eq(fx_import(&node[0], VM_ADDR, t.busid, &c), 0);
-	usbip_client_close(&c);
+	cl_session_counters(&t);
 	vt_sleep_ms(200);
 	ck_assert_int_eq(fx_revoke(&node[1], t.id), 204);
 

@@ -105,6 +105,12 @@ struct control_token {
 	bool auth_failing;		/* the last outcome recorded a failure */
 	char auth_peer[48];		/* where the last success came from */
 	time_t alive_noted_at;		/* control_alive.c: last batched */
+	/*
+	 * The session's byte counters as the store has them (control_node.c
+	 * reports only changed ones): valid while beat_gen == attach_gen.
+	 */
+	uint32_t beat_gen;
+	uint64_t beat_in, beat_out;
 };
 
 struct control_stats {

@@ -461,9 +461,12 @@ struct node_beat {
 	struct store *st;		/* store thread only */
 	const char *node;
 	unsigned lease_s;
-	size_t n;			/* this node's live sessions */
+	size_t n;			/* live sessions whose counters moved */
 	struct store_session *mine;	/* their counters, to report */
 	char (*ids)[ENCODE_ID_LEN + 1];	/* their tokens */
+	uint32_t *gens;			/* their attach_gen */
+	size_t nlive;			/* this node's live sessions */
+	char (*live)[ENCODE_ID_LEN + 1];	/* their tokens */
 	struct strmap *held;		/* claims the store says we hold */
 	size_t nlost;			/* claims of lost nodes released */
 	struct store_node row;		/* this node, should it be gone */
@@ -535,6 +538,8 @@ node_beat_free(struct node_beat *b)
 {
 	free(b->mine);
 	free(b->ids);
+	free(b->gens);
+	free(b->live);
 	strmap_free(b->held);
 	free(b);
 }
@@ -568,10 +573,18 @@ node_beat_done(void *arg, int result, const char *err)
 	if (b->nlost > 0)
 		log_warnx("released %zu claim(s) of lost node(s)", b->nlost);
 	control_release_retry(ctl);
-	/* A session whose claim went to another node is not ours any more. */
+	/* The store has these counters now, for the session they were of. */
 	for (size_t i = 0; i < b->n; i++)
-		if (strmap_get(b->held, b->ids[i]) == NULL &&
-		    (tok = control_token_by_id(ctl, b->ids[i])) != NULL) {
+		if ((tok = control_token_by_id(ctl, b->ids[i])) != NULL &&
+		    tok->attach_gen == b->gens[i]) {
+			tok->beat_gen = b->gens[i];
+			tok->beat_in = b->mine[i].bytes_in;
+			tok->beat_out = b->mine[i].bytes_out;
+		}
+	/* A session whose claim went to another node is not ours any more. */
+	for (size_t i = 0; i < b->nlive; i++)
+		if (strmap_get(b->held, b->live[i]) == NULL &&
+		    (tok = control_token_by_id(ctl, b->live[i])) != NULL) {
 			log_warnx("token %s: this node's claim was taken over "
 			    "(its lease ran out); ending the session",
 			    tok->id);
@@ -583,9 +596,14 @@ node_beat_done(void *arg, int result, const char *err)
 
 struct node_collect {
 	struct node_beat *b;
-	size_t cap;
+	size_t cap, cap_live;
 };
 
+/*
+ * Every live session is checked against the claims read back; only those
+ * whose counters moved since the store last took them are written: a
+ * fleet of idle sessions costs a heartbeat no row updates.
+ */
 static void
 node_collect(void *arg, struct control_token *tok)
 {
@@ -595,10 +613,20 @@ node_collect(void *arg, struct control_token *tok)
 
 	if (tok->dev == NULL || (s = tok->dev->session) == NULL)
 		return;
+	if (b->nlive == c->cap_live) {
+		c->cap_live = c->cap_live ? c->cap_live * 2 : 16;
+		b->live = xreallocarray(b->live, c->cap_live,
+		    sizeof(*b->live));
+	}
+	memcpy(b->live[b->nlive++], tok->id, sizeof(*b->live));
+	if (tok->beat_gen == tok->attach_gen && tok->beat_in == s->bytes_in &&
+	    tok->beat_out == s->bytes_out)
+		return;
 	if (b->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 16;
 		b->mine = xreallocarray(b->mine, c->cap, sizeof(*b->mine));
 		b->ids = xreallocarray(b->ids, c->cap, sizeof(*b->ids));
+		b->gens = xreallocarray(b->gens, c->cap, sizeof(*b->gens));
 	}
 	memset(&b->mine[b->n], 0, sizeof(b->mine[b->n]));
 	memcpy(b->ids[b->n], tok->id, sizeof(b->ids[b->n]));
@@ -606,6 +634,7 @@ node_collect(void *arg, struct control_token *tok)
 	b->mine[b->n].node = b->node;
 	b->mine[b->n].bytes_in = s->bytes_in;
 	b->mine[b->n].bytes_out = s->bytes_out;
+	b->gens[b->n] = tok->attach_gen;
 	b->n++;
 }
 
@@ -650,7 +679,7 @@ node_beatcb(evutil_socket_t fd, short what, void *arg)
 	ctl->node->beating = true;
 	b = xcalloc(1, sizeof(*b));
 	c.b = b;
-	c.cap = 0;
+	c.cap = c.cap_live = 0;
 	b->row = ctl->node->row;
 	/*
 	 * Another node's stale heartbeat means it is dead only if this one
