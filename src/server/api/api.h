@@ -62,6 +62,8 @@ struct api_server {
 	struct evhttp_bound_socket *sock;
 	void *ssl_ctx;			/* SSL_CTX *, or NULL for HTTP */
 	struct api_guard_list guards;	/* one per open connection */
+	struct strmap *guard_of;	/* "%p" of its bufferevent -> guard:
+					   found per request in O(1) */
 	struct event *ev_sweep;		/* reclaims guards of closed ones */
 	struct api_stats stats;
 	char bound[64];			/* actual listen address */

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -62,6 +63,32 @@ struct api_guard {
 	TAILQ_ENTRY(api_guard) entry;
 };
 
+/* The key of a guard in api->guard_of: its bufferevent's address. */
+#define API_GUARD_KEY_LEN	(2 * sizeof(void *) + 3)
+
+static const char *
+api_guard_key(const struct bufferevent *bev, char key[API_GUARD_KEY_LEN])
+{
+	snprintf(key, API_GUARD_KEY_LEN, "%p", (const void *)bev);
+	return key;
+}
+
+/*
+ * The guard of req's connection, or NULL.  The guard holds a reference on
+ * the bufferevent, so no other connection can have its address meanwhile.
+ */
+static struct api_guard *
+api_guard_of(struct api_server *api, struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	char key[API_GUARD_KEY_LEN];
+
+	if (c == NULL)
+		return NULL;
+	return strmap_get(api->guard_of,
+	    api_guard_key(evhttp_connection_get_bufferevent(c), key));
+}
+
 /* True once evhttp has freed the connection's bufferevent. */
 static bool
 api_guard_dead(const struct api_guard *g)
@@ -95,7 +122,10 @@ api_guard_uncount(struct api_guard *g)
 static void
 api_guard_release(struct api_guard *g)
 {
+	char key[API_GUARD_KEY_LEN];
+
 	api_guard_uncount(g);
+	(void)strmap_del(g->api->guard_of, api_guard_key(g->bev, key));
 	TAILQ_REMOVE(&g->api->guards, g, entry);
 	evbuffer_remove_cb_entry(bufferevent_get_input(g->bev), g->incb);
 	event_free(g->deadline);
@@ -419,6 +449,7 @@ api_guard_init(struct api_server *api)
 
 	TAILQ_INIT(&api->guards);
 	api->conn_peers = strmap_new(SIZE_MAX, free);
+	api->guard_of = strmap_new(SIZE_MAX, NULL);
 	api->ev_sweep = event_new(api->base, -1, EV_PERSIST,
 	    api_guard_sweep, api);
 	if (api->ev_sweep == NULL || event_add(api->ev_sweep, &tv) < 0)
@@ -438,6 +469,8 @@ api_guard_clear(struct api_server *api)
 	api->ev_sweep = NULL;
 	strmap_free(api->conn_peers);
 	api->conn_peers = NULL;
+	strmap_free(api->guard_of);
+	api->guard_of = NULL;
 }
 
 struct bufferevent *
@@ -446,6 +479,7 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	struct api_server *api = arg;
 	struct bufferevent *bev;
 	struct api_guard *g;
+	char key[API_GUARD_KEY_LEN];
 	SSL *ssl;
 
 	if (api->ssl_ctx != NULL) {
@@ -459,8 +493,12 @@ api_guard_bevcb(struct event_base *base, void *arg)
 	if (bev == NULL || g == NULL ||
 	    (g->deadline = evtimer_new(base, api_guard_expired, g)) == NULL ||
 	    (g->ev_gate = evtimer_new(base, api_guard_gatecb, g)) == NULL ||
+	    strmap_put(api->guard_of, api_guard_key(bev, key), g) < 0 ||
 	    (g->incb = evbuffer_add_cb(bufferevent_get_input(bev),
 	    api_guard_input, g)) == NULL) {
+		if (bev != NULL)
+			(void)strmap_del(api->guard_of, api_guard_key(bev,
+			    key));
 		if (g != NULL && g->deadline != NULL)
 			event_free(g->deadline);
 		if (g != NULL && g->ev_gate != NULL)
@@ -499,17 +537,12 @@ void
 api_guard_on_close(struct api_server *api, struct evhttp_request *req,
     void (*fn)(void *), void *arg)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) :
-	    NULL;
-	struct api_guard *g;
+	struct api_guard *g = api_guard_of(api, req);
 
-	TAILQ_FOREACH(g, &api->guards, entry)
-		if (g->bev == bev) {
-			g->onclose = fn;
-			g->onclose_arg = arg;
-			return;
-		}
+	if (g != NULL) {
+		g->onclose = fn;
+		g->onclose_arg = arg;
+	}
 }
 
 static void
@@ -525,19 +558,14 @@ api_guard_replied(struct evhttp_request *req, void *arg)
 void
 api_guard_dispatched(struct api_server *api, struct evhttp_request *req)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) :
-	    NULL;
-	struct api_guard *g;
+	struct api_guard *g = api_guard_of(api, req);
 
-	TAILQ_FOREACH(g, &api->guards, entry) {
-		if (g->bev != bev)
-			continue;
-		evtimer_del(g->deadline);
-		g->busy = true;
-		evhttp_request_set_on_complete_cb(req, api_guard_replied, g);
-		evhttp_connection_set_closecb(c, api_guard_closed, g);
-		g->closecb = true;
+	if (g == NULL)
 		return;
-	}
+	evtimer_del(g->deadline);
+	g->busy = true;
+	evhttp_request_set_on_complete_cb(req, api_guard_replied, g);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    api_guard_closed, g);
+	g->closecb = true;
 }
