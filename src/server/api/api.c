@@ -360,6 +360,12 @@ api_tls_setup(struct api_server *api, const struct api_params *p)
 		return -1;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/*
+	 * A kept-alive connection is idle nearly all the time (an agent asks
+	 * twice per interval): without this each holds OpenSSL's read and
+	 * write buffers (about 34 KiB) between requests.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, p->tls_cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, p->tls_key,
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
