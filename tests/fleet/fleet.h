@@ -22,7 +22,8 @@
  * Files: vtoken_fleet.c (main, phases, report), fleet_setup.c (limits,
  * daemon, REST setup, keys, /proc and baselines), fleet_agent.c (the
  * agents: libcurl multi handles on one epoll set), fleet_usbip.c
- * (import and reader threads).
+ * (the USB/IP process: import and reader threads), fleet_proc.c (/proc
+ * readers, the PostgreSQL server's cost).
  * The histogram, error counter and clock are tests/load/load_stats.c.
  */
 #ifndef VTOKEN_TEST_FLEET_H
@@ -127,8 +128,6 @@ struct fleet_sample {
 	unsigned long auths, errors, conns;
 };
 void fleet_sample(struct fleet_ctx *x, struct fleet_sample *p);
-/* utime + stime of pid, s (-1 when unreadable). */
-double fleet_cpu(int pid);
 
 struct fleet_tls_base {
 	struct hist lat;
@@ -153,7 +152,16 @@ void fleet_agents_run(struct fleet_agents *a, uint64_t until, bool storm);
 void fleet_agents_spread(struct fleet_agents *a, uint64_t start);
 void fleet_agents_free(struct fleet_agents *a);
 
-/* fleet_pg.c */
+/* fleet_proc.c */
+/*
+ * Fields 4 (ppid) and 14-17 of /proc/PID/stat: *own = utime + stime,
+ * *kids = cutime + cstime, in seconds.  0 or -1.
+ */
+int fleet_stat(int pid, int *ppid, double *own, double *kids);
+/* utime + stime of pid, s (-1 when unreadable). */
+double fleet_cpu(int pid);
+/* write_bytes of /proc/PID/io, or -1. */
+long long fleet_wbytes(int pid);
 /* The postmaster's CPU and writes with its live children's, by /proc. */
 void fleet_pg_sample(int pid, struct fleet_proc *p);
 

@@ -1,12 +1,13 @@
 /*
- * fleet_pg: what the PostgreSQL server costs, by /proc: the postmaster's
- * utime + stime + cutime + cstime (its reaped children: autovacuum
- * workers come and go) plus the utime + stime of every live process
- * whose parent it is (backends, WAL writer, checkpointer), and the same
- * processes' write_bytes (a reaped child's writes are not counted: the
- * long-lived ones write nearly all).  RSS adds the processes' VmRSS, which
- * counts shared buffers once per process that touched them: an upper
- * bound.  Differences of two samples give the window's cost.
+ * fleet_proc: what /proc says of a process (CPU, writes), and what the
+ * PostgreSQL server costs by it: the postmaster's utime + stime + cutime
+ * + cstime (its reaped children: autovacuum workers come and go) plus the
+ * utime + stime of every live process whose parent it is (backends, WAL
+ * writer, checkpointer), and the same processes' write_bytes (a reaped
+ * child's writes are not counted: the long-lived ones write nearly all).
+ * RSS adds the processes' VmRSS, which counts shared buffers once per
+ * process that touched them: an upper bound.  Differences of two samples
+ * give the window's cost.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -16,9 +17,8 @@
 
 #include "fleet.h"
 
-/* Fields 4 (ppid), 14-17 (utime, stime, cutime, cstime) of /proc/P/stat. */
-static int
-fleet_pg_stat(int pid, int *ppid, double *own, double *kids)
+int
+fleet_stat(int pid, int *ppid, double *own, double *kids)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut, st;
@@ -41,16 +41,16 @@ fleet_pg_stat(int pid, int *ppid, double *own, double *kids)
 	return 0;
 }
 
-static long long
-fleet_pg_wbytes(int pid)
+long long
+fleet_wbytes(int pid)
 {
 	char path[64], line[128];
-	long long v = 0;
+	long long v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/io", pid);
 	if ((f = fopen(path, "r")) == NULL)
-		return 0;
+		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "write_bytes: %lld", &v) == 1)
 			break;
@@ -58,12 +58,22 @@ fleet_pg_wbytes(int pid)
 	return v;
 }
 
+double
+fleet_cpu(int pid)
+{
+	double own, kids;
+	int ppid;
+
+	return fleet_stat(pid, &ppid, &own, &kids) < 0 ? -1 : own;
+}
+
 static void
 fleet_pg_add(int pid, struct fleet_proc *p)
 {
 	long rss = proc_rss_kib(pid);
+	long long w = fleet_wbytes(pid);
 
-	p->wbytes += fleet_pg_wbytes(pid);
+	p->wbytes += w > 0 ? w : 0;
 	p->rss_kib += rss > 0 ? rss : 0;
 	p->fds++;		/* here: processes */
 }
@@ -77,7 +87,7 @@ fleet_pg_sample(int pid, struct fleet_proc *p)
 	DIR *dir;
 
 	*p = (struct fleet_proc){ .cpu = -1, .audit = -1 };
-	if (pid <= 0 || fleet_pg_stat(pid, &ppid, &own, &kids) < 0)
+	if (pid <= 0 || fleet_stat(pid, &ppid, &own, &kids) < 0)
 		return;
 	p->cpu = own + kids;
 	fleet_pg_add(pid, p);
@@ -87,7 +97,7 @@ fleet_pg_sample(int pid, struct fleet_proc *p)
 		char *end;
 		long c = strtol(e->d_name, &end, 10);
 
-		if (*end != '\0' || c <= 0 || fleet_pg_stat((int)c, &ppid,
+		if (*end != '\0' || c <= 0 || fleet_stat((int)c, &ppid,
 		    &own, &kids) < 0 || ppid != pid)
 			continue;
 		p->cpu += own;
