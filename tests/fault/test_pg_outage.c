@@ -10,7 +10,9 @@
  *    and a new import through A works again, both within RECOVER_MS.
  *  - stopped: a reader's latency is measured undisturbed, then with the
  *    server stopped for OUTAGE_MS: the p99 may not exceed twice the
- *    undisturbed one.  Meanwhile the API answers 503 store_unavailable,
+ *    undisturbed one plus P99_SLACK_MS (at p99s of 0.03 ms, tens of
+ *    microseconds are the noise of a shared 2-CPU machine; a read that
+ *    waited for the database would take milliseconds).  Meanwhile the API answers 503 store_unavailable,
  *    /healthz says degraded, an import is refused with a log line saying
  *    why, a flush fails to the guest as a write error, and a session
  *    that ends leaves its claim to be released later.  After the server
@@ -43,6 +45,7 @@
 			"00112233445566778899aabbccddeeff"
 #define OUTAGE_MS	10000
 #define BASELINE_MS	4000
+#define P99_SLACK_MS	0.5	/* see the head comment */
 #define READ_BLOCKS	64	/* 32 KiB per READ(10) */
 #define MAX_SAMPLES	2000000
 
@@ -308,8 +311,8 @@ START_TEST(stopped)
 	vt_sleep_ms(OUTAGE_MS);
 	out = reader_stop(&rd, "database stopped");
 	pg("start-again");
-	ck_assert_msg(out <= 2.0 * base, "read p99 %.3f ms during the outage, "
-	    "%.3f ms undisturbed", out, base);
+	ck_assert_msg(out <= 2.0 * base + P99_SLACK_MS, "read p99 %.3f ms "
+	    "during the outage, %.3f ms undisturbed", out, base);
 
 	/* Back: the failed write is kept and stored by the next flush. */
 	(void)attach_eventually(&node[1], &t[2], &gone);

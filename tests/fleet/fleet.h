@@ -21,7 +21,8 @@
  *
  * Files: vtoken_fleet.c (main, phases, report), fleet_setup.c (limits,
  * daemon, REST setup, keys, /proc and baselines), fleet_agent.c (the
- * agents: libcurl multi handles on one epoll set), fleet_usbip.c
+ * agents: libcurl multi handles on one epoll set), fleet_operator.c
+ * (an operator's REST reads meanwhile), fleet_usbip.c
  * (the USB/IP process: import and reader threads), fleet_proc.c (/proc
  * readers, the PostgreSQL server's cost).
  * The histogram, error counter and clock are tests/load/load_stats.c.
@@ -52,6 +53,7 @@ struct fleet_opts {
 	unsigned api_timeout;	/* api.timeout, s (0: interval + 15) */
 	const char *store;	/* --store for vtokend, or NULL */
 	unsigned nodes;		/* --nodes: daemons on the store (1 or 2) */
+	double oper_rate;	/* --operator-rate: REST reads/s, 0 none */
 	int pg_pid;		/* --pg-pid: the postmaster, or 0 */
 };
 
@@ -95,7 +97,13 @@ struct fleet_ctx {
 	struct hist h_verify, h_first, h_boot;
 	atomic_ulong auths;
 	unsigned long conns;	/* new HTTPS connections (agents) */
-	bool in_window;
+	atomic_bool in_window;
+	/* the operator's thread (fleet_operator.c) */
+	pthread_t oper_th;
+	bool oper_on;
+	atomic_bool stop_oper;
+	struct hist h_oper;	/* its requests in the window */
+	unsigned long oper_reqs;
 };
 
 /* Errors of both processes. */
@@ -164,6 +172,11 @@ double fleet_cpu(int pid);
 long long fleet_wbytes(int pid);
 /* The postmaster's CPU and writes with its live children's, by /proc. */
 void fleet_pg_sample(int pid, struct fleet_proc *p);
+
+/* fleet_operator.c */
+/* Starts the operator's REST reads (none at rate 0); 0 or -1. */
+int fleet_operator_start(struct fleet_ctx *x);
+void fleet_operator_stop(struct fleet_ctx *x);
 
 /* fleet_usbip.c */
 /*

@@ -14,12 +14,14 @@
  * usage: vtoken-fleet [-n VMS] [-w WINDOW_S] [-i INTERVAL_S]
  *   [--interval-scale F] [--rate AUTH_PER_S] [--storm] [--spread S]
  *   [-j IMPORT_THREADS] [--api-timeout S] [--store postgresql:DSN]
- *   [--nodes 2] [--pg-pid PID] [--smoke]
+ *   [--nodes 2] [--pg-pid PID] [--operator-rate R] [--smoke]
  * -i is the agents' interval (30 s); --interval-scale F divides it (N VMs
  * then authenticate as F * N would at -i); --rate R sets it to N / R.
  * --nodes 2 starts two daemons on the --store database (VM v uses node
  * v % 2); --pg-pid names the PostgreSQL server's postmaster, whose CPU,
  * writes and memory (with its children's) are then reported too.
+ * --operator-rate R (5 by default, 0: none): an operator's REST reads per
+ * second meanwhile, each on a new HTTPS connection (fleet_operator.c).
  * --smoke marks the ctest run.  Exits 0 when nothing failed, 1 on any
  * error, 77 (skip) when run as the ctest smoke test without
  * VTOKEN_BENCH_TESTS=1.
@@ -51,7 +53,7 @@ fleet_usage(void)
 	    "[-i INTERVAL_S] [--interval-scale F] [--rate AUTH_PER_S]\n"
 	    "    [--storm] [--spread S] [-j IMPORT_THREADS] "
 	    "[--api-timeout S] [--store postgresql:DSN]\n"
-	    "    [--nodes 2] [--pg-pid PID] [--smoke]\n");
+	    "    [--nodes 2] [--pg-pid PID] [--operator-rate R] [--smoke]\n");
 	exit(2);
 }
 
@@ -79,13 +81,14 @@ fleet_opts(int argc, char **argv, struct fleet_opts *o)
 		{ "smoke", no_argument, NULL, 'k' },
 		{ "nodes", required_argument, NULL, 'N' },
 		{ "pg-pid", required_argument, NULL, 'P' },
+		{ "operator-rate", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	double scale = 1, rate = 0;
 	int ch;
 
 	*o = (struct fleet_opts){ .n = 1000, .window = 60, .interval = 30,
-	    .storm_s = 5, .threads = 4, .nodes = 1 };
+	    .storm_s = 5, .threads = 4, .nodes = 1, .oper_rate = 5 };
 	while ((ch = getopt_long(argc, argv, "n:w:i:j:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'n': o->n = (unsigned)fleet_num(optarg, 1, FLEET_MAX_VMS);
@@ -107,6 +110,7 @@ fleet_opts(int argc, char **argv, struct fleet_opts *o)
 		    FLEET_MAX_NODES); break;
 		case 'P': o->pg_pid = (int)fleet_num(optarg, 1, 1 << 30);
 			break;
+		case 'O': o->oper_rate = fleet_num(optarg, 0, 1000); break;
 		case 'k':
 			if (getenv("VTOKEN_BENCH_TESTS") == NULL ||
 			    strcmp(getenv("VTOKEN_BENCH_TESTS"), "1") != 0) {
@@ -288,6 +292,10 @@ fleet_report(struct fleet_ctx *x, struct fleet_run *r)
 	    "%.2f / %.2f / %.2f ms (%llu) | | |\n", fleet_q(&x->h_import, .5),
 	    fleet_q(&x->h_import, .99), fleet_ms(x->h_import.max),
 	    (unsigned long long)x->h_import.count);
+	printf("| operator REST reads (new connection each) p50 / p99 / "
+	    "max | %.2f / %.2f / %.2f ms (%llu) | | |\n",
+	    fleet_q(&x->h_oper, .5), fleet_q(&x->h_oper, .99),
+	    fleet_ms(x->h_oper.max), (unsigned long long)x->h_oper.count);
 	printf("| new agent HTTPS connections | %lu (%lu before) | | |\n",
 	    w1->conns - w0->conns, w0->conns);
 	printf("| USB/IP 4 KiB reads | %lu | | |\n", atomic_load(&x->reads));
@@ -324,6 +332,8 @@ fleet_steady(struct fleet_ctx *x, struct fleet_run *r,
 		load_error("%lu of %u imports succeeded",
 		    atomic_load(&x->imports), x->o.n);
 	r->t_import = (double)(load_now_ns() - t0) / 1e9;
+	if (fleet_operator_start(x) < 0)
+		return -1;
 	fleet_phase("agents: warm-up of one interval");
 	t0 = load_now_ns();
 	fleet_agents_spread(a, t0);
@@ -336,6 +346,7 @@ fleet_steady(struct fleet_ctx *x, struct fleet_run *r,
 	    false);
 	fleet_sample(x, &r->w1);
 	x->in_window = false;
+	fleet_operator_stop(x);
 	fleet_usbip_stop(x);
 	return 0;
 }
@@ -347,8 +358,9 @@ fleet_storm(struct fleet_ctx *x, struct fleet_run *r, struct fleet_agents *a)
 	uint64_t until = t0 + ((uint64_t)x->o.storm_s + 60) * FLEET_NS;
 
 	fleet_phase("storm");
+	x->in_window = true;
 	fleet_sample(x, &r->w0);
-	if (fleet_usbip_start(x, t0) < 0)
+	if (fleet_usbip_start(x, t0) < 0 || fleet_operator_start(x) < 0)
 		return -1;
 	fleet_agents_run(a, until, true);
 	if (fleet_usbip_imports(x, until) < 0)
@@ -356,6 +368,8 @@ fleet_storm(struct fleet_ctx *x, struct fleet_run *r, struct fleet_agents *a)
 		    atomic_load(&x->imports), x->o.n);
 	r->t_import = (double)(load_now_ns() - t0) / 1e9;
 	fleet_sample(x, &r->w1);
+	x->in_window = false;
+	fleet_operator_stop(x);
 	fleet_usbip_stop(x);
 	if (x->h_first.count < x->o.n)
 		load_error("%llu of %u VMs had a first verify",
@@ -451,6 +465,7 @@ main(int argc, char **argv)
 		load_error("no authentication succeeded");
 	rc = fleet_errors(x) == 0 ? 0 : 1;
 out:
+	fleet_operator_stop(x);
 	fleet_usbip_stop(x);
 	fleet_agents_free(a);
 	for (unsigned k = x->o.nodes; k-- > 0;)
