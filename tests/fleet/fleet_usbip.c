@@ -146,15 +146,17 @@ fleet_usbip_main(struct fleet_ctx *x, uint64_t t0)
 	    FLEET_MAX_THREADS, started = 0;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	for (unsigned i = 0; i < (n ? n : 1); i++, started++) {
-		imps[i] = (struct fleet_imp){ x, i, n ? n : 1, t0, 0 };
+	if (n == 0)
+		n = 1;
+	for (unsigned i = 0; i < n; i++, started++) {
+		imps[i] = (struct fleet_imp){ x, i, n, t0, 0 };
 		if (pthread_create(&imps[i].th, NULL, fleet_import_run,
 		    &imps[i]) != 0) {
 			FLEET_UERR(x, "cannot start import thread %u", i);
 			break;
 		}
 	}
-	if (started < (n ? n : 1))	/* their VMs count as tried */
+	if (started < n)	/* their VMs count as tried */
 		atomic_store(&x->imports_tried, x->o.n);
 	fleet_reader_run(x);
 	for (unsigned i = 0; i < started; i++)

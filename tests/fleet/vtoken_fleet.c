@@ -156,16 +156,23 @@ struct fleet_sum {
 	double all, node[FLEET_MAX_NODES];
 };
 
+enum fleet_field {
+	FLEET_CPU,		/* cores */
+	FLEET_WRITES,		/* KiB/s */
+	FLEET_AUDIT,		/* records per hour */
+};
+
 static struct fleet_sum
 fleet_rate(const struct fleet_ctx *x, const struct fleet_sample *a,
-    const struct fleet_sample *b, int what)
+    const struct fleet_sample *b, enum fleet_field what)
 {
 	struct fleet_sum r = { 0 };
 	double secs = fleet_secs(a, b);
 
 	for (unsigned k = 0; k < x->o.nodes; k++) {
 		const struct fleet_proc *p = &a->node[k], *q = &b->node[k];
-		double d = what == 0 ? q->cpu - p->cpu : what == 1 ?
+		double d = what == FLEET_CPU ? q->cpu - p->cpu :
+		    what == FLEET_WRITES ?
 		    (double)(q->wbytes - p->wbytes) / 1024 :
 		    (double)(q->audit - p->audit) * 3600;
 
@@ -183,69 +190,64 @@ fleet_parts(const struct fleet_ctx *x, const double *v, int prec,
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (unsigned k = 0; x->o.nodes > 1 && k < x->o.nodes; k++) {
-		char one[64];
-
-		snprintf(one, sizeof(one), "%.*f", prec, v[k]);
-		o += (size_t)snprintf(buf + o, len - o, "%s%c %s", k ? ", " :
-		    " (", 'a' + k, one);
-		if (o >= len)
-			break;
-	}
-	if (x->o.nodes > 1 && o + 2 < len)
-		strcat(buf, ")");
+	for (unsigned k = 0; x->o.nodes > 1 && k < x->o.nodes && o < len;
+	    k++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%c %.*f%s",
+		    k ? ", " : " (", 'a' + k, prec, v[k],
+		    k + 1 == x->o.nodes ? ")" : "");
 	return buf;
 }
 
 static void
 fleet_report_nodes(struct fleet_ctx *x, struct fleet_run *r)
 {
-	const struct fleet_sample *w1 = &r->w1;
-	struct fleet_sum cpu = fleet_rate(x, &r->w0, w1, 0), icpu =
-	    fleet_rate(x, &r->idle0, &r->idle1, 0), wr = fleet_rate(x, &r->w0,
-	    w1, 1), iwr = fleet_rate(x, &r->idle0, &r->idle1, 1), au =
-	    fleet_rate(x, &r->w0, w1, 2), iau = fleet_rate(x, &r->idle0,
-	    &r->idle1, 2);
+	const struct fleet_sample *w0 = &r->w0, *w1 = &r->w1,
+	    *i0 = &r->idle0, *i1 = &r->idle1;
+	struct fleet_sum cpu = fleet_rate(x, w0, w1, FLEET_CPU);
+	struct fleet_sum icpu = fleet_rate(x, i0, i1, FLEET_CPU);
+	struct fleet_sum wr = fleet_rate(x, w0, w1, FLEET_WRITES);
+	struct fleet_sum iwr = fleet_rate(x, i0, i1, FLEET_WRITES);
+	struct fleet_sum au = fleet_rate(x, w0, w1, FLEET_AUDIT);
+	struct fleet_sum iau = fleet_rate(x, i0, i1, FLEET_AUDIT);
 	double rss[FLEET_MAX_NODES], fds[FLEET_MAX_NODES], rmax = 0, s0 = 0;
 	char b1[160], b2[160];
 	long long nrec = 0;
+	int nfds = 0;
 
 	for (unsigned k = 0; k < x->o.nodes; k++) {
 		rss[k] = w1->node[k].rss_kib / 1024.0;
 		fds[k] = w1->node[k].fds;
+		nfds += w1->node[k].fds;
 		rmax = rss[k] > rmax ? rss[k] : rmax;
 		s0 += r->setup.node[k].rss_kib / 1024.0;
-		nrec += w1->node[k].audit - r->w0.node[k].audit;
+		nrec += w1->node[k].audit - w0->node[k].audit;
 	}
 	printf("| server CPU%s | %.3f cores%s | %.3f cores (idle, %.0f s) | "
 	    "< 0.5 per node |\n", x->o.nodes > 1 ? ", all nodes" : "",
 	    cpu.all, fleet_parts(x, cpu.node, 3, b1, sizeof(b1)),
-	    icpu.all, fleet_secs(&r->idle0, &r->idle1));
+	    icpu.all, fleet_secs(i0, i1));
 	printf("| RSS%s | %.1f MiB%s | %.1f MiB (after setup%s) | < 512 "
 	    "MiB |\n", x->o.nodes > 1 ? ", largest node" : "", rmax,
 	    fleet_parts(x, rss, 1, b1, sizeof(b1)), s0,
 	    x->o.nodes > 1 ? ", all nodes" : "");
-	printf("| open descriptors | %d%s | %d (after setup) | |\n",
-	    w1->node[0].fds + (x->o.nodes > 1 ? w1->node[1].fds : 0),
-	    fleet_parts(x, fds, 0, b2, sizeof(b2)),
-	    r->setup.node[0].fds);
+	printf("| open descriptors | %d%s | %d (after setup) | |\n", nfds,
+	    fleet_parts(x, fds, 0, b2, sizeof(b2)), r->setup.node[0].fds);
 	printf("| disk writes | %.1f KiB/s%s | %.1f KiB/s (idle) | |\n",
 	    wr.all, fleet_parts(x, wr.node, 1, b1, sizeof(b1)),
 	    iwr.all);
 	printf("| audit records | %.0f /h (%lld) | %.0f /h (idle) | ~0 |\n",
 	    au.all, nrec, iau.all);
 	if (x->o.pg_pid > 0) {
-		const struct fleet_proc *p0 = &r->w0.pg, *p1 = &w1->pg,
-		    *i0 = &r->idle0.pg, *i1 = &r->idle1.pg;
-		double ws = fleet_secs(&r->w0, w1), is = fleet_secs(&r->idle0,
-		    &r->idle1);
+		const struct fleet_proc *p0 = &w0->pg, *p1 = &w1->pg,
+		    *q0 = &i0->pg, *q1 = &i1->pg;
+		double ws = fleet_secs(w0, w1), is = fleet_secs(i0, i1);
 
 		printf("| PostgreSQL CPU (postmaster + children) | %.3f cores "
 		    "| %.3f cores (idle) | |\n", (p1->cpu - p0->cpu) / ws,
-		    (i1->cpu - i0->cpu) / is);
+		    (q1->cpu - q0->cpu) / is);
 		printf("| PostgreSQL disk writes | %.1f KiB/s | %.1f KiB/s "
 		    "(idle) | |\n", (double)(p1->wbytes - p0->wbytes) / ws /
-		    1024, (double)(i1->wbytes - i0->wbytes) / is / 1024);
+		    1024, (double)(q1->wbytes - q0->wbytes) / is / 1024);
 		printf("| PostgreSQL RSS, summed over %d processes (shared "
 		    "buffers counted in each) | %.1f MiB | | |\n", p1->fds,
 		    p1->rss_kib / 1024.0);

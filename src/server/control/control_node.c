@@ -463,7 +463,6 @@ struct node_beat {
 	unsigned lease_s;
 	size_t n;			/* live sessions whose counters moved */
 	struct store_session *mine;	/* their counters, to report */
-	char (*ids)[ENCODE_ID_LEN + 1];	/* their tokens */
 	uint32_t *gens;			/* their attach_gen */
 	size_t nlive;			/* this node's live sessions */
 	char (*live)[ENCODE_ID_LEN + 1];	/* their tokens */
@@ -537,7 +536,6 @@ static void
 node_beat_free(struct node_beat *b)
 {
 	free(b->mine);
-	free(b->ids);
 	free(b->gens);
 	free(b->live);
 	strmap_free(b->held);
@@ -575,7 +573,8 @@ node_beat_done(void *arg, int result, const char *err)
 	control_release_retry(ctl);
 	/* The store has these counters now, for the session they were of. */
 	for (size_t i = 0; i < b->n; i++)
-		if ((tok = control_token_by_id(ctl, b->ids[i])) != NULL &&
+		if ((tok = control_token_by_id(ctl, b->mine[i].token_id)) !=
+		    NULL &&
 		    tok->attach_gen == b->gens[i]) {
 			tok->beat_gen = b->gens[i];
 			tok->beat_in = b->mine[i].bytes_in;
@@ -625,11 +624,9 @@ node_collect(void *arg, struct control_token *tok)
 	if (b->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 16;
 		b->mine = xreallocarray(b->mine, c->cap, sizeof(*b->mine));
-		b->ids = xreallocarray(b->ids, c->cap, sizeof(*b->ids));
 		b->gens = xreallocarray(b->gens, c->cap, sizeof(*b->gens));
 	}
 	memset(&b->mine[b->n], 0, sizeof(b->mine[b->n]));
-	memcpy(b->ids[b->n], tok->id, sizeof(b->ids[b->n]));
 	memcpy(b->mine[b->n].token_id, tok->id, sizeof(tok->id));
 	b->mine[b->n].node = b->node;
 	b->mine[b->n].bytes_in = s->bytes_in;
